@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd_scan.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: vigil scan init|check|update [options]   file integrity scans\n"
+"       vigil --version\n"
+"\n"
+"Run \"vigil scan --help\" for the scan options; see vigil(1).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_TROUBLE;
+	}
+	if (strcmp(argv[1], "scan") == 0) {
+		if (argc < 3) {
+			fprintf(stderr, "vigil scan: name a command: init, "
+			    "check or update\n");
+			return EXIT_TROUBLE;
+		}
+		return cmd_scan(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("vigil %s\n", VIGIL_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "vigil: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EXIT_TROUBLE;
+}

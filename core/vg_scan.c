@@ -1,0 +1,1289 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+#include <acl/libacl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/acl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vg_err.h"
+#include "vg_hash.h"
+#include "vg_scan.h"
+#include "vg_util.h"
+
+#define BATCH_MAX 128                /* jobs handed over at once */
+#define BATCH_BYTES (8u << 20)       /* or this much content to hash */
+#define INFLIGHT_MAX 64              /* batches between walker and main */
+#define READ_BUF (1u << 20)
+#define READ_TRIES 3
+#define NAME_CACHE 32
+
+enum job_kind {
+	J_ITEM = 0,      /* cur from the walk, old when the baseline has it */
+	J_UNCHANGED,     /* fast mode: the walker saw no metadata move */
+	J_REMOVED,       /* old only */
+	J_CARRY,         /* old only, kept: its folder could not be read */
+	J_VANISHED,      /* gone between readdir and stat; old maybe */
+};
+
+struct job {
+	enum job_kind kind;
+	struct vg_item *cur;
+	struct vg_item *old;
+	uint32_t changed;
+	char *problem;   /* malloc'd message */
+};
+
+struct batch {
+	struct batch *next;
+	size_t n;
+	uint64_t bytes;
+	struct job jobs[BATCH_MAX];
+};
+
+struct name_cache {
+	uint32_t id[NAME_CACHE];
+	char *name[NAME_CACHE];
+	unsigned next;
+};
+
+struct scan {
+	const struct vg_scan_opts *o;
+	const struct vg_rules *rules;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv, space_cv;
+	struct batch *work_head, *work_tail;
+	struct batch *done_head, *done_tail;
+	unsigned inflight;
+	int walker_done;
+	int workers_exit;
+	volatile int abort;         /* stop everything: error or signal */
+	int err;
+	char errmsg[512];
+
+	/* walker state */
+	struct batch *cur_batch;
+	struct vg_item *old_next;   /* look-ahead of the old baseline */
+	int old_eof;
+	char *path;
+	size_t path_cap;
+	char **pseudo;              /* mount points of pseudo file systems */
+	size_t npseudo;
+	dev_t root_dev;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} *stack;
+	size_t depth_cap;
+};
+
+struct worker {
+	struct scan *s;
+	pthread_t tid;
+	struct vg_hasher *hasher;
+	unsigned char *buf;
+	struct name_cache users, groups;
+};
+
+uint32_t
+vg_scan_ignore_mask(enum vg_ftype t, uint32_t ignore)
+{
+	if (t == VG_FT_DIR)
+		ignore |= VG_A_SIZE | VG_A_MTIME | VG_A_CTIME | VG_A_NLINK;
+	return ignore;
+}
+
+static void
+set_error(struct scan *s, int err, const char *msg)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->err == 0) {
+		s->err = err;
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", msg);
+	}
+	s->abort = 1;
+	pthread_cond_broadcast(&s->space_cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int
+stopping(struct scan *s)
+{
+	if (s->o->stop != NULL && *s->o->stop && !s->abort)
+		set_error(s, VG_ERR_INTERRUPTED, "interrupted");
+	return s->abort;
+}
+
+/* ---- pseudo file systems ---- */
+
+static int
+pseudo_type(const char *t)
+{
+	static const char *const names[] = { "proc", "sysfs", "devtmpfs",
+		"devpts", "cgroup", "cgroup2", "debugfs", "tracefs",
+		"securityfs", "pstore", "bpf", "configfs", "fusectl", "mqueue",
+		"hugetlbfs", "autofs", "binfmt_misc", "selinuxfs", "efivarfs",
+		"rpc_pipefs", "nsfs", NULL };
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(t, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Decodes mountinfo's octal escapes ("\040" for a space) in place. */
+static void
+unescape_mount(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			    (s[3] - '0'));
+			s += 4;
+		} else
+			*o++ = *s++;
+	}
+	*o = '\0';
+}
+
+static void
+load_pseudo_mounts(struct scan *s)
+{
+	char *line = NULL, *mp, *sep, *fstype, *save;
+	size_t cap = 0;
+	char **p;
+	FILE *f;
+	int i;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return;  /* statfs() below still catches the common ones */
+	while (getline(&line, &cap, f) != -1) {
+		/* id parent maj:min root mountpoint opts... - fstype src */
+		mp = strtok_r(line, " ", &save);
+		for (i = 0; i < 4 && mp != NULL; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (mp == NULL || (sep = strstr(save, " - ")) == NULL)
+			continue;
+		fstype = strtok_r(sep + 3, " ", &save);
+		if (fstype == NULL || !pseudo_type(fstype))
+			continue;
+		unescape_mount(mp);
+		if ((p = reallocarray(s->pseudo, s->npseudo + 1,
+		    sizeof(*p))) == NULL)
+			break;
+		s->pseudo = p;
+		if ((p[s->npseudo] = strdup(mp)) != NULL)
+			s->npseudo++;
+	}
+	free(line);
+	fclose(f);
+}
+
+static int
+is_pseudo_dir(struct scan *s, const char *path, int fd)
+{
+	struct statfs sf;
+	size_t i;
+
+	for (i = 0; i < s->npseudo; i++)
+		if (strcmp(s->pseudo[i], path) == 0)
+			return 1;
+	if (fd >= 0 && fstatfs(fd, &sf) == 0) {
+		switch ((unsigned long)sf.f_type) {
+		case PROC_SUPER_MAGIC:
+		case SYSFS_MAGIC:
+		case DEVPTS_SUPER_MAGIC:
+		case CGROUP_SUPER_MAGIC:
+		case CGROUP2_SUPER_MAGIC:
+		case DEBUGFS_MAGIC:
+		case TRACEFS_MAGIC:
+		case SECURITYFS_MAGIC:
+		case BPF_FS_MAGIC:
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the pipeline ---- */
+
+static struct batch *
+batch_new(void)
+{
+	return calloc(1, sizeof(struct batch));
+}
+
+static void
+job_clear(struct job *j)
+{
+	vg_item_free(j->cur);
+	vg_item_free(j->old);
+	free(j->problem);
+	memset(j, 0, sizeof(*j));
+}
+
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		job_clear(&b->jobs[i]);
+	free(b);
+}
+
+/* Hands the walker's batch to the workers; waits while too many are in
+ * flight. */
+static int
+flush_batch(struct scan *s)
+{
+	struct batch *b = s->cur_batch;
+
+	if (b == NULL || b->n == 0)
+		return 0;
+	s->cur_batch = NULL;
+	pthread_mutex_lock(&s->mu);
+	while (s->inflight >= INFLIGHT_MAX && !s->abort)
+		pthread_cond_wait(&s->space_cv, &s->mu);
+	if (s->abort) {
+		pthread_mutex_unlock(&s->mu);
+		batch_free(b);
+		return -1;
+	}
+	s->inflight++;
+	if (s->work_tail)
+		s->work_tail->next = b;
+	else
+		s->work_head = b;
+	s->work_tail = b;
+	pthread_cond_signal(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+static int
+push_job(struct scan *s, enum job_kind kind, struct vg_item *cur,
+    struct vg_item *old, const char *problem)
+{
+	struct job *j;
+
+	if (s->cur_batch == NULL && (s->cur_batch = batch_new()) == NULL) {
+		vg_item_free(cur);
+		vg_item_free(old);
+		set_error(s, VG_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	j = &s->cur_batch->jobs[s->cur_batch->n++];
+	j->kind = kind;
+	j->cur = cur;
+	j->old = old;
+	if (problem != NULL)
+		j->problem = strdup(problem);
+	if (kind == J_ITEM && cur->ftype == VG_FT_REG)
+		s->cur_batch->bytes += cur->size;
+	if (s->cur_batch->n == BATCH_MAX || s->cur_batch->bytes >= BATCH_BYTES)
+		return flush_batch(s);
+	return 0;
+}
+
+/* ---- the old baseline, as a stream ---- */
+
+static int
+old_advance(struct scan *s)
+{
+	char msg[512];
+	int r;
+
+	s->old_next = NULL;
+	if (s->o->old == NULL || s->old_eof)
+		return 0;
+	if ((r = vg_baseline_next(s->o->old, &s->old_next, msg,
+	    sizeof(msg))) != 0) {
+		set_error(s, r, msg);
+		return -1;
+	}
+	if (s->old_next == NULL)
+		s->old_eof = 1;
+	return 0;
+}
+
+/* Emits old items that sort before path as removed; returns the old item
+ * for path itself (taken from the stream) or NULL. */
+static int
+old_merge(struct scan *s, const char *path, size_t len, struct vg_item **match)
+{
+	int c;
+
+	*match = NULL;
+	while (s->old_next != NULL) {
+		c = vg_path_cmp(s->old_next->path, s->old_next->path_len, path,
+		    len);
+		if (c > 0)
+			break;
+		if (c == 0) {
+			*match = s->old_next;
+			return old_advance(s);
+		}
+		if (push_job(s, J_REMOVED, NULL, s->old_next, NULL) != 0 ||
+		    old_advance(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Keeps the old items below dir (which could not be read) as they were. */
+static int
+old_carry_below(struct scan *s, const char *dir, size_t len)
+{
+	while (s->old_next != NULL && s->old_next->path_len > len &&
+	    memcmp(s->old_next->path, dir, len) == 0 &&
+	    (s->old_next->path[len] == '/' || len == 1)) {
+		if (push_job(s, J_CARRY, NULL, s->old_next, NULL) != 0 ||
+		    old_advance(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the walk ---- */
+
+static enum vg_ftype
+ftype_of(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return VG_FT_REG;
+	case S_IFDIR: return VG_FT_DIR;
+	case S_IFLNK: return VG_FT_LNK;
+	case S_IFIFO: return VG_FT_FIFO;
+	case S_IFSOCK: return VG_FT_SOCK;
+	case S_IFCHR: return VG_FT_CHR;
+	case S_IFBLK: return VG_FT_BLK;
+	}
+	return VG_FT_NONE;
+}
+
+static void
+item_set_stat(struct vg_item *it, const struct stat *st)
+{
+	it->have |= VG_A_TYPE | VG_A_SIZE | VG_A_MODE | VG_A_UID | VG_A_GID |
+	    VG_A_MTIME | VG_A_CTIME | VG_A_INODE | VG_A_DEV | VG_A_NLINK;
+	it->ftype = ftype_of(st->st_mode);
+	it->size = (uint64_t)st->st_size;
+	it->mode = st->st_mode & 07777;
+	it->uid = st->st_uid;
+	it->gid = st->st_gid;
+	it->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec;
+	it->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+	    st->st_ctim.tv_nsec;
+	it->inode = st->st_ino;
+	it->dev = st->st_dev;
+	it->nlink = st->st_nlink;
+}
+
+/* Fast mode: nothing that a content or attribute change moves has moved.
+ * (Changing xattrs, ACLs or labels moves ctime.) */
+static int
+stat_unchanged(const struct vg_item *old, const struct vg_item *cur)
+{
+	return old->ftype == cur->ftype && old->size == cur->size &&
+	    old->mode == cur->mode && old->uid == cur->uid &&
+	    old->gid == cur->gid && old->mtime_ns == cur->mtime_ns &&
+	    old->ctime_ns == cur->ctime_ns && old->inode == cur->inode &&
+	    old->nlink == cur->nlink;
+}
+
+/* Records one entry (already stat'ed) as a job. */
+static int
+emit(struct scan *s, const char *path, size_t len, const struct stat *st)
+{
+	struct vg_item *cur, *old = NULL;
+
+	if (old_merge(s, path, len, &old) != 0)
+		return -1;
+	if ((cur = vg_item_new(VG_KIND_FILE, path, len)) == NULL) {
+		vg_item_free(old);
+		set_error(s, VG_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	item_set_stat(cur, st);
+	if (old != NULL && s->o->fast && stat_unchanged(old, cur)) {
+		vg_item_free(cur);
+		return push_job(s, J_UNCHANGED, NULL, old, NULL);
+	}
+	return push_job(s, J_ITEM, cur, old, NULL);
+}
+
+static int
+vanished(struct scan *s, const char *path, size_t len)
+{
+	struct vg_item *old = NULL;
+
+	if (old_merge(s, path, len, &old) != 0)
+		return -1;
+	if (old == NULL && (old = vg_item_new(VG_KIND_FILE, path, len)) ==
+	    NULL) {
+		set_error(s, VG_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	/* old->have == 0 marks "not in the baseline" for the main thread. */
+	return push_job(s, J_VANISHED, NULL, old,
+	    "vanished during the scan");
+}
+
+static int
+path_set(struct scan *s, size_t at, const char *name, size_t nlen)
+{
+	char *p;
+	size_t need = at + 1 + nlen + 1;
+
+	if (need > s->path_cap) {
+		if ((p = realloc(s->path, need * 2)) == NULL) {
+			set_error(s, VG_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		s->path = p;
+		s->path_cap = need * 2;
+	}
+	if (at == 1 && s->path[0] == '/')
+		at = 0;   /* children of "/" are "/x", not "//x" */
+	s->path[at] = '/';
+	memcpy(s->path + at + 1, name, nlen + 1);
+	return (int)(at + 1 + nlen);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(struct scan *s, int dfd, size_t len, long depth);
+
+static int
+push_ancestor(struct scan *s, size_t depth, const struct stat *st)
+{
+	void *p;
+
+	if (depth >= s->depth_cap) {
+		if ((p = reallocarray(s->stack, depth * 2 + 16,
+		    sizeof(*s->stack))) == NULL) {
+			set_error(s, VG_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		s->stack = p;
+		s->depth_cap = depth * 2 + 16;
+	}
+	s->stack[depth].dev = st->st_dev;
+	s->stack[depth].ino = st->st_ino;
+	return 0;
+}
+
+/* Descends into the directory at s->path (len bytes), opened as fd. */
+static int
+descend(struct scan *s, int fd, size_t len, long depth, const struct stat *st)
+{
+	size_t i;
+	char msg[300];
+
+	for (i = 0; i < (size_t)depth; i++) {
+		if (s->stack[i].dev == st->st_dev &&
+		    s->stack[i].ino == st->st_ino) {
+			close(fd);
+			snprintf(msg, sizeof(msg), "symlink loop: not "
+			    "followed again");
+			return push_job(s, J_CARRY, NULL,
+			    vg_item_new(VG_KIND_FILE, s->path, len), msg);
+		}
+	}
+	if (push_ancestor(s, (size_t)depth, st) != 0) {
+		close(fd);
+		return -1;
+	}
+	return walk_dir(s, fd, len, depth);
+}
+
+/* Visits one entry of a directory (dfd) whose path is s->path[0..len). */
+static int
+visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
+    dev_t parent_dev)
+{
+	const struct vg_rules *r = s->rules;
+	struct stat st, tst;
+	enum vg_match m;
+	int fd, is_dir, flags;
+	char msg[300];
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return vanished(s, s->path, len);
+		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
+		return push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
+		    s->path, len), msg);
+	}
+	if (S_ISLNK(st.st_mode) && r->follow_symlinks &&
+	    fstatat(dfd, name, &tst, 0) == 0)
+		st = tst;
+	is_dir = S_ISDIR(st.st_mode);
+	if (is_dir && st.st_dev != parent_dev && r->skip_pseudo_fs &&
+	    is_pseudo_dir(s, s->path, -1))
+		return 0;
+	m = vg_rules_match(r, s->path, len, is_dir);
+	if (m == VG_MATCH_EXCLUDE)
+		return 0;
+	if (m == VG_MATCH_INCLUDE && emit(s, s->path, len, &st) != 0)
+		return -1;
+	if (!is_dir || (r->max_depth >= 0 && depth >= r->max_depth) ||
+	    (r->one_fs && st.st_dev != s->root_dev))
+		return 0;
+	flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK;
+	if (!r->follow_symlinks)
+		flags |= O_NOFOLLOW;
+	if ((fd = openat(dfd, name, flags)) == -1) {
+		if (errno == ENOENT)
+			return 0;    /* gone: its entries show as removed */
+		snprintf(msg, sizeof(msg), "cannot read directory: %s",
+		    strerror(errno));
+		if (push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
+		    s->path, len), msg) != 0)
+			return -1;
+		return old_carry_below(s, s->path, len);
+	}
+	if (st.st_dev != parent_dev && r->skip_pseudo_fs &&
+	    is_pseudo_dir(s, s->path, fd)) {
+		close(fd);
+		return 0;
+	}
+	return descend(s, fd, len, depth, &st);
+}
+
+/* Walks the open directory fd (closed here), path s->path[0..len). */
+static int
+walk_dir(struct scan *s, int fd, size_t len, long depth)
+{
+	struct stat dst;
+	struct dirent *de;
+	char **names = NULL, **nn;
+	size_t n = 0, cap = 0, i;
+	DIR *d;
+	int r = -1, plen;
+	char msg[300];
+
+	if (fstat(fd, &dst) == -1 || (d = fdopendir(fd)) == NULL) {
+		close(fd);
+		set_error(s, VG_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nn = reallocarray(names, cap, sizeof(*nn))) ==
+			    NULL)
+				goto nomem;
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto nomem;
+		n++;
+		errno = 0;
+	}
+	if (errno != 0) {
+		snprintf(msg, sizeof(msg), "error reading directory: %s",
+		    strerror(errno));
+		if (push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
+		    s->path, len), msg) != 0)
+			goto out;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		if (stopping(s))
+			goto out;
+		if ((plen = path_set(s, len, names[i], strlen(names[i]))) < 0)
+			goto out;
+		if (visit(s, dirfd(d), names[i], (size_t)plen, depth + 1,
+		    dst.st_dev) != 0)
+			goto out;
+		s->path[len > 1 ? len : 1] = '\0';
+	}
+	s->path[len] = '\0';
+	r = 0;
+	goto out;
+nomem:
+	set_error(s, VG_ERR_NOMEM, "out of memory");
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return r;
+}
+
+static int
+walk_root(struct scan *s, const char *root)
+{
+	const struct vg_rules *r = s->rules;
+	struct stat st;
+	size_t len = strlen(root);
+	int fd, flags;
+	char msg[300];
+
+	if (len + 1 > s->path_cap) {
+		char *p = realloc(s->path, len + 256);
+
+		if (p == NULL) {
+			set_error(s, VG_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		s->path = p;
+		s->path_cap = len + 256;
+	}
+	memcpy(s->path, root, len + 1);
+	if ((r->follow_symlinks ? stat(root, &st) : lstat(root, &st)) == -1) {
+		/* A missing root is reported once; what the baseline had
+		 * there shows as removed. */
+		snprintf(msg, sizeof(msg), "root cannot be scanned: %s",
+		    strerror(errno));
+		return push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
+		    root, len), msg);
+	}
+	s->root_dev = st.st_dev;
+	if (emit(s, root, len, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode) || r->max_depth == 0)
+		return 0;
+	flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK;
+	if ((fd = open(root, flags)) == -1) {
+		snprintf(msg, sizeof(msg), "cannot read directory: %s",
+		    strerror(errno));
+		if (push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE, root,
+		    len), msg) != 0)
+			return -1;
+		return old_carry_below(s, root, len);
+	}
+	if (push_ancestor(s, 0, &st) != 0) {
+		close(fd);
+		return -1;
+	}
+	return walk_dir(s, fd, len, 0);
+}
+
+static void *
+walker_main(void *arg)
+{
+	struct scan *s = arg;
+	size_t i;
+
+	if (old_advance(s) != 0)
+		goto done;
+	for (i = 0; i < s->rules->nroots; i++)
+		if (stopping(s) || walk_root(s, s->rules->roots[i]) != 0)
+			goto done;
+	/* What is left of the baseline is gone from the tree. */
+	while (s->old_next != NULL && !stopping(s))
+		if (push_job(s, J_REMOVED, NULL, s->old_next, NULL) != 0 ||
+		    old_advance(s) != 0)
+			goto done;
+	flush_batch(s);
+done:
+	if (s->abort) {
+		batch_free(s->cur_batch);
+		s->cur_batch = NULL;
+		vg_item_free(s->old_next);
+		s->old_next = NULL;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->walker_done = 1;
+	pthread_cond_broadcast(&s->done_cv);
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- workers ---- */
+
+static char *
+cached_name(struct name_cache *c, uint32_t id, int group)
+{
+	char buf[4096], *name = NULL;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	unsigned i, slot;
+
+	for (i = 0; i < NAME_CACHE && i < c->next; i++)
+		if (c->id[i] == id)
+			return c->name[i] ? strdup(c->name[i]) : NULL;
+	if (group) {
+		if (getgrgid_r(id, &gr, buf, sizeof(buf), &grp) == 0 && grp)
+			name = grp->gr_name;
+	} else if (getpwuid_r(id, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
+		name = pwp->pw_name;
+	slot = c->next++ % NAME_CACHE;
+	if (c->next > NAME_CACHE)
+		free(c->name[slot]);
+	c->id[slot] = id;
+	c->name[slot] = name ? strdup(name) : NULL;
+	return name ? strdup(name) : NULL;
+}
+
+static int
+xattr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Reads extended attributes into it: POSIX ACLs (text form), the SELinux
+ * label, and the rest as "name=0xHEX" lines sorted by name. fd is the open
+ * file or -1 (then by path, without following a symlink).
+ */
+static void
+read_xattrs(struct vg_item *it, int fd, int *has_acl)
+{
+	char list[8192], *names[256], *out = NULL, *o, *esc;
+	unsigned char val[4096];
+	ssize_t n, vl;
+	size_t i, nn = 0, cap = 0, need;
+	char *p;
+
+	*has_acl = 0;
+	it->have |= VG_A_XATTRS | VG_A_SELINUX;
+	n = fd >= 0 ? flistxattr(fd, list, sizeof(list)) :
+		      llistxattr(it->path, list, sizeof(list));
+	if (n <= 0)
+		return;
+	for (p = list; p < list + n && nn < 256; p += strlen(p) + 1)
+		names[nn++] = p;
+	qsort(names, nn, sizeof(*names), xattr_cmp);
+	for (i = 0; i < nn; i++) {
+		if (strncmp(names[i], "system.posix_acl_", 17) == 0) {
+			*has_acl = 1;
+			continue;
+		}
+		vl = fd >= 0 ? fgetxattr(fd, names[i], val, sizeof(val)) :
+			       lgetxattr(it->path, names[i], val, sizeof(val));
+		if (vl < 0)
+			continue;
+		if (strcmp(names[i], "security.selinux") == 0) {
+			while (vl > 0 && val[vl - 1] == '\0')
+				vl--;
+			free(it->selinux);
+			it->selinux = strndup((char *)val, (size_t)vl);
+			continue;
+		}
+		if ((esc = vg_escape(names[i], strlen(names[i]))) == NULL)
+			continue;
+		need = (out ? strlen(out) : 0) + strlen(esc) + 2 * (size_t)vl +
+		    6;
+		if (need > cap) {
+			if ((o = realloc(out, need * 2)) == NULL) {
+				free(esc);
+				break;
+			}
+			if (out == NULL)
+				o[0] = '\0';
+			out = o;
+			cap = need * 2;
+		}
+		o = out + strlen(out);
+		o += snprintf(o, cap - (size_t)(o - out), "%s%s=0x",
+		    out[0] ? "\n" : "", esc);
+		vg_hex_encode(val, (size_t)vl, o);
+		free(esc);
+	}
+	it->xattrs = out;
+}
+
+/* The POSIX ACL in short text form ("u::rw-,u:bob:r--,..."), default ACL
+ * of a directory after "default:". Only called when the xattrs exist. */
+static void
+read_acl(struct vg_item *it, int fd)
+{
+	acl_t acc, def = NULL;
+	char *a = NULL, *d = NULL;
+
+	it->have |= VG_A_ACL;
+	acc = fd >= 0 ? acl_get_fd(fd) : acl_get_file(it->path,
+	    ACL_TYPE_ACCESS);
+	if (it->ftype == VG_FT_DIR)
+		def = acl_get_file(it->path, ACL_TYPE_DEFAULT);
+	if (acc != NULL)
+		a = acl_to_any_text(acc, NULL, ',', TEXT_ABBREVIATE);
+	if (def != NULL && acl_entries(def) > 0)
+		d = acl_to_any_text(def, NULL, ',', TEXT_ABBREVIATE);
+	free(it->acl);
+	it->acl = NULL;
+	if (a != NULL || d != NULL) {
+		if (asprintf(&it->acl, "%s%s%s", a ? a : "", d ?
+		    ";default:" : "", d ? d : "") == -1)
+			it->acl = NULL;
+	}
+	acl_free(a);
+	acl_free(d);
+	if (acc)
+		acl_free(acc);
+	if (def)
+		acl_free(def);
+}
+
+static int
+same_content_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * Reads a regular file once into the hash. Sets hash_state, refreshes the
+ * stat attributes to what was read, and reads xattrs through the same fd.
+ * Returns 0, or -1 with j->problem set (or ENOENT: vanished).
+ */
+static int
+hash_file(struct worker *w, struct job *j, uint64_t *hashed)
+{
+	const struct vg_rules *r = w->s->rules;
+	struct vg_item *it = j->cur;
+	struct stat a, b;
+	uint64_t got;
+	ssize_t n;
+	int fd = -1, tries, has_acl, flags, e;
+
+	it->have |= VG_A_HASH;
+	for (tries = 0; tries < READ_TRIES; tries++) {
+		flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+		    O_CLOEXEC | O_NOATIME;
+		if ((fd = open(it->path, flags)) == -1 && errno == EPERM)
+			fd = open(it->path, flags & ~O_NOATIME);
+		if (fd == -1) {
+			e = errno;
+			if (e == ENOENT || e == ELOOP) {
+				errno = e;
+				return -1;   /* vanished, or now a symlink */
+			}
+			it->hash_state = VG_HS_UNREADABLE;
+			if (asprintf(&j->problem, "cannot read: %s",
+			    strerror(e)) == -1)
+				j->problem = NULL;
+			read_xattrs(it, -1, &has_acl);
+			if (has_acl)
+				read_acl(it, -1);
+			return 0;
+		}
+		if (fstat(fd, &a) == -1 || !S_ISREG(a.st_mode)) {
+			close(fd);
+			errno = ENOENT;
+			return -1;   /* replaced by something else */
+		}
+		item_set_stat(it, &a);
+		if (r->max_hash_size > 0 &&
+		    (uint64_t)a.st_size > r->max_hash_size) {
+			it->hash_state = VG_HS_SIZE_CAP;
+			break;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		if (vg_hasher_start(w->hasher) != 0)
+			goto ioerr;
+		got = 0;
+		while ((n = read(fd, w->buf, READ_BUF)) != 0) {
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				goto ioerr;
+			}
+			vg_hasher_update(w->hasher, w->buf, (size_t)n);
+			got += (uint64_t)n;
+			if (w->s->abort)
+				break;
+		}
+		if (fstat(fd, &b) == -1)
+			goto ioerr;
+		*hashed += got;
+		if (same_content_stat(&a, &b) && got == (uint64_t)b.st_size) {
+			vg_hasher_finish(w->hasher, it->hash);
+			it->hash_alg = r->hash;
+			it->hash_state = VG_HS_OK;
+			break;
+		}
+		close(fd);    /* it changed while we read: again */
+		fd = -1;
+	}
+	if (tries == READ_TRIES) {
+		it->hash_state = VG_HS_UNSTABLE;
+		if (asprintf(&j->problem, "changed while being read, %d times",
+		    READ_TRIES) == -1)
+			j->problem = NULL;
+		read_xattrs(it, -1, &has_acl);
+		if (has_acl)
+			read_acl(it, -1);
+		return 0;
+	}
+	read_xattrs(it, fd, &has_acl);
+	if (has_acl)
+		read_acl(it, fd);
+	close(fd);
+	return 0;
+ioerr:
+	e = errno;
+	close(fd);
+	it->hash_state = VG_HS_UNREADABLE;
+	if (asprintf(&j->problem, "read error: %s", strerror(e)) == -1)
+		j->problem = NULL;
+	return 0;
+}
+
+static void
+work_item(struct worker *w, struct job *j, uint64_t *hashed)
+{
+	const struct vg_rules *r = w->s->rules;
+	struct vg_item *it = j->cur;
+	char link[4096];
+	ssize_t n;
+	int has_acl;
+
+	if (it->ftype == VG_FT_REG && r->hash != VG_HASH_NONE) {
+		if (hash_file(w, j, hashed) != 0) {
+			j->kind = J_VANISHED;
+			if (j->old == NULL)
+				j->old = vg_item_new(VG_KIND_FILE, it->path,
+				    it->path_len);
+			vg_item_free(j->cur);
+			j->cur = NULL;
+			free(j->problem);
+			j->problem = strdup("vanished during the scan");
+			return;
+		}
+	} else {
+		if (it->ftype == VG_FT_LNK) {
+			it->have |= VG_A_TARGET;
+			if ((n = readlink(it->path, link, sizeof(link) - 1)) >=
+			    0) {
+				link[n] = '\0';
+				it->target = strdup(link);
+			}
+		}
+		read_xattrs(it, -1, &has_acl);
+		if (has_acl && it->ftype != VG_FT_LNK)
+			read_acl(it, -1);
+	}
+	it->have |= VG_A_USER | VG_A_GROUP;
+	if (j->old != NULL && j->old->uid == it->uid && j->old->user != NULL &&
+	    w->s->o->fast)
+		it->user = strdup(j->old->user);
+	else
+		it->user = cached_name(&w->users, it->uid, 0);
+	if (j->old != NULL && j->old->gid == it->gid && j->old->group != NULL &&
+	    w->s->o->fast)
+		it->group = strdup(j->old->group);
+	else
+		it->group = cached_name(&w->groups, it->gid, 1);
+	if (j->old != NULL)
+		j->changed = vg_item_diff(j->old, it, vg_scan_ignore_mask(
+		    it->ftype == j->old->ftype ? it->ftype : VG_FT_NONE,
+		    r->ignore));
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct scan *s = w->s;
+	struct batch *b;
+	uint64_t hashed;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->work_head == NULL && !s->workers_exit)
+			pthread_cond_wait(&s->work_cv, &s->mu);
+		if ((b = s->work_head) == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		if ((s->work_head = b->next) == NULL)
+			s->work_tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+		b->next = NULL;
+		hashed = 0;
+		for (i = 0; i < b->n && !s->abort; i++)
+			if (b->jobs[i].kind == J_ITEM)
+				work_item(w, &b->jobs[i], &hashed);
+		b->bytes = hashed;
+		pthread_mutex_lock(&s->mu);
+		if (s->done_tail)
+			s->done_tail->next = b;
+		else
+			s->done_head = b;
+		s->done_tail = b;
+		pthread_cond_signal(&s->done_cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+/* ---- the caller's side ---- */
+
+static int
+give_change(const struct vg_scan_cb *cb, enum vg_change_type t,
+    struct vg_item **old, struct vg_item **cur, uint32_t changed)
+{
+	struct vg_change c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = t;
+	c.changed = changed;
+	if (old != NULL) {
+		c.old = *old;
+		*old = NULL;
+	}
+	if (cur != NULL) {
+		c.new = *cur;
+		*cur = NULL;
+	}
+	if (cb->change == NULL) {
+		vg_change_clear(&c);
+		return 0;
+	}
+	return cb->change(cb->arg, &c);
+}
+
+static int
+finish_job(struct scan *s, const struct vg_scan_cb *cb, struct job *j,
+    struct vg_scan_stats *st)
+{
+	const char *p;
+	int r = 0;
+
+	if (j->problem != NULL && cb->problem != NULL) {
+		p = j->cur ? j->cur->path : j->old ? j->old->path : "?";
+		cb->problem(cb->arg, p, strlen(p), j->problem);
+	}
+	if (j->problem != NULL)
+		st->problems++;
+	switch (j->kind) {
+	case J_UNCHANGED:
+	case J_CARRY:
+		/* A placeholder made for a message has no attributes. */
+		if (j->old == NULL || j->old->have == 0)
+			return 0;
+		st->items++;
+		return cb->item ? cb->item(cb->arg, j->old) : 0;
+	case J_REMOVED:
+	case J_VANISHED:
+		if (j->old == NULL || j->old->have == 0)
+			return 0;
+		st->removed++;
+		return give_change(cb, VG_CHANGE_REMOVED, &j->old, NULL, 0);
+	case J_ITEM:
+		break;
+	}
+	st->items++;
+	if (j->cur->ftype == VG_FT_REG && j->cur->hash_state == VG_HS_OK)
+		st->files_hashed++;
+	if (cb->item != NULL && (r = cb->item(cb->arg, j->cur)) != 0)
+		return r;
+	if (s->o->old == NULL)
+		return 0;
+	if (j->old == NULL) {
+		st->added++;
+		return give_change(cb, VG_CHANGE_ADDED, NULL, &j->cur, 0);
+	}
+	if (j->changed != 0) {
+		st->changed++;
+		return give_change(cb, VG_CHANGE_CHANGED, &j->old, &j->cur,
+		    j->changed);
+	}
+	return 0;
+}
+
+static int
+online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int
+vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
+    struct vg_scan_stats *st, char *err, size_t errlen)
+{
+	struct scan s;
+	struct worker *w = NULL;
+	pthread_t walker;
+	struct batch *b;
+	struct timespec ts;
+	struct rlimit rl;
+	double last = 0, now;
+	int nw = o->workers > 0 ? o->workers : online_cpus();
+	int i, started = 0, walker_started = 0, r = 0;
+	size_t k;
+	const char *v;
+
+	memset(st, 0, sizeof(*st));
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.rules = o->rules;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.work_cv, NULL);
+	pthread_cond_init(&s.done_cv, NULL);
+	pthread_cond_init(&s.space_cv, NULL);
+	if (o->old != NULL) {
+		if ((v = vg_baseline_meta(o->old, "items")) != NULL)
+			st->expect_items = strtoull(v, NULL, 10);
+		if ((v = vg_baseline_meta(o->old, "bytes")) != NULL && !o->fast)
+			st->expect_bytes = strtoull(v, NULL, 10);
+	}
+	/* The walk keeps one descriptor per directory level open. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (o->rules->skip_pseudo_fs)
+		load_pseudo_mounts(&s);
+	if ((w = calloc((size_t)nw, sizeof(*w))) == NULL) {
+		r = VG_ERR_NOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nw; i++) {
+		w[i].s = &s;
+		if ((o->rules->hash != VG_HASH_NONE &&
+		    vg_hasher_new(o->rules->hash, &w[i].hasher) != 0) ||
+		    (w[i].buf = malloc(READ_BUF)) == NULL) {
+			r = VG_ERR_NOMEM;
+			snprintf(err, errlen, "cannot set up hashing");
+			goto out;
+		}
+	}
+	for (i = 0; i < nw; i++) {
+		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0 ||
+	    pthread_create(&walker, NULL, walker_main, &s) != 0) {
+		set_error(&s, VG_ERR_NOMEM, "cannot start threads");
+		goto join;
+	}
+	walker_started = 1;
+
+	pthread_mutex_lock(&s.mu);
+	for (;;) {
+		while (s.done_head == NULL && !(s.walker_done &&
+		    s.inflight == 0)) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
+			if (s.done_head == NULL)
+				break;
+		}
+		if ((b = s.done_head) != NULL) {
+			if ((s.done_head = b->next) == NULL)
+				s.done_tail = NULL;
+		} else if (s.walker_done && s.inflight == 0)
+			break;
+		pthread_mutex_unlock(&s.mu);
+		if (o->stop != NULL && *o->stop)
+			stopping(&s);
+		if (b != NULL) {
+			st->bytes_hashed += b->bytes;
+			for (k = 0; k < b->n; k++) {
+				if (s.abort)
+					break;
+				if ((r = finish_job(&s, cb, &b->jobs[k],
+				    st)) != 0) {
+					set_error(&s, r, "");
+					r = 0;
+				}
+			}
+			batch_free(b);
+		}
+		now = vg_now();
+		if (cb->progress != NULL && now - last >= 0.1) {
+			cb->progress(cb->arg, st);
+			last = now;
+		}
+		pthread_mutex_lock(&s.mu);
+		if (b != NULL) {
+			s.inflight--;
+			pthread_cond_signal(&s.space_cv);
+		}
+	}
+	pthread_mutex_unlock(&s.mu);
+join:
+	pthread_mutex_lock(&s.mu);
+	s.workers_exit = 1;
+	pthread_cond_broadcast(&s.work_cv);
+	pthread_cond_broadcast(&s.space_cv);
+	pthread_mutex_unlock(&s.mu);
+	if (walker_started)
+		pthread_join(walker, NULL);
+	for (i = 0; i < started; i++)
+		pthread_join(w[i].tid, NULL);
+	/* After an abort, batches may be left in either queue. */
+	while ((b = s.work_head) != NULL) {
+		s.work_head = b->next;
+		batch_free(b);
+	}
+	while ((b = s.done_head) != NULL) {
+		s.done_head = b->next;
+		batch_free(b);
+	}
+	if (cb->progress != NULL)
+		cb->progress(cb->arg, st);
+	if (s.err != 0) {
+		r = s.err;
+		if (s.errmsg[0] != '\0')
+			snprintf(err, errlen, "%s", s.errmsg);
+	}
+out:
+	for (i = 0; w != NULL && i < nw; i++) {
+		vg_hasher_free(w[i].hasher);
+		free(w[i].buf);
+		for (k = 0; k < NAME_CACHE; k++) {
+			free(w[i].users.name[k]);
+			free(w[i].groups.name[k]);
+		}
+	}
+	free(w);
+	for (k = 0; k < s.npseudo; k++)
+		free(s.pseudo[k]);
+	free(s.pseudo);
+	free(s.path);
+	free(s.stack);
+	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.work_cv);
+	pthread_cond_destroy(&s.done_cv);
+	pthread_cond_destroy(&s.space_cv);
+	return r;
+}

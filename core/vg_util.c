@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "vg_err.h"
+#include "vg_util.h"
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int
+vg_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_seq(p + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+char *
+vg_escape(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+	size_t i = 0, n;
+
+	/* Worst case: every byte becomes \xNN. */
+	if (len > (SIZE_MAX - 1) / 4 || (out = malloc(len * 4 + 1)) == NULL)
+		return NULL;
+	o = out;
+	while (i < len) {
+		if (p[i] == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+			i++;
+		} else if (p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
+			*o++ = '\\';
+			*o++ = p[i] == '\n' ? 'n' : p[i] == '\t' ? 't' : 'r';
+			i++;
+		} else if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (n = utf8_seq(p + i, len - i)) == 0) {
+			snprintf(o, 5, "\\x%02x", p[i]);
+			o += 4;
+			i++;
+		} else {
+			memcpy(o, p + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+char *
+vg_utf8_sanitize(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+	size_t i = 0, n;
+
+	if (len > (SIZE_MAX - 1) / 3 || (out = malloc(len * 3 + 1)) == NULL)
+		return NULL;
+	o = out;
+	while (i < len) {
+		if ((n = utf8_seq(p + i, len - i)) == 0 || p[i] == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(o, p + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+char *
+vg_base64_encode(const void *data, size_t len)
+{
+	char *out;
+
+	if (len > INT_MAX / 2 || (out = malloc(4 * ((len + 2) / 3) + 1)) ==
+	    NULL)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int
+vg_base64_decode(const char *s, size_t slen, unsigned char **out,
+    size_t *outlen)
+{
+	unsigned char *buf;
+	int n;
+	size_t pad = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	if (slen % 4 != 0 || slen > INT_MAX)
+		return VG_ERR_INVAL;
+	if ((buf = malloc(slen / 4 * 3 + 1)) == NULL)
+		return VG_ERR_NOMEM;
+	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)slen)) <
+	    0) {
+		free(buf);
+		return VG_ERR_INVAL;
+	}
+	/* EVP_DecodeBlock counts padding as zero bytes: take them off. */
+	if (slen >= 1 && s[slen - 1] == '=')
+		pad++;
+	if (slen >= 2 && s[slen - 2] == '=')
+		pad++;
+	*out = buf;
+	*outlen = (size_t)n - pad;
+	return 0;
+}
+
+void
+vg_time_format(int64_t ns, char buf[VG_TIME_BUFLEN])
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (gmtime_r(&sec, &tm) == NULL) {
+		snprintf(buf, VG_TIME_BUFLEN, "invalid");
+		return;
+	}
+	snprintf(buf, VG_TIME_BUFLEN, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, frac);
+}
+
+int
+vg_time_parse(const char *s, int64_t *ns)
+{
+	struct tm tm;
+	const char *p;
+	int64_t frac = 0, scale = 100000000;
+	time_t sec;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return VG_ERR_INVAL;
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++) {
+			if (scale == 0)
+				return VG_ERR_INVAL;
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (strcmp(p, "Z") != 0)
+		return VG_ERR_INVAL;
+	if ((sec = timegm(&tm)) == (time_t)-1 && tm.tm_year != 69)
+		return VG_ERR_INVAL;
+	*ns = (int64_t)sec * 1000000000 + frac;
+	return 0;
+}
+
+int
+vg_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return VG_ERR_INVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return VG_ERR_INVAL;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default: return VG_ERR_INVAL;
+	}
+	if (*end != '\0' && end[1] != '\0' &&
+	    !((end[1] == 'B' || end[1] == 'b') && end[2] == '\0'))
+		return VG_ERR_INVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return VG_ERR_INVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int
+vg_parse_long(const char *s, long min, long max, long *out)
+{
+	long v;
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return VG_ERR_INVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return VG_ERR_INVAL;
+	*out = v;
+	return 0;
+}
+
+double
+vg_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what vigil needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ninja-build pkg-config clang
+	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
+	libexpat1-dev libacl1-dev)
+test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux python3)
+bench_pkgs=(aide time)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+build) ;;
+test) want+=("${test_pkgs[@]}") ;;
+bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
