@@ -26,7 +26,7 @@
 
 #define DEFAULT_DB "/var/lib/vigil/baseline.db"
 
-enum scan_op { OP_INIT, OP_CHECK, OP_UPDATE };
+enum scan_op { OP_INIT, OP_CHECK, OP_UPDATE, OP_LIST };
 
 struct run {
 	enum scan_op op;
@@ -57,6 +57,7 @@ usage(FILE *f)
 "usage: vigil scan init   [options] [ROOT...]\n"
 "       vigil scan check  [--fast | --full] [options]\n"
 "       vigil scan update [--fast | --full] [options]\n"
+"       vigil scan list   [--json] [--db FILE]\n"
 "\n"
 "  -d, --db FILE            baseline file (default $VIGIL_DB or %s)\n"
 "  -r, --rules FILE         rules file (init; see vigil-rules(5))\n"
@@ -227,6 +228,37 @@ print_summary(struct run *r, const struct vg_scan_stats *st, double secs,
 		    "stderr)\n", st->problems, st->problems == 1 ? "" : "s");
 }
 
+/* Prints every item of a baseline: escaped paths, or JSON lines. */
+static int
+list_baseline(struct vg_baseline *b, int json, char *err, size_t errlen)
+{
+	struct vg_item *it;
+	json_t *j;
+	char *s;
+
+	for (;;) {
+		if (vg_baseline_next(b, &it, err, errlen) != 0)
+			return EXIT_TROUBLE;
+		if (it == NULL)
+			break;
+		if (json) {
+			j = vg_item_to_json(it);
+			s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) :
+				NULL;
+			json_decref(j);
+		} else
+			s = vg_escape(it->path, it->path_len);
+		vg_item_free(it);
+		if (s == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return EXIT_TROUBLE;
+		}
+		puts(s);
+		free(s);
+	}
+	return fflush(stdout) == 0 ? EXIT_SAME : EXIT_TROUBLE;
+}
+
 static int
 set_meta(struct run *r, const struct vg_rules *rules, const char *mode,
     char *err, size_t errlen)
@@ -310,13 +342,15 @@ cmd_scan(int argc, char **argv)
 		r.op = OP_CHECK;
 	else if (strcmp(op, "update") == 0)
 		r.op = OP_UPDATE;
+	else if (strcmp(op, "list") == 0)
+		r.op = OP_LIST;
 	else if (strcmp(op, "-h") == 0 || strcmp(op, "--help") == 0 ||
 	    strcmp(op, "help") == 0) {
 		usage(stdout);
 		return EXIT_SAME;
 	} else {
 		fprintf(stderr, "vigil scan: unknown command \"%s\" (init, "
-		    "check or update)\n", op);
+		    "check, update or list)\n", op);
 		return EXIT_TROUBLE;
 	}
 	if ((r.db = getenv("VIGIL_DB")) == NULL || *r.db == '\0')
@@ -417,6 +451,12 @@ cmd_scan(int argc, char **argv)
 		}
 		if ((rv = vg_baseline_open(r.db, &old, err, sizeof(err))) != 0)
 			goto fail;
+		if (r.op == OP_LIST) {
+			ex = list_baseline(old, r.json, err, sizeof(err));
+			if (ex == EXIT_TROUBLE)
+				goto fail;
+			goto out;
+		}
 		text = vg_baseline_meta(old, "rules");
 		if ((rv = vg_rules_parse(rules, text, strlen(text), r.db, err,
 		    sizeof(err))) != 0)
@@ -474,10 +514,14 @@ cmd_scan(int argc, char **argv)
 	if (r.w != NULL) {
 		rv = vg_baseline_commit(r.w, err, sizeof(err));
 		r.w = NULL;
-		if (rv != 0)
-			goto fail;
+		if (rv != 0) {
+			fprintf(stderr, "vigil: %s\nvigil: the baseline at %s "
+			    "was not changed\n", err, r.db);
+			goto out;
+		}
 	}
-	qsort(r.changes, r.nchanges, sizeof(*r.changes), change_cmp);
+	if (r.nchanges > 1)
+		qsort(r.changes, r.nchanges, sizeof(*r.changes), change_cmp);
 	print_summary(&r, &st, vg_now() - t0, mode, 0);
 	if (st.problems > 0)
 		ex = EXIT_TROUBLE;

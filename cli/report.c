@@ -18,7 +18,9 @@ attr_text(const struct vg_item *it, uint32_t bit)
 
 	if (v == NULL)
 		return strdup("-");
-	if (json_is_string(v))
+	if (json_is_string(v) && json_string_length(v) == 0)
+		s = strdup("-");
+	else if (json_is_string(v))
 		s = vg_escape(json_string_value(v), json_string_length(v));
 	else if (json_is_null(v))
 		s = strdup("-");

@@ -66,10 +66,14 @@ vg_attr_to_json(const struct vg_item *it, uint32_t bit)
 		return it->target ?
 		    json_bytes(it->target, strlen(it->target)) : json_null();
 	case VG_A_XATTRS:
-		return json_string(it->xattrs ? it->xattrs : "");
-	case VG_A_ACL: return json_string(it->acl ? it->acl : "");
+		return it->xattrs ? json_bytes(it->xattrs,
+		    strlen(it->xattrs)) : json_string("");
+	case VG_A_ACL:
+		return it->acl ? json_bytes(it->acl, strlen(it->acl)) :
+				 json_string("");
 	case VG_A_SELINUX:
-		return json_string(it->selinux ? it->selinux : "");
+		return it->selinux ? json_bytes(it->selinux,
+		    strlen(it->selinux)) : json_string("");
 	case VG_A_HASH:
 		if (it->hash_state != VG_HS_OK ||
 		    (name = vg_hash_name(it->hash_alg)) == NULL)
@@ -183,7 +187,7 @@ vg_change_to_json(const struct vg_change *c)
 	    vg_attrs_to_json(c->new)) != 0)
 		goto fail;
 	if (c->diff && (json_object_set_new(o, "diff",
-	    json_string(c->diff)) != 0 ||
+	    json_bytes(c->diff, strlen(c->diff))) != 0 ||
 	    json_object_set_new(o, "diff_truncated",
 	    json_boolean(c->diff_truncated)) != 0))
 		goto fail;
@@ -314,7 +318,9 @@ parse_attrs(const json_t *attrs, struct vg_item *it, char *err,
 				FAIL("\"mode\" must be an octal string");
 			s = json_string_value(v);
 			m = strtoul(s, &end, 8);
-			if (*s == '\0' || *end != '\0' || m > 07777)
+			/* strtoul() would also take blanks and a sign. */
+			if (*s == '\0' || s[strspn(s, "01234567")] != '\0' ||
+			    *end != '\0' || m > 07777)
 				FAIL("\"mode\" must be octal, at most 7777");
 			it->mode = (uint32_t)m;
 			break;
@@ -380,6 +386,9 @@ parse_attrs(const json_t *attrs, struct vg_item *it, char *err,
 		if (r != 0)
 			goto out;
 	}
+	/* Written back, "ok" without a digest would not parse again. */
+	if (it->hash_state == VG_HS_OK && it->hash_alg == VG_HASH_NONE)
+		FAIL("\"hash_state\" is \"ok\" but there is no \"hash\"");
 out:
 	return r;
 }

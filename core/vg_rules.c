@@ -243,7 +243,7 @@ parse_line(struct vg_rules *r, char *key, char *val, char *err,
 	}
 	if (strcmp(key, "hash") == 0) {
 		if (vg_hash_parse(val, &r->hash) != 0) {
-			snprintf(err, errlen, "unknown hash \"%s\" (sha256, "
+			snprintf(err, errlen, "unknown hash \"%.100s\" (sha256, "
 			    "sha384, sha512, sha1, md5 or none)", val);
 			return VG_ERR_INVAL;
 		}
@@ -580,7 +580,7 @@ include_below(const struct vg_rules *r, const char *dir, size_t len)
 
 enum vg_match
 vg_rules_match(const struct vg_rules *r, const char *path, size_t len,
-    int is_dir)
+    int is_dir, int in_excluded)
 {
 	size_t i = r->nrules;
 
@@ -589,10 +589,13 @@ vg_rules_match(const struct vg_rules *r, const char *path, size_t len,
 			continue;
 		if (r->rules[i].include)
 			return VG_MATCH_INCLUDE;
-		return is_dir && include_below(r, path, len) ?
-		    VG_MATCH_EXCLUDE_DESCEND : VG_MATCH_EXCLUDE;
+		in_excluded = 1;
+		break;
 	}
-	return VG_MATCH_INCLUDE;
+	if (!in_excluded)
+		return VG_MATCH_INCLUDE;
+	return is_dir && include_below(r, path, len) ?
+	    VG_MATCH_EXCLUDE_DESCEND : VG_MATCH_EXCLUDE;
 }
 
 /* Appends formatted text to a growing buffer. */

@@ -86,9 +86,11 @@ int vg_rules_add_rule(struct vg_rules *r, int include, int regex,
  * after adding. */
 int vg_rules_finish(struct vg_rules *r, char *err, size_t errlen);
 
-/* Decides about one absolute path (NUL-terminated, len bytes). */
+/* Decides about one absolute path (NUL-terminated, len bytes). When no
+ * rule matches, the path is included, unless in_excluded says it lies in
+ * an excluded folder that is walked only for the includes below it. */
 enum vg_match vg_rules_match(const struct vg_rules *r, const char *path,
-    size_t len, int is_dir);
+    size_t len, int is_dir, int in_excluded);
 
 /* Canonical text form; the caller frees it. NULL on allocation failure. */
 char *vg_rules_serialize(const struct vg_rules *r);

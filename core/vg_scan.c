@@ -342,7 +342,11 @@ old_merge(struct scan *s, const char *path, size_t len, struct vg_item **match)
 			break;
 		if (c == 0) {
 			*match = s->old_next;
-			return old_advance(s);
+			if (old_advance(s) == 0)
+				return 0;
+			vg_item_free(*match);
+			*match = NULL;
+			return -1;
 		}
 		if (push_job(s, J_REMOVED, NULL, s->old_next, NULL) != 0 ||
 		    old_advance(s) != 0)
@@ -478,7 +482,8 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int walk_dir(struct scan *s, int dfd, size_t len, long depth);
+static int walk_dir(struct scan *s, int dfd, size_t len, long depth,
+    int excluded);
 
 static int
 push_ancestor(struct scan *s, size_t depth, const struct stat *st)
@@ -501,7 +506,8 @@ push_ancestor(struct scan *s, size_t depth, const struct stat *st)
 
 /* Descends into the directory at s->path (len bytes), opened as fd. */
 static int
-descend(struct scan *s, int fd, size_t len, long depth, const struct stat *st)
+descend(struct scan *s, int fd, size_t len, long depth, const struct stat *st,
+    int excluded)
 {
 	size_t i;
 	char msg[300];
@@ -520,13 +526,13 @@ descend(struct scan *s, int fd, size_t len, long depth, const struct stat *st)
 		close(fd);
 		return -1;
 	}
-	return walk_dir(s, fd, len, depth);
+	return walk_dir(s, fd, len, depth, excluded);
 }
 
 /* Visits one entry of a directory (dfd) whose path is s->path[0..len). */
 static int
 visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
-    dev_t parent_dev)
+    dev_t parent_dev, int excluded)
 {
 	const struct vg_rules *r = s->rules;
 	struct stat st, tst;
@@ -548,7 +554,7 @@ visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
 	if (is_dir && st.st_dev != parent_dev && r->skip_pseudo_fs &&
 	    is_pseudo_dir(s, s->path, -1))
 		return 0;
-	m = vg_rules_match(r, s->path, len, is_dir);
+	m = vg_rules_match(r, s->path, len, is_dir, excluded);
 	if (m == VG_MATCH_EXCLUDE)
 		return 0;
 	if (m == VG_MATCH_INCLUDE && emit(s, s->path, len, &st) != 0)
@@ -574,12 +580,12 @@ visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
 		close(fd);
 		return 0;
 	}
-	return descend(s, fd, len, depth, &st);
+	return descend(s, fd, len, depth, &st, m != VG_MATCH_INCLUDE);
 }
 
 /* Walks the open directory fd (closed here), path s->path[0..len). */
 static int
-walk_dir(struct scan *s, int fd, size_t len, long depth)
+walk_dir(struct scan *s, int fd, size_t len, long depth, int excluded)
 {
 	struct stat dst;
 	struct dirent *de;
@@ -618,14 +624,15 @@ walk_dir(struct scan *s, int fd, size_t len, long depth)
 		    s->path, len), msg) != 0)
 			goto out;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (stopping(s))
 			goto out;
 		if ((plen = path_set(s, len, names[i], strlen(names[i]))) < 0)
 			goto out;
 		if (visit(s, dirfd(d), names[i], (size_t)plen, depth + 1,
-		    dst.st_dev) != 0)
+		    dst.st_dev, excluded) != 0)
 			goto out;
 		s->path[len > 1 ? len : 1] = '\0';
 	}
@@ -688,7 +695,7 @@ walk_root(struct scan *s, const char *root)
 		close(fd);
 		return -1;
 	}
-	return walk_dir(s, fd, len, 0);
+	return walk_dir(s, fd, len, 0, 0);
 }
 
 static void *
@@ -770,7 +777,7 @@ read_xattrs(struct vg_item *it, int fd, int *has_acl)
 	char *p;
 
 	*has_acl = 0;
-	it->have |= VG_A_XATTRS | VG_A_SELINUX;
+	it->have |= VG_A_XATTRS | VG_A_SELINUX | VG_A_ACL;
 	n = fd >= 0 ? flistxattr(fd, list, sizeof(list)) :
 		      llistxattr(it->path, list, sizeof(list));
 	if (n <= 0)

@@ -134,12 +134,23 @@ vg_base64_decode(const char *s, size_t slen, unsigned char **out,
 {
 	unsigned char *buf;
 	int n;
-	size_t pad = 0;
+	size_t pad = 0, i;
 
 	*out = NULL;
 	*outlen = 0;
 	if (slen % 4 != 0 || slen > INT_MAX)
 		return VG_ERR_INVAL;
+	/* EVP_DecodeBlock skips white space and decodes '=' anywhere as
+	 * zero bits: accept only the alphabet, with '=' as final padding. */
+	for (i = 0; i < slen; i++) {
+		if ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '+' || s[i] == '/')
+			continue;
+		if (s[i] != '=' || i + 2 < slen ||
+		    (i + 2 == slen && s[i + 1] != '='))
+			return VG_ERR_INVAL;
+	}
 	if ((buf = malloc(slen / 4 * 3 + 1)) == NULL)
 		return VG_ERR_NOMEM;
 	if ((n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)slen)) <
@@ -177,18 +188,47 @@ vg_time_format(int64_t ns, char buf[VG_TIME_BUFLEN])
 	    tm.tm_min, tm.tm_sec, frac);
 }
 
+/* The number of n digits at s, or -1 when one is not a digit. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	while (n-- > 0) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s++ - '0');
+	}
+	return v;
+}
+
 int
 vg_time_parse(const char *s, int64_t *ns)
 {
-	struct tm tm;
+	struct tm tm, want;
 	const char *p;
-	int64_t frac = 0, scale = 100000000;
-	time_t sec;
+	int64_t frac = 0, scale = 100000000, sec, v;
+	time_t t;
 
+	/* Exactly the layout vg_time_format() writes: strptime() would take
+	 * leading blanks and short fields, and timegm() would silently turn
+	 * February 31 into March 3. */
 	memset(&tm, 0, sizeof(tm));
-	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' ||
+	    (tm.tm_year = digits(s, 4)) < 0 ||
+	    (tm.tm_mon = digits(s + 5, 2)) < 1 ||
+	    (tm.tm_mday = digits(s + 8, 2)) < 1 ||
+	    (tm.tm_hour = digits(s + 11, 2)) < 0 ||
+	    (tm.tm_min = digits(s + 14, 2)) < 0 ||
+	    (tm.tm_sec = digits(s + 17, 2)) < 0)
 		return VG_ERR_INVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	p = s + 19;
 	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return VG_ERR_INVAL;
 		for (p++; isdigit((unsigned char)*p); p++) {
 			if (scale == 0)
 				return VG_ERR_INVAL;
@@ -198,9 +238,24 @@ vg_time_parse(const char *s, int64_t *ns)
 	}
 	if (strcmp(p, "Z") != 0)
 		return VG_ERR_INVAL;
-	if ((sec = timegm(&tm)) == (time_t)-1 && tm.tm_year != 69)
+	want = tm;
+	if ((t = timegm(&tm)) == (time_t)-1 && want.tm_year != 69)
 		return VG_ERR_INVAL;
-	*ns = (int64_t)sec * 1000000000 + frac;
+	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
+	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
+	    tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+		return VG_ERR_INVAL;
+	/* Before 1970 the fraction counts up from a negative second: fold
+	 * it in first, so that the earliest int64 nanosecond still fits. */
+	sec = (int64_t)t;
+	if (sec < 0 && frac > 0) {
+		sec++;
+		frac -= 1000000000;
+	}
+	if (__builtin_mul_overflow(sec, (int64_t)1000000000, &v) ||
+	    __builtin_add_overflow(v, frac, &v))
+		return VG_ERR_INVAL;
+	*ns = v;
 	return 0;
 }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
 	libexpat1-dev libacl1-dev)
-test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux python3)
+test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux jq)
 bench_pkgs=(aide time)
 
 want=("${build_pkgs[@]}")
