@@ -524,6 +524,16 @@ vg_baseline_create(const char *path, struct vg_baseline_writer **out,
 		snprintf(err, errlen, "%s: %s", w->tmp, strerror(errno));
 		goto out;
 	}
+	/* Created here, not by SQLite, so that it is 0600 whatever the
+	 * umask: a baseline names files and holds their hashes. */
+	if ((n = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1) {
+		r = vg_err_from_errno(errno);
+		snprintf(err, errlen, "cannot write baseline %s: %s", w->tmp,
+		    strerror(errno));
+		goto out;
+	}
+	close(n);
 	if (sqlite3_open_v2(w->tmp, &w->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		r = db_err(w->db, w->tmp, "creating", err, errlen);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vg_baseline.h"
 #include "vg_err.h"
 #include "vg_item.h"
 #include "vg_rules.h"
@@ -386,10 +387,15 @@ out:
 	return rv;
 }
 
+/* Baseline order ('/' below every other byte): the order in which the
+ * scanner must walk the roots for its merge with the baseline, and in
+ * which a root's descendants follow it directly. */
 static int
 root_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	return vg_path_cmp(x, strlen(x), y, strlen(y));
 }
 
 /* 1 when child lies inside (or is) parent. */
@@ -464,8 +470,10 @@ class_match(const char **pp, unsigned char c)
 	return hit != neg;
 }
 
-int
-vg_glob_match(const char *p, const char *s)
+/* Matches a pattern in which no "**" is followed by '/', by backtracking
+ * over its last '*' and "**": fast on the usual patterns. */
+static int
+glob_backtrack(const char *p, const char *s)
 {
 	const char *sp = NULL, *ss = NULL;   /* last '*': resume points */
 	const char *dp = NULL, *ds = NULL;   /* last '**' */
@@ -482,9 +490,6 @@ vg_glob_match(const char *p, const char *s)
 			if (p[1] == '*') {
 				while (*p == '*')
 					p++;
-				/* "**" then "/" may also match no folder at all. */
-				if (*p == '/' && vg_glob_match(p + 1, s))
-					return 1;
 				dp = p;
 				ds = s;
 				sp = NULL;
@@ -538,6 +543,130 @@ vg_glob_match(const char *p, const char *s)
 	return *p == '\0';
 }
 
+/*
+ * Adds to set (one byte per offset in p) what the states in it reach
+ * without reading a byte: a run of stars may match nothing, and a "**"
+ * entered just now (bit 1; bit 2 marks one that has matched bytes) that
+ * is followed by '/' may match no folder at all, skipping the '/'. Such
+ * moves only go forward, so one pass from lo suffices.
+ */
+static void
+glob_closure(const char *p, size_t plen, unsigned char *set, size_t lo)
+{
+	size_t i, j;
+
+	for (i = lo; i < plen; i++) {
+		if (!set[i] || p[i] != '*')
+			continue;
+		for (j = i; p[j] == '*'; j++)
+			;
+		set[j] |= 1;
+		if ((set[i] & 1) && j - i > 1 && p[j] == '/')
+			set[j + 1] |= 1;
+	}
+}
+
+/* Matches any pattern by running it as an automaton. */
+static int
+glob_automaton(const char *p, const char *s)
+{
+	unsigned char stackbuf[2 * 1024], *buf = stackbuf, *cur, *next, *tmp;
+	size_t plen = strlen(p), i, j, lo, nlo;
+	const char *q;
+	unsigned char c;
+	int m, r = 0;
+
+	/* Most paths already differ in the literal start. */
+	for (lo = 0; p[lo] != '\0' && strchr("*?[\\", p[lo]) == NULL; lo++)
+		if (s[lo] != p[lo])
+			return 0;
+	/* The states are offsets in p, always at the start of a token:
+	 * O(strlen(p) * strlen(s)) steps for any pattern. */
+	if (2 * (plen + 1) > sizeof(stackbuf) &&
+	    (buf = malloc(2 * (plen + 1))) == NULL)
+		return 0;
+	cur = buf;
+	next = buf + plen + 1;
+	memset(cur, 0, plen + 1);
+	cur[lo] = 1;
+	glob_closure(p, plen, cur, lo);
+	for (s += lo; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		memset(next + lo, 0, plen + 1 - lo);
+		nlo = plen + 1;
+		for (i = lo; i < plen; i++) {
+			if (!cur[i])
+				continue;
+			j = plen + 1;   /* where the byte leads; none */
+			switch (p[i]) {
+			case '*':
+				/* The star grows ('*' not over a '/'). */
+				if (p[i + 1] == '*' || c != '/') {
+					next[i] |= 2;
+					if (i < nlo)
+						nlo = i;
+				}
+				break;
+			case '?':
+				if (c != '/')
+					j = i + 1;
+				break;
+			case '[':
+				q = p + i;
+				m = class_match(&q, c);
+				if (m == 1 && c != '/')
+					j = (size_t)(q - p);
+				else if (m == -1 && c == '[')
+					j = i + 1;  /* unterminated: literal */
+				break;
+			case '\\':
+				if (p[i + 1] == '\0') {
+					if (c == '\\')
+						j = i + 1;
+				} else if (c == (unsigned char)p[i + 1])
+					j = i + 2;
+				break;
+			default:
+				if (c == (unsigned char)p[i])
+					j = i + 1;
+				break;
+			}
+			if (j <= plen) {
+				next[j] |= 1;
+				if (j < nlo)
+					nlo = j;
+			}
+		}
+		if (nlo > plen)
+			goto out;
+		glob_closure(p, plen, next, nlo);
+		/* States only move forward: nothing below nlo is read
+		 * again, so next is cleared from there on. */
+		tmp = cur;
+		cur = next;
+		next = tmp;
+		lo = nlo;
+	}
+	r = cur[plen];
+out:
+	if (buf != stackbuf)
+		free(buf);
+	return r;
+}
+
+int
+vg_glob_match(const char *p, const char *s)
+{
+	/*
+	 * "**" then '/' may also match no folder at all. Backtracking
+	 * would have to try that as a second branch at every such "**",
+	 * which is exponential in their number (a pattern repeating '/'
+	 * and "**" a few dozen times); such patterns run as an automaton.
+	 */
+	if (strstr(p, "**/") != NULL)
+		return glob_automaton(p, s);
+	return glob_backtrack(p, s);
+}
 static int
 rule_matches(const struct vg_rule *ru, const char *path, size_t len,
     int is_dir)

@@ -762,27 +762,75 @@ xattr_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+#define XATTR_MAX (64 * 1024)   /* the VFS limit on one value */
+
+static ssize_t
+xlist(const struct vg_item *it, int fd, char *buf, size_t len)
+{
+	return fd >= 0 ? flistxattr(fd, buf, len) :
+			 llistxattr(it->path, buf, len);
+}
+
+static ssize_t
+xget(const struct vg_item *it, int fd, const char *name, void *buf,
+    size_t len)
+{
+	return fd >= 0 ? fgetxattr(fd, name, buf, len) :
+			 lgetxattr(it->path, name, buf, len);
+}
+
+/* Appends "name=0xHEX" (a line of its own) to *out. */
+static int
+xattr_append(char **out, size_t *len, const char *name,
+    const unsigned char *val, size_t vl)
+{
+	char *esc, *o;
+	size_t need;
+	int n;
+
+	if ((esc = vg_escape(name, strlen(name))) == NULL)
+		return -1;
+	need = *len + strlen(esc) + 2 * vl + 5;
+	if ((o = realloc(*out, need)) == NULL) {
+		free(esc);
+		return -1;
+	}
+	*out = o;
+	n = snprintf(o + *len, need - *len, "%s%s=0x", *len ? "\n" : "", esc);
+	vg_hex_encode(val, vl, o + *len + n);
+	*len += (size_t)n + 2 * vl;
+	free(esc);
+	return 0;
+}
+
 /*
- * Reads extended attributes into it: POSIX ACLs (text form), the SELinux
- * label, and the rest as "name=0xHEX" lines sorted by name. fd is the open
- * file or -1 (then by path, without following a symlink).
+ * Reads extended attributes into it: POSIX ACLs are only noted (read with
+ * libacl after), the SELinux label goes to its own attribute, the rest
+ * become "name=0xHEX" lines sorted by name. fd is the open file, or -1 to
+ * go by path without following a symlink. Sizes are asked first, so no
+ * attribute is lost to a fixed buffer.
  */
 static void
 read_xattrs(struct vg_item *it, int fd, int *has_acl)
 {
-	char list[8192], *names[256], *out = NULL, *o, *esc;
-	unsigned char val[4096];
+	char *list = NULL, **names = NULL, *out = NULL, *p;
+	unsigned char *val = NULL;
+	size_t nn = 0, i, outlen = 0;
 	ssize_t n, vl;
-	size_t i, nn = 0, cap = 0, need;
-	char *p;
 
 	*has_acl = 0;
 	it->have |= VG_A_XATTRS | VG_A_SELINUX | VG_A_ACL;
-	n = fd >= 0 ? flistxattr(fd, list, sizeof(list)) :
-		      llistxattr(it->path, list, sizeof(list));
-	if (n <= 0)
-		return;
-	for (p = list; p < list + n && nn < 256; p += strlen(p) + 1)
+	if ((n = xlist(it, fd, NULL, 0)) <= 0 ||
+	    (list = malloc((size_t)n)) == NULL ||
+	    (n = xlist(it, fd, list, (size_t)n)) <= 0)
+		goto out;
+	for (p = list; p < list + n; p += strlen(p) + 1)
+		nn++;
+	if ((names = calloc(nn, sizeof(*names))) == NULL ||
+	    (val = malloc(XATTR_MAX)) == NULL)
+		goto out;
+	nn = 0;
+	for (p = list; p < list + n; p += strlen(p) + 1)
 		names[nn++] = p;
 	qsort(names, nn, sizeof(*names), xattr_cmp);
 	for (i = 0; i < nn; i++) {
@@ -790,38 +838,22 @@ read_xattrs(struct vg_item *it, int fd, int *has_acl)
 			*has_acl = 1;
 			continue;
 		}
-		vl = fd >= 0 ? fgetxattr(fd, names[i], val, sizeof(val)) :
-			       lgetxattr(it->path, names[i], val, sizeof(val));
-		if (vl < 0)
-			continue;
+		if ((vl = xget(it, fd, names[i], val, XATTR_MAX)) < 0)
+			continue;   /* removed meanwhile */
 		if (strcmp(names[i], "security.selinux") == 0) {
 			while (vl > 0 && val[vl - 1] == '\0')
 				vl--;
 			free(it->selinux);
 			it->selinux = strndup((char *)val, (size_t)vl);
-			continue;
-		}
-		if ((esc = vg_escape(names[i], strlen(names[i]))) == NULL)
-			continue;
-		need = (out ? strlen(out) : 0) + strlen(esc) + 2 * (size_t)vl +
-		    6;
-		if (need > cap) {
-			if ((o = realloc(out, need * 2)) == NULL) {
-				free(esc);
-				break;
-			}
-			if (out == NULL)
-				o[0] = '\0';
-			out = o;
-			cap = need * 2;
-		}
-		o = out + strlen(out);
-		o += snprintf(o, cap - (size_t)(o - out), "%s%s=0x",
-		    out[0] ? "\n" : "", esc);
-		vg_hex_encode(val, (size_t)vl, o);
-		free(esc);
+		} else if (xattr_append(&out, &outlen, names[i], val,
+		    (size_t)vl) != 0)
+			break;
 	}
+out:
 	it->xattrs = out;
+	free(val);
+	free(names);
+	free(list);
 }
 
 /* The POSIX ACL in short text form ("u::rw-,u:bob:r--,..."), default ACL

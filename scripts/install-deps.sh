@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
 	libexpat1-dev libacl1-dev)
 test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux jq)
-bench_pkgs=(aide time)
+bench_pkgs=(aide time bc)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -21,6 +21,7 @@ run 0 "init writes a baseline" "$VIGIL" scan init --db "$DB" --no-progress "$D"
 check "init summary counts 13 items and 6 hashed files" \
 	has "$T/out" "13 items, 6 files hashed"
 check "baseline file exists, no .new left" test -f "$DB" -a ! -e "$DB.new"
+check "baseline is readable by its owner only" test "$(stat -c %a "$DB")" = 600
 
 run 0 "list prints every item" "$VIGIL" scan list --db "$DB"
 check "list has 13 lines" test "$(wc -l <"$T/out")" -eq 13
