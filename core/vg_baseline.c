@@ -62,6 +62,7 @@ struct vg_baseline_writer {
 	char *path;      /* final path */
 	char *tmp;       /* "<path>.new" */
 	int lockfd;
+	int own_tmp;     /* we hold the lock: tmp is ours to remove */
 	struct row_sum rs;
 	uint64_t bytes;
 };
@@ -213,6 +214,13 @@ load_meta(struct vg_baseline *b, char *err, size_t errlen)
 	    NULL) != SQLITE_OK)
 		return db_err(b->db, b->path, "reading metadata", err, errlen);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		    sqlite3_column_type(st, 1) != SQLITE_TEXT) {
+			snprintf(err, errlen, "%s: baseline is corrupt (bad "
+			    "metadata)", b->path);
+			r = VG_ERR_CORRUPT;
+			goto out;
+		}
 		if ((m = reallocarray(b->meta, 2 * n + 3, sizeof(*m))) ==
 		    NULL)
 			goto out;
@@ -332,7 +340,14 @@ vg_baseline_open(const char *path, struct vg_baseline **out, char *err,
 	}
 	if (sqlite3_prepare_v2(b->db, "SELECT " COLS " FROM item ORDER BY key",
 	    -1, &b->cur, NULL) != SQLITE_OK) {
-		r = db_err(b->db, path, "reading items", err, errlen);
+		if (sqlite3_errcode(b->db) == SQLITE_ERROR) {
+			/* Our ids, but not our tables. */
+			snprintf(err, errlen, "%s: baseline is corrupt (its "
+			    "tables are not those of format %d: %s)", path,
+			    VG_BASELINE_FORMAT, sqlite3_errmsg(b->db));
+			r = VG_ERR_CORRUPT;
+		} else
+			r = db_err(b->db, path, "reading items", err, errlen);
 		goto out;
 	}
 	*out = b;
@@ -518,6 +533,7 @@ vg_baseline_create(const char *path, struct vg_baseline_writer **out,
 		    "baseline (lock %s is held)", path, lock);
 		goto out;
 	}
+	w->own_tmp = 1;
 	/* A leftover from a killed run is ours to replace: we hold the lock. */
 	if (unlink(w->tmp) == -1 && errno != ENOENT) {
 		r = vg_err_from_errno(errno);
@@ -708,7 +724,7 @@ vg_baseline_abort(struct vg_baseline_writer *w)
 	sqlite3_finalize(w->ins);
 	if (w->db != NULL)
 		sqlite3_close(w->db);
-	if (w->tmp != NULL)
+	if (w->own_tmp)
 		unlink(w->tmp);     /* gone already after a commit */
 	if (w->lockfd != -1)
 		close(w->lockfd);

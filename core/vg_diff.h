@@ -23,7 +23,7 @@ struct vg_diff_opts {
 
 struct vg_diff_result {
 	char *text;          /* NUL-terminated unified diff; "" when equal */
-	size_t len;          /* strlen(text) */
+	size_t len;          /* bytes in text; may hold NULs from the input */
 	size_t added;        /* lines added */
 	size_t removed;      /* lines removed */
 	int truncated;       /* 1 when a cap cut the diff short */

@@ -143,6 +143,14 @@ vg_rules_add_rule(struct vg_rules *r, int include, int regex,
 		snprintf(err, errlen, "empty pattern");
 		return VG_ERR_INVAL;
 	}
+	/* A rules file trims blanks around a value: such a pattern would
+	 * not read back the same from the rules stored in a baseline. */
+	if (isspace((unsigned char)pattern[0]) ||
+	    isspace((unsigned char)pattern[len - 1])) {
+		snprintf(err, errlen, "pattern \"%s\" starts or ends with "
+		    "white space", pattern);
+		return VG_ERR_INVAL;
+	}
 	if ((rules = reallocarray(r->rules, r->nrules + 1,
 	    sizeof(*rules))) == NULL)
 		return VG_ERR_NOMEM;
@@ -767,8 +775,12 @@ vg_rules_serialize(const struct vg_rules *r)
 	if ((buf = malloc(cap)) == NULL)
 		return NULL;
 	buf[0] = '\0';
+	/* A root ending in a blank gets a '/', which keeps the blank from
+	 * being trimmed when read back; normalisation drops the '/'. */
 	for (i = 0; i < r->nroots && rv == 0; i++)
-		rv = append(&buf, &len, &cap, "root %s\n", r->roots[i]);
+		rv = append(&buf, &len, &cap, "root %s%s\n", r->roots[i],
+		    isspace((unsigned char)r->roots[i][strlen(r->roots[i]) -
+		    1]) ? "/" : "");
 	for (i = 0; i < r->nrules && rv == 0; i++)
 		rv = append(&buf, &len, &cap, "%s%s %s%s\n",
 		    r->rules[i].include ? "include" : "exclude",
