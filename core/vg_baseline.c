@@ -137,67 +137,102 @@ row_sum_init(struct row_sum *rs)
 	return vg_hasher_new(VG_HASH_SHA256, &rs->h);
 }
 
+/* A row's canonical bytes, built up before one hash update: fixed-width
+ * little-endian numbers, strings as length + bytes. */
+struct rowbuf {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+};
+
 static void
-put_u64(struct vg_hasher *h, uint64_t v)
+put_bytes(struct rowbuf *rb, const void *data, size_t n)
+{
+	unsigned char *np;
+	size_t cap;
+
+	if (rb->len + n > rb->cap) {
+		cap = (rb->len + n) * 2;
+		if ((np = realloc(rb->p, cap)) == NULL) {
+			rb->failed = 1;
+			return;
+		}
+		rb->p = np;
+		rb->cap = cap;
+	}
+	memcpy(rb->p + rb->len, data, n);
+	rb->len += n;
+}
+
+static void
+put_u64(struct rowbuf *rb, uint64_t v)
 {
 	unsigned char b[8];
 	int i;
 
 	for (i = 0; i < 8; i++)
 		b[i] = (unsigned char)(v >> (8 * i));
-	vg_hasher_update(h, b, 8);
+	put_bytes(rb, b, 8);
 }
 
 static void
-put_str(struct vg_hasher *h, const char *s)
+put_str(struct rowbuf *rb, const char *s)
 {
 	size_t n = s ? strlen(s) + 1 : 0;
 
-	put_u64(h, n);
+	put_u64(rb, n);
 	if (s)
-		vg_hasher_update(h, s, n);
+		put_bytes(rb, s, n);
 }
 
 static int
 row_sum_add(struct row_sum *rs, const struct vg_item *it)
 {
-	unsigned char md[32];
+	unsigned char md[32], stackbuf[1024];
+	struct rowbuf rb = { stackbuf, 0, sizeof(stackbuf), 0 };
 	unsigned carry = 0;
-	int i;
+	int i, r = VG_ERR_NOMEM;
 
-	if (vg_hasher_start(rs->h) != 0)
-		return VG_ERR_CRYPTO;
-	put_u64(rs->h, it->path_len);
-	vg_hasher_update(rs->h, it->path, it->path_len);
-	put_u64(rs->h, it->have);
-	put_u64(rs->h, (uint64_t)it->ftype);
-	put_u64(rs->h, it->size);
-	put_u64(rs->h, it->mode);
-	put_u64(rs->h, it->uid);
-	put_u64(rs->h, it->gid);
-	put_str(rs->h, it->user);
-	put_str(rs->h, it->group);
-	put_u64(rs->h, (uint64_t)it->mtime_ns);
-	put_u64(rs->h, (uint64_t)it->ctime_ns);
-	put_u64(rs->h, it->inode);
-	put_u64(rs->h, it->dev);
-	put_u64(rs->h, it->nlink);
-	put_str(rs->h, it->target);
-	put_str(rs->h, it->xattrs);
-	put_str(rs->h, it->acl);
-	put_str(rs->h, it->selinux);
-	put_u64(rs->h, (uint64_t)it->hash_alg);
-	put_u64(rs->h, (uint64_t)it->hash_state);
-	vg_hasher_update(rs->h, it->hash, vg_hash_len(it->hash_alg));
-	if (vg_hasher_finish(rs->h, md) != 0)
-		return VG_ERR_CRYPTO;
+	put_u64(&rb, it->path_len);
+	put_bytes(&rb, it->path, it->path_len);
+	put_u64(&rb, it->have);
+	put_u64(&rb, (uint64_t)it->ftype);
+	put_u64(&rb, it->size);
+	put_u64(&rb, it->mode);
+	put_u64(&rb, it->uid);
+	put_u64(&rb, it->gid);
+	put_str(&rb, it->user);
+	put_str(&rb, it->group);
+	put_u64(&rb, (uint64_t)it->mtime_ns);
+	put_u64(&rb, (uint64_t)it->ctime_ns);
+	put_u64(&rb, it->inode);
+	put_u64(&rb, it->dev);
+	put_u64(&rb, it->nlink);
+	put_str(&rb, it->target);
+	put_str(&rb, it->xattrs);
+	put_str(&rb, it->acl);
+	put_str(&rb, it->selinux);
+	put_u64(&rb, (uint64_t)it->hash_alg);
+	put_u64(&rb, (uint64_t)it->hash_state);
+	put_bytes(&rb, it->hash, vg_hash_len(it->hash_alg));
+	if (rb.failed)
+		goto out;
+	r = VG_ERR_CRYPTO;
+	if (vg_hasher_start(rs->h) != 0 ||
+	    vg_hasher_update(rs->h, rb.p, rb.len) != 0 ||
+	    vg_hasher_finish(rs->h, md) != 0)
+		goto out;
 	for (i = 0; i < 32; i++) {
 		carry += (unsigned)rs->sum[i] + md[i];
 		rs->sum[i] = (unsigned char)carry;
 		carry >>= 8;
 	}
 	rs->count++;
-	return 0;
+	r = 0;
+out:
+	if (rb.p != stackbuf)
+		free(rb.p);
+	return r;
 }
 
 /* ---- reading ---- */
@@ -300,8 +335,9 @@ vg_baseline_open(const char *path, struct vg_baseline **out, char *err,
 		goto out;
 	if ((r = row_sum_init(&b->rs)) != 0)
 		goto out;
-	if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	/* One thread uses a connection: no SQLite mutexes. */
+	if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		r = db_err(b->db, path, "opening", err, errlen);
 		goto out;
 	}
@@ -551,7 +587,7 @@ vg_baseline_create(const char *path, struct vg_baseline_writer **out,
 	}
 	close(n);
 	if (sqlite3_open_v2(w->tmp, &w->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		r = db_err(w->db, w->tmp, "creating", err, errlen);
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@
 
 #define BATCH_MAX 128                /* jobs handed over at once */
 #define BATCH_BYTES (8u << 20)       /* or this much content to hash */
-#define INFLIGHT_MAX 64              /* batches between walker and main */
+#define INFLIGHT_MAX 16              /* batches between walker and main */
 #define READ_BUF (1u << 20)
 #define READ_TRIES 3
 #define NAME_CACHE 32
@@ -45,6 +46,7 @@ struct job {
 	struct vg_item *cur;
 	struct vg_item *old;
 	uint32_t changed;
+	int fd;          /* regular file opened by the walker, or -1 */
 	char *problem;   /* malloc'd message */
 };
 
@@ -72,6 +74,8 @@ struct scan {
 	int walker_done;
 	int workers_exit;
 	volatile int abort;         /* stop everything: error or signal */
+	atomic_int fds;             /* walker-opened files in the queues */
+	int fd_budget;              /* how many of those at most */
 	int err;
 	char errmsg[512];
 
@@ -232,8 +236,12 @@ batch_new(void)
 }
 
 static void
-job_clear(struct job *j)
+job_clear(struct scan *s, struct job *j)
 {
+	if (j->fd >= 0) {
+		close(j->fd);
+		atomic_fetch_sub(&s->fds, 1);
+	}
 	vg_item_free(j->cur);
 	vg_item_free(j->old);
 	free(j->problem);
@@ -241,14 +249,14 @@ job_clear(struct job *j)
 }
 
 static void
-batch_free(struct batch *b)
+batch_free(struct scan *s, struct batch *b)
 {
 	size_t i;
 
 	if (b == NULL)
 		return;
 	for (i = 0; i < b->n; i++)
-		job_clear(&b->jobs[i]);
+		job_clear(s, &b->jobs[i]);
 	free(b);
 }
 
@@ -267,7 +275,7 @@ flush_batch(struct scan *s)
 		pthread_cond_wait(&s->space_cv, &s->mu);
 	if (s->abort) {
 		pthread_mutex_unlock(&s->mu);
-		batch_free(b);
+		batch_free(s, b);
 		return -1;
 	}
 	s->inflight++;
@@ -282,12 +290,16 @@ flush_batch(struct scan *s)
 }
 
 static int
-push_job(struct scan *s, enum job_kind kind, struct vg_item *cur,
-    struct vg_item *old, const char *problem)
+push_job_fd(struct scan *s, enum job_kind kind, struct vg_item *cur,
+    struct vg_item *old, const char *problem, int fd)
 {
 	struct job *j;
 
 	if (s->cur_batch == NULL && (s->cur_batch = batch_new()) == NULL) {
+		if (fd >= 0) {
+			close(fd);
+			atomic_fetch_sub(&s->fds, 1);
+		}
 		vg_item_free(cur);
 		vg_item_free(old);
 		set_error(s, VG_ERR_NOMEM, "out of memory");
@@ -297,6 +309,7 @@ push_job(struct scan *s, enum job_kind kind, struct vg_item *cur,
 	j->kind = kind;
 	j->cur = cur;
 	j->old = old;
+	j->fd = fd;
 	if (problem != NULL)
 		j->problem = strdup(problem);
 	if (kind == J_ITEM && cur->ftype == VG_FT_REG)
@@ -304,6 +317,13 @@ push_job(struct scan *s, enum job_kind kind, struct vg_item *cur,
 	if (s->cur_batch->n == BATCH_MAX || s->cur_batch->bytes >= BATCH_BYTES)
 		return flush_batch(s);
 	return 0;
+}
+
+static int
+push_job(struct scan *s, enum job_kind kind, struct vg_item *cur,
+    struct vg_item *old, const char *problem)
+{
+	return push_job_fd(s, kind, cur, old, problem, -1);
 }
 
 /* ---- the old baseline, as a stream ---- */
@@ -417,17 +437,24 @@ stat_unchanged(const struct vg_item *old, const struct vg_item *cur)
 	    old->nlink == cur->nlink;
 }
 
-/* Records one entry (already stat'ed) as a job. */
+/* Records one entry (already stat'ed) as a job; fd, when not -1, is the
+ * regular file opened by the walker, handed on to a worker. */
 static int
-emit(struct scan *s, const char *path, size_t len, const struct stat *st)
+emit(struct scan *s, const char *path, size_t len, const struct stat *st,
+    int fd)
 {
 	struct vg_item *cur, *old = NULL;
 
-	if (old_merge(s, path, len, &old) != 0)
-		return -1;
-	if ((cur = vg_item_new(VG_KIND_FILE, path, len)) == NULL) {
-		vg_item_free(old);
-		set_error(s, VG_ERR_NOMEM, "out of memory");
+	if (old_merge(s, path, len, &old) != 0 ||
+	    (cur = vg_item_new(VG_KIND_FILE, path, len)) == NULL) {
+		if (fd >= 0) {
+			close(fd);
+			atomic_fetch_sub(&s->fds, 1);
+		}
+		if (!s->abort) {
+			vg_item_free(old);
+			set_error(s, VG_ERR_NOMEM, "out of memory");
+		}
 		return -1;
 	}
 	item_set_stat(cur, st);
@@ -435,7 +462,36 @@ emit(struct scan *s, const char *path, size_t len, const struct stat *st)
 		vg_item_free(cur);
 		return push_job(s, J_UNCHANGED, NULL, old, NULL);
 	}
-	return push_job(s, J_ITEM, cur, old, NULL);
+	return push_job_fd(s, J_ITEM, cur, old, NULL, fd);
+}
+
+/*
+ * Opens a regular file for its worker, relative to the folder the walker
+ * holds open: one path component to resolve instead of the whole path,
+ * and fstat() on the result replaces a separate fstatat(). Only where the
+ * file will be read (every file unless this is a fast comparison) and
+ * while fewer than fd_budget such files wait in the queues. Returns the
+ * descriptor with *st filled, or -1: then the caller goes by name.
+ */
+static int
+open_for_worker(struct scan *s, int dfd, const char *name, struct stat *st)
+{
+	int fd, flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+	    O_CLOEXEC | O_NOATIME;
+
+	if (s->rules->hash == VG_HASH_NONE || (s->o->fast && s->o->old) ||
+	    atomic_load(&s->fds) >= s->fd_budget)
+		return -1;
+	if ((fd = openat(dfd, name, flags)) == -1 && errno == EPERM)
+		fd = openat(dfd, name, flags & ~O_NOATIME);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -1;
+	}
+	atomic_fetch_add(&s->fds, 1);
+	return fd;
 }
 
 static int
@@ -476,10 +532,11 @@ path_set(struct scan *s, size_t at, const char *name, size_t nlen)
 	return (int)(at + 1 + nlen);
 }
 
+/* Names carry their d_type in the first byte. */
 static int
 name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 static int walk_dir(struct scan *s, int dfd, size_t len, long depth,
@@ -531,8 +588,8 @@ descend(struct scan *s, int fd, size_t len, long depth, const struct stat *st,
 
 /* Visits one entry of a directory (dfd) whose path is s->path[0..len). */
 static int
-visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
-    dev_t parent_dev, int excluded)
+visit(struct scan *s, int dfd, const char *name, unsigned char dtype,
+    size_t len, long depth, dev_t parent_dev, int excluded)
 {
 	const struct vg_rules *r = s->rules;
 	struct stat st, tst;
@@ -540,6 +597,15 @@ visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
 	int fd, is_dir, flags;
 	char msg[300];
 
+	if (dtype == DT_REG) {
+		/* The common case: a file. Rules first, then opened for its
+		 * worker if it will be read. */
+		if (vg_rules_match(r, s->path, len, 0, excluded) !=
+		    VG_MATCH_INCLUDE)
+			return 0;
+		if ((fd = open_for_worker(s, dfd, name, &st)) >= 0)
+			return emit(s, s->path, len, &st, fd);
+	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
 			return vanished(s, s->path, len);
@@ -557,7 +623,7 @@ visit(struct scan *s, int dfd, const char *name, size_t len, long depth,
 	m = vg_rules_match(r, s->path, len, is_dir, excluded);
 	if (m == VG_MATCH_EXCLUDE)
 		return 0;
-	if (m == VG_MATCH_INCLUDE && emit(s, s->path, len, &st) != 0)
+	if (m == VG_MATCH_INCLUDE && emit(s, s->path, len, &st, -1) != 0)
 		return -1;
 	if (!is_dir || (r->max_depth >= 0 && depth >= r->max_depth) ||
 	    (r->one_fs && st.st_dev != s->root_dev))
@@ -612,8 +678,11 @@ walk_dir(struct scan *s, int fd, size_t len, long depth, int excluded)
 				goto nomem;
 			names = nn;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
+		/* The d_type byte, then the name. */
+		if ((names[n] = malloc(strlen(de->d_name) + 2)) == NULL)
 			goto nomem;
+		names[n][0] = (char)de->d_type;
+		memcpy(names[n] + 1, de->d_name, strlen(de->d_name) + 1);
 		n++;
 		errno = 0;
 	}
@@ -629,9 +698,11 @@ walk_dir(struct scan *s, int fd, size_t len, long depth, int excluded)
 	for (i = 0; i < n; i++) {
 		if (stopping(s))
 			goto out;
-		if ((plen = path_set(s, len, names[i], strlen(names[i]))) < 0)
+		if ((plen = path_set(s, len, names[i] + 1,
+		    strlen(names[i] + 1))) < 0)
 			goto out;
-		if (visit(s, dirfd(d), names[i], (size_t)plen, depth + 1,
+		if (visit(s, dirfd(d), names[i] + 1,
+		    (unsigned char)names[i][0], (size_t)plen, depth + 1,
 		    dst.st_dev, excluded) != 0)
 			goto out;
 		s->path[len > 1 ? len : 1] = '\0';
@@ -678,7 +749,7 @@ walk_root(struct scan *s, const char *root)
 		    root, len), msg);
 	}
 	s->root_dev = st.st_dev;
-	if (emit(s, root, len, &st) != 0)
+	if (emit(s, root, len, &st, -1) != 0)
 		return -1;
 	if (!S_ISDIR(st.st_mode) || r->max_depth == 0)
 		return 0;
@@ -717,7 +788,7 @@ walker_main(void *arg)
 	flush_batch(s);
 done:
 	if (s->abort) {
-		batch_free(s->cur_batch);
+		batch_free(s, s->cur_batch);
 		s->cur_batch = NULL;
 		vg_item_free(s->old_next);
 		s->old_next = NULL;
@@ -917,7 +988,12 @@ hash_file(struct worker *w, struct job *j, uint64_t *hashed)
 	for (tries = 0; tries < READ_TRIES; tries++) {
 		flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
 		    O_CLOEXEC | O_NOATIME;
-		if ((fd = open(it->path, flags)) == -1 && errno == EPERM)
+		if (j->fd >= 0) {
+			/* Opened by the walker; a retry goes by name. */
+			fd = j->fd;
+			j->fd = -1;
+			atomic_fetch_sub(&w->s->fds, 1);
+		} else if ((fd = open(it->path, flags)) == -1 && errno == EPERM)
 			fd = open(it->path, flags & ~O_NOATIME);
 		if (fd == -1) {
 			e = errno;
@@ -945,7 +1021,10 @@ hash_file(struct worker *w, struct job *j, uint64_t *hashed)
 			it->hash_state = VG_HS_SIZE_CAP;
 			break;
 		}
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		/* One read takes a small file whole: advice would only
+		 * cost a system call. */
+		if (a.st_size > READ_BUF)
+			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		if (vg_hasher_start(w->hasher) != 0)
 			goto ioerr;
 		got = 0;
@@ -1203,6 +1282,12 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* Enough for every queued file, leaving half the descriptors to
+	 * the folders being walked and the rest of the process. */
+	s.fd_budget = INFLIGHT_MAX * BATCH_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur / 2 < (rlim_t)s.fd_budget)
+		s.fd_budget = (int)(rl.rlim_cur / 2);
 	if (o->rules->skip_pseudo_fs)
 		load_pseudo_mounts(&s);
 	if ((w = calloc((size_t)nw, sizeof(*w))) == NULL) {
@@ -1265,7 +1350,7 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 					r = 0;
 				}
 			}
-			batch_free(b);
+			batch_free(&s, b);
 		}
 		now = vg_now();
 		if (cb->progress != NULL && now - last >= 0.1) {
@@ -1292,11 +1377,11 @@ join:
 	/* After an abort, batches may be left in either queue. */
 	while ((b = s.work_head) != NULL) {
 		s.work_head = b->next;
-		batch_free(b);
+		batch_free(&s, b);
 	}
 	while ((b = s.done_head) != NULL) {
 		s.done_head = b->next;
-		batch_free(b);
+		batch_free(&s, b);
 	}
 	if (cb->progress != NULL)
 		cb->progress(cb->arg, st);
