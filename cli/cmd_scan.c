@@ -60,7 +60,7 @@ usage(FILE *f)
 "       vigil scan list   [--json] [--db FILE]\n"
 "\n"
 "  -d, --db FILE            baseline file (default $VIGIL_DB or %s)\n"
-"  -r, --rules FILE         rules file (init; see vigil-rules(5))\n"
+"  -r, --rules FILE         rules file (init; format in docs/rules.md)\n"
 "  -e, --exclude GLOB       leave out matching paths (init)\n"
 "  -i, --include GLOB       take in matching paths again (init)\n"
 "      --exclude-regex RE   like --exclude, POSIX extended regex\n"
@@ -108,9 +108,14 @@ item_cb(void *arg, const struct vg_item *it)
 
 	if (r->w == NULL)
 		return 0;
+	r->cb_msg[0] = '\0';
 	if ((r->cb_err = vg_baseline_put(r->w, it, r->cb_msg,
-	    sizeof(r->cb_msg))) != 0)
+	    sizeof(r->cb_msg))) != 0) {
+		if (r->cb_msg[0] == '\0')
+			snprintf(r->cb_msg, sizeof(r->cb_msg), "%s: %s", r->db,
+			    vg_strerror(r->cb_err));
 		return r->cb_err;
+	}
 	return 0;
 }
 

@@ -140,9 +140,10 @@ row_sum_init(struct row_sum *rs)
 /* A row's canonical bytes, built up before one hash update: fixed-width
  * little-endian numbers, strings as length + bytes. */
 struct rowbuf {
-	unsigned char *p;
+	unsigned char *p;     /* starts as the caller's stack buffer */
 	size_t len, cap;
 	int failed;
+	int heap;             /* p was allocated here */
 };
 
 static void
@@ -151,14 +152,20 @@ put_bytes(struct rowbuf *rb, const void *data, size_t n)
 	unsigned char *np;
 	size_t cap;
 
+	if (rb->failed)
+		return;
 	if (rb->len + n > rb->cap) {
 		cap = (rb->len + n) * 2;
-		if ((np = realloc(rb->p, cap)) == NULL) {
+		if ((np = rb->heap ? realloc(rb->p, cap) : malloc(cap)) ==
+		    NULL) {
 			rb->failed = 1;
 			return;
 		}
+		if (!rb->heap)
+			memcpy(np, rb->p, rb->len);
 		rb->p = np;
 		rb->cap = cap;
+		rb->heap = 1;
 	}
 	memcpy(rb->p + rb->len, data, n);
 	rb->len += n;
@@ -185,13 +192,33 @@ put_str(struct rowbuf *rb, const char *s)
 		put_bytes(rb, s, n);
 }
 
+/* Adds SHA-256(data) to sum, modulo 2^256. */
+static int
+sum_add(struct row_sum *rs, unsigned char sum[32], const void *data,
+    size_t len)
+{
+	unsigned char md[32];
+	unsigned carry = 0;
+	int i;
+
+	if (vg_hasher_start(rs->h) != 0 ||
+	    vg_hasher_update(rs->h, data, len) != 0 ||
+	    vg_hasher_finish(rs->h, md) != 0)
+		return VG_ERR_CRYPTO;
+	for (i = 0; i < 32; i++) {
+		carry += (unsigned)sum[i] + md[i];
+		sum[i] = (unsigned char)carry;
+		carry >>= 8;
+	}
+	return 0;
+}
+
 static int
 row_sum_add(struct row_sum *rs, const struct vg_item *it)
 {
-	unsigned char md[32], stackbuf[1024];
-	struct rowbuf rb = { stackbuf, 0, sizeof(stackbuf), 0 };
-	unsigned carry = 0;
-	int i, r = VG_ERR_NOMEM;
+	unsigned char stackbuf[1024];
+	struct rowbuf rb = { stackbuf, 0, sizeof(stackbuf), 0, 0 };
+	int r = VG_ERR_NOMEM;
 
 	put_u64(&rb, it->path_len);
 	put_bytes(&rb, it->path, it->path_len);
@@ -217,20 +244,31 @@ row_sum_add(struct row_sum *rs, const struct vg_item *it)
 	put_bytes(&rb, it->hash, vg_hash_len(it->hash_alg));
 	if (rb.failed)
 		goto out;
-	r = VG_ERR_CRYPTO;
-	if (vg_hasher_start(rs->h) != 0 ||
-	    vg_hasher_update(rs->h, rb.p, rb.len) != 0 ||
-	    vg_hasher_finish(rs->h, md) != 0)
-		goto out;
-	for (i = 0; i < 32; i++) {
-		carry += (unsigned)rs->sum[i] + md[i];
-		rs->sum[i] = (unsigned char)carry;
-		carry >>= 8;
-	}
-	rs->count++;
-	r = 0;
+	if ((r = sum_add(rs, rs->sum, rb.p, rb.len)) == 0)
+		rs->count++;
 out:
-	if (rb.p != stackbuf)
+	if (rb.heap)
+		free(rb.p);
+	return r;
+}
+
+/* The metadata as one more "row": key and value pairs sorted by key,
+ * without the checksum itself. keys/values are n parallel arrays. */
+static int
+meta_sum_add(struct row_sum *rs, unsigned char sum[32], char **kv, size_t n)
+{
+	unsigned char stackbuf[4096] = { 0 };
+	struct rowbuf rb = { stackbuf, 0, sizeof(stackbuf), 0, 0 };
+	size_t i;
+	int r = VG_ERR_NOMEM;
+
+	for (i = 0; i < n; i++) {
+		put_str(&rb, kv[2 * i]);
+		put_str(&rb, kv[2 * i + 1]);
+	}
+	if (!rb.failed)
+		r = sum_add(rs, sum, rb.p, rb.len);
+	if (rb.heap)
 		free(rb.p);
 	return r;
 }
@@ -425,16 +463,44 @@ col_str(sqlite3_stmt *st, int col, char **out)
 	return 0;
 }
 
-/* Checks the rows read against the stored count and checksum. */
+static int
+pair_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Checks the rows read, and the metadata, against the stored count and
+ * checksum. */
 static int
 verify_sum(struct vg_baseline *b, char *err, size_t errlen)
 {
-	char hex[65];
+	char hex[65], **kv = NULL;
 	const char *want = vg_baseline_meta(b, "checksum");
 	const char *items = vg_baseline_meta(b, "items");
 	char count[32];
+	unsigned char sum[32];
+	size_t i, n = 0;
+	int r;
 
-	vg_hex_encode(b->rs.sum, 32, hex);
+	/* Pairs sorted by key, as the writer read them back from SQLite. */
+	for (i = 0; b->meta[i] != NULL; i += 2)
+		n++;
+	if ((kv = calloc(2 * n + 1, sizeof(*kv))) == NULL)
+		return VG_ERR_NOMEM;
+	for (i = 0, n = 0; b->meta[i] != NULL; i += 2) {
+		if (strcmp(b->meta[i], "checksum") == 0)
+			continue;
+		kv[2 * n] = b->meta[i];
+		kv[2 * n + 1] = b->meta[i + 1];
+		n++;
+	}
+	qsort(kv, n, 2 * sizeof(*kv), pair_cmp);
+	memcpy(sum, b->rs.sum, 32);
+	r = meta_sum_add(&b->rs, sum, kv, n);
+	free(kv);
+	if (r != 0)
+		return r;
+	vg_hex_encode(sum, 32, hex);
 	snprintf(count, sizeof(count), "%" PRIu64, b->rs.count);
 	if (strcmp(count, items) != 0) {
 		snprintf(err, errlen, "%s: baseline is corrupt (%s items "
@@ -443,7 +509,7 @@ verify_sum(struct vg_baseline *b, char *err, size_t errlen)
 	}
 	if (strcmp(hex, want) != 0) {
 		snprintf(err, errlen, "%s: baseline is corrupt (checksum "
-		    "mismatch: the stored items were altered)", b->path);
+		    "mismatch: its items or settings were altered)", b->path);
 		return VG_ERR_CORRUPT;
 	}
 	return 0;
@@ -469,7 +535,7 @@ vg_baseline_next(struct vg_baseline *b, struct vg_item **out, char *err,
 		return db_err(b->db, b->path, "reading items", err, errlen);
 	key = sqlite3_column_blob(b->cur, 0);
 	len = (size_t)sqlite3_column_bytes(b->cur, 0);
-	if (key == NULL || len == 0 || len > PATH_MAX * 16) {
+	if (key == NULL || len == 0 || len > VG_ITEM_PATH_MAX) {
 		snprintf(err, errlen, "%s: baseline is corrupt (bad item key)",
 		    b->path);
 		return VG_ERR_CORRUPT;
@@ -556,8 +622,8 @@ vg_baseline_create(const char *path, struct vg_baseline_writer **out,
 		r = VG_ERR_TOOBIG;
 		goto out;
 	}
-	if ((w->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
-	    -1) {
+	if ((w->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
 		r = vg_err_from_errno(errno);
 		snprintf(err, errlen, "cannot write baseline %s: %s", path,
 		    strerror(errno));
@@ -631,6 +697,12 @@ vg_baseline_put(struct vg_baseline_writer *w, const struct vg_item *it,
 	char stackkey[512], *key = stackkey;
 	int r, rc;
 
+	if (it->path_len == 0 || it->path_len > VG_ITEM_PATH_MAX) {
+		snprintf(err, errlen, "%s: item path of %zu bytes is not "
+		    "1 to %d bytes long", w->tmp, it->path_len,
+		    VG_ITEM_PATH_MAX);
+		return VG_ERR_TOOBIG;
+	}
 	if (it->path_len > sizeof(stackkey) &&
 	    (key = malloc(it->path_len)) == NULL)
 		return VG_ERR_NOMEM;
@@ -707,21 +779,63 @@ fsync_path(const char *path, int dir)
 	return r;
 }
 
+/* The final checksum, in hex: the rows' sum plus the metadata (all but
+ * the checksum), read back sorted by key. */
+static int
+meta_checksum(struct vg_baseline_writer *w, char hex[65], char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned char sum[32];
+	char **kv = NULL, **nkv;
+	size_t n = 0, i;
+	int rc, r = VG_ERR_NOMEM;
+
+	if (sqlite3_prepare_v2(w->db, "SELECT key, value FROM meta WHERE "
+	    "key <> 'checksum' ORDER BY key", -1, &st, NULL) != SQLITE_OK)
+		return db_err(w->db, w->tmp, "writing metadata", err, errlen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nkv = reallocarray(kv, 2 * n + 2, sizeof(*kv))) == NULL)
+			goto out;
+		kv = nkv;
+		kv[2 * n] = strdup((const char *)sqlite3_column_text(st, 0));
+		kv[2 * n + 1] = strdup((const char *)sqlite3_column_text(st,
+		    1));
+		n++;
+		if (kv[2 * n - 2] == NULL || kv[2 * n - 1] == NULL)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = db_err(w->db, w->tmp, "writing metadata", err, errlen);
+		goto out;
+	}
+	memcpy(sum, w->rs.sum, 32);
+	if ((r = meta_sum_add(&w->rs, sum, kv, n)) != 0)
+		goto out;
+	vg_hex_encode(sum, 32, hex);
+out:
+	for (i = 0; i < 2 * n; i++)
+		free(kv[i]);
+	free(kv);
+	sqlite3_finalize(st);
+	return r;
+}
+
 int
 vg_baseline_commit(struct vg_baseline_writer *w, char *err, size_t errlen)
 {
 	char hex[65], num[32], dirbuf[PATH_MAX];
 	int r;
 
-	vg_hex_encode(w->rs.sum, 32, hex);
 	snprintf(num, sizeof(num), "%" PRIu64, w->rs.count);
 	if ((r = vg_baseline_set_meta(w, "format", FORMAT_NAME, err,
 	    errlen)) != 0 ||
-	    (r = vg_baseline_set_meta(w, "checksum", hex, err, errlen)) != 0 ||
 	    (r = vg_baseline_set_meta(w, "items", num, err, errlen)) != 0)
 		goto out;
 	snprintf(num, sizeof(num), "%" PRIu64, w->bytes);
 	if ((r = vg_baseline_set_meta(w, "bytes", num, err, errlen)) != 0 ||
+	    (r = meta_checksum(w, hex, err, errlen)) != 0 ||
+	    (r = vg_baseline_set_meta(w, "checksum", hex, err, errlen)) != 0 ||
 	    (r = exec(w, "COMMIT", "finishing", err, errlen)) != 0)
 		goto out;
 	sqlite3_finalize(w->ins);

@@ -122,6 +122,10 @@ struct vg_change {
 	int diff_truncated;        /* 1 when a size cap cut the diff */
 };
 
+/* The longest item name (path) vigil records, in bytes. Deeper paths are
+ * reported as problems by the scanner and refused by every reader. */
+#define VG_ITEM_PATH_MAX 32768
+
 /* Allocates a zeroed item of the kind with a copy of path (len bytes, no
  * NUL inside). Returns NULL on allocation failure. Free with
  * vg_item_free(). */

@@ -424,6 +424,8 @@ parse_head(const json_t *j, struct vg_item **out, char *err, size_t errlen)
 	}
 	if (memchr(path, '\0', plen) != NULL)
 		FAIL("\"path\" must not contain NUL");
+	if (plen > VG_ITEM_PATH_MAX)
+		FAIL("\"path\" is longer than %d bytes", VG_ITEM_PATH_MAX);
 	if ((*out = vg_item_new(kind, path, plen)) == NULL)
 		r = VG_ERR_NOMEM;
 out:

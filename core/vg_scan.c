@@ -32,6 +32,8 @@
 #define READ_BUF (1u << 20)
 #define READ_TRIES 3
 #define NAME_CACHE 32
+#define WALK_DEPTH_MAX 4096          /* folder levels below a root */
+#define WALKER_STACK (64u << 20)     /* room for WALK_DEPTH_MAX levels */
 
 enum job_kind {
 	J_ITEM = 0,      /* cur from the walk, old when the baseline has it */
@@ -73,7 +75,7 @@ struct scan {
 	unsigned inflight;
 	int walker_done;
 	int workers_exit;
-	volatile int abort;         /* stop everything: error or signal */
+	atomic_int abort;           /* stop everything: error or signal */
 	atomic_int fds;             /* walker-opened files in the queues */
 	int fd_budget;              /* how many of those at most */
 	int err;
@@ -82,6 +84,7 @@ struct scan {
 	/* walker state */
 	struct batch *cur_batch;
 	struct vg_item *old_next;   /* look-ahead of the old baseline */
+	int64_t racy_ns;            /* fast mode trusts stat only before this */
 	int old_eof;
 	char *path;
 	size_t path_cap;
@@ -347,6 +350,16 @@ old_advance(struct scan *s)
 	return 0;
 }
 
+/* Takes the look-ahead item out of the stream: the caller owns it. */
+static struct vg_item *
+old_take(struct scan *s)
+{
+	struct vg_item *it = s->old_next;
+
+	s->old_next = NULL;
+	return it;
+}
+
 /* Emits old items that sort before path as removed; returns the old item
  * for path itself (taken from the stream) or NULL. */
 static int
@@ -368,25 +381,54 @@ old_merge(struct scan *s, const char *path, size_t len, struct vg_item **match)
 			*match = NULL;
 			return -1;
 		}
-		if (push_job(s, J_REMOVED, NULL, s->old_next, NULL) != 0 ||
+		if (push_job(s, J_REMOVED, NULL, old_take(s), NULL) != 0 ||
 		    old_advance(s) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Keeps the old items below dir (which could not be read) as they were. */
+/*
+ * Keeps the old items of dir and below it as they were: dir could not be
+ * read (fully). What sorts before dir is settled first, so an earlier
+ * sibling is still reported as removed.
+ */
 static int
 old_carry_below(struct scan *s, const char *dir, size_t len)
 {
+	struct vg_item *own;
+
+	if (old_merge(s, dir, len, &own) != 0)
+		return -1;
+	if (own != NULL && push_job(s, J_CARRY, NULL, own, NULL) != 0)
+		return -1;
 	while (s->old_next != NULL && s->old_next->path_len > len &&
 	    memcmp(s->old_next->path, dir, len) == 0 &&
 	    (s->old_next->path[len] == '/' || len == 1)) {
-		if (push_job(s, J_CARRY, NULL, s->old_next, NULL) != 0 ||
+		if (push_job(s, J_CARRY, NULL, old_take(s), NULL) != 0 ||
 		    old_advance(s) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* Pushes a problem with path, keeping what the baseline had there and
+ * below it (nothing is reported removed for want of reading it). */
+static int
+carry_problem(struct scan *s, const char *path, size_t len, const char *msg)
+{
+	struct vg_item *old;
+
+	if (old_merge(s, path, len, &old) != 0)
+		return -1;
+	if (old == NULL && (old = vg_item_new(VG_KIND_FILE, path, len)) ==
+	    NULL) {
+		set_error(s, VG_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (push_job(s, J_CARRY, NULL, old, msg) != 0)
+		return -1;
+	return old_carry_below(s, path, len);
 }
 
 /* ---- the walk ---- */
@@ -425,11 +467,21 @@ item_set_stat(struct vg_item *it, const struct stat *st)
 	it->nlink = st->st_nlink;
 }
 
-/* Fast mode: nothing that a content or attribute change moves has moved.
- * (Changing xattrs, ACLs or labels moves ctime.) */
+/*
+ * Fast mode: nothing that a content or attribute change moves has moved.
+ * (Changing xattrs, ACLs or labels moves ctime.) Not trusted for a file
+ * the baseline could not read, nor for one whose times fall within a
+ * second of the baseline's start: a rewrite in the same clock tick after
+ * it was read would leave its stat as it was (git's "racily clean").
+ */
 static int
-stat_unchanged(const struct vg_item *old, const struct vg_item *cur)
+stat_unchanged(const struct scan *s, const struct vg_item *old,
+    const struct vg_item *cur)
 {
+	if (old->hash_state == VG_HS_UNREADABLE ||
+	    old->hash_state == VG_HS_UNSTABLE ||
+	    old->mtime_ns >= s->racy_ns || old->ctime_ns >= s->racy_ns)
+		return 0;
 	return old->ftype == cur->ftype && old->size == cur->size &&
 	    old->mode == cur->mode && old->uid == cur->uid &&
 	    old->gid == cur->gid && old->mtime_ns == cur->mtime_ns &&
@@ -451,14 +503,13 @@ emit(struct scan *s, const char *path, size_t len, const struct stat *st,
 			close(fd);
 			atomic_fetch_sub(&s->fds, 1);
 		}
-		if (!s->abort) {
-			vg_item_free(old);
+		vg_item_free(old);
+		if (!s->abort)
 			set_error(s, VG_ERR_NOMEM, "out of memory");
-		}
 		return -1;
 	}
 	item_set_stat(cur, st);
-	if (old != NULL && s->o->fast && stat_unchanged(old, cur)) {
+	if (old != NULL && s->o->fast && stat_unchanged(s, old, cur)) {
 		vg_item_free(cur);
 		return push_job(s, J_UNCHANGED, NULL, old, NULL);
 	}
@@ -517,6 +568,8 @@ path_set(struct scan *s, size_t at, const char *name, size_t nlen)
 	char *p;
 	size_t need = at + 1 + nlen + 1;
 
+	if (need > VG_ITEM_PATH_MAX + 1)
+		return -2;
 	if (need > s->path_cap) {
 		if ((p = realloc(s->path, need * 2)) == NULL) {
 			set_error(s, VG_ERR_NOMEM, "out of memory");
@@ -610,8 +663,7 @@ visit(struct scan *s, int dfd, const char *name, unsigned char dtype,
 		if (errno == ENOENT)
 			return vanished(s, s->path, len);
 		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
-		return push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
-		    s->path, len), msg);
+		return carry_problem(s, s->path, len, msg);
 	}
 	if (S_ISLNK(st.st_mode) && r->follow_symlinks &&
 	    fstatat(dfd, name, &tst, 0) == 0)
@@ -636,10 +688,13 @@ visit(struct scan *s, int dfd, const char *name, unsigned char dtype,
 			return 0;    /* gone: its entries show as removed */
 		snprintf(msg, sizeof(msg), "cannot read directory: %s",
 		    strerror(errno));
-		if (push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
-		    s->path, len), msg) != 0)
-			return -1;
-		return old_carry_below(s, s->path, len);
+		return carry_problem(s, s->path, len, msg);
+	}
+	if (depth >= WALK_DEPTH_MAX) {
+		close(fd);
+		snprintf(msg, sizeof(msg), "nested deeper than %d levels: "
+		    "not walked further", WALK_DEPTH_MAX);
+		return carry_problem(s, s->path, len, msg);
 	}
 	if (st.st_dev != parent_dev && r->skip_pseudo_fs &&
 	    is_pseudo_dir(s, s->path, fd)) {
@@ -658,13 +713,14 @@ walk_dir(struct scan *s, int fd, size_t len, long depth, int excluded)
 	char **names = NULL, **nn;
 	size_t n = 0, cap = 0, i;
 	DIR *d;
-	int r = -1, plen;
-	char msg[300];
+	int r = -1, plen, rderr;
+	char msg[300], *esc;
 
 	if (fstat(fd, &dst) == -1 || (d = fdopendir(fd)) == NULL) {
+		snprintf(msg, sizeof(msg), "cannot read directory: %s",
+		    strerror(errno));
 		close(fd);
-		set_error(s, VG_ERR_NOMEM, "out of memory");
-		return -1;
+		return carry_problem(s, s->path, len, msg);
 	}
 	errno = 0;
 	while ((de = readdir(d)) != NULL) {
@@ -686,20 +742,27 @@ walk_dir(struct scan *s, int fd, size_t len, long depth, int excluded)
 		n++;
 		errno = 0;
 	}
-	if (errno != 0) {
-		snprintf(msg, sizeof(msg), "error reading directory: %s",
-		    strerror(errno));
-		if (push_job(s, J_CARRY, NULL, vg_item_new(VG_KIND_FILE,
-		    s->path, len), msg) != 0)
-			goto out;
-	}
+	rderr = errno;
 	if (n > 1)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (stopping(s))
 			goto out;
 		if ((plen = path_set(s, len, names[i] + 1,
-		    strlen(names[i] + 1))) < 0)
+		    strlen(names[i] + 1))) == -2) {
+			/* Too long to record: said on the folder. */
+			s->path[len] = '\0';
+			esc = vg_escape(names[i] + 1, strlen(names[i] + 1));
+			snprintf(msg, sizeof(msg), "entry \"%.200s\": path "
+			    "longer than %d bytes, not scanned", esc ? esc :
+			    "?", VG_ITEM_PATH_MAX);
+			free(esc);
+			if (push_job(s, J_CARRY, NULL, vg_item_new(
+			    VG_KIND_FILE, s->path, len), msg) != 0)
+				goto out;
+			continue;
+		}
+		if (plen < 0)
 			goto out;
 		if (visit(s, dirfd(d), names[i] + 1,
 		    (unsigned char)names[i][0], (size_t)plen, depth + 1,
@@ -708,6 +771,13 @@ walk_dir(struct scan *s, int fd, size_t len, long depth, int excluded)
 		s->path[len > 1 ? len : 1] = '\0';
 	}
 	s->path[len] = '\0';
+	if (rderr != 0) {
+		/* What was not read is kept, not reported removed. */
+		snprintf(msg, sizeof(msg), "error reading directory: %s",
+		    strerror(rderr));
+		if (carry_problem(s, s->path, len, msg) != 0)
+			goto out;
+	}
 	r = 0;
 	goto out;
 nomem:
@@ -782,7 +852,7 @@ walker_main(void *arg)
 			goto done;
 	/* What is left of the baseline is gone from the tree. */
 	while (s->old_next != NULL && !stopping(s))
-		if (push_job(s, J_REMOVED, NULL, s->old_next, NULL) != 0 ||
+		if (push_job(s, J_REMOVED, NULL, old_take(s), NULL) != 0 ||
 		    old_advance(s) != 0)
 			goto done;
 	flush_batch(s);
@@ -835,19 +905,25 @@ xattr_cmp(const void *a, const void *b)
 
 #define XATTR_MAX (64 * 1024)   /* the VFS limit on one value */
 
+/* By descriptor, else by path: through a symlink only with -L, where
+ * the item is what the link points to. */
 static ssize_t
-xlist(const struct vg_item *it, int fd, char *buf, size_t len)
+xlist(const struct vg_item *it, int fd, int follow, char *buf, size_t len)
 {
-	return fd >= 0 ? flistxattr(fd, buf, len) :
-			 llistxattr(it->path, buf, len);
+	if (fd >= 0)
+		return flistxattr(fd, buf, len);
+	return follow ? listxattr(it->path, buf, len) :
+			llistxattr(it->path, buf, len);
 }
 
 static ssize_t
-xget(const struct vg_item *it, int fd, const char *name, void *buf,
-    size_t len)
+xget(const struct vg_item *it, int fd, int follow, const char *name,
+    void *buf, size_t len)
 {
-	return fd >= 0 ? fgetxattr(fd, name, buf, len) :
-			 lgetxattr(it->path, name, buf, len);
+	if (fd >= 0)
+		return fgetxattr(fd, name, buf, len);
+	return follow ? getxattr(it->path, name, buf, len) :
+			lgetxattr(it->path, name, buf, len);
 }
 
 /* Appends "name=0xHEX" (a line of its own) to *out. */
@@ -882,7 +958,7 @@ xattr_append(char **out, size_t *len, const char *name,
  * attribute is lost to a fixed buffer.
  */
 static void
-read_xattrs(struct vg_item *it, int fd, int *has_acl)
+read_xattrs(struct vg_item *it, int fd, int follow, int *has_acl)
 {
 	char *list = NULL, **names = NULL, *out = NULL, *p;
 	unsigned char *val = NULL;
@@ -891,9 +967,9 @@ read_xattrs(struct vg_item *it, int fd, int *has_acl)
 
 	*has_acl = 0;
 	it->have |= VG_A_XATTRS | VG_A_SELINUX | VG_A_ACL;
-	if ((n = xlist(it, fd, NULL, 0)) <= 0 ||
+	if ((n = xlist(it, fd, follow, NULL, 0)) <= 0 ||
 	    (list = malloc((size_t)n)) == NULL ||
-	    (n = xlist(it, fd, list, (size_t)n)) <= 0)
+	    (n = xlist(it, fd, follow, list, (size_t)n)) <= 0)
 		goto out;
 	for (p = list; p < list + n; p += strlen(p) + 1)
 		nn++;
@@ -909,7 +985,7 @@ read_xattrs(struct vg_item *it, int fd, int *has_acl)
 			*has_acl = 1;
 			continue;
 		}
-		if ((vl = xget(it, fd, names[i], val, XATTR_MAX)) < 0)
+		if ((vl = xget(it, fd, follow, names[i], val, XATTR_MAX)) < 0)
 			continue;   /* removed meanwhile */
 		if (strcmp(names[i], "security.selinux") == 0) {
 			while (vl > 0 && val[vl - 1] == '\0')
@@ -980,14 +1056,14 @@ hash_file(struct worker *w, struct job *j, uint64_t *hashed)
 	const struct vg_rules *r = w->s->rules;
 	struct vg_item *it = j->cur;
 	struct stat a, b;
-	uint64_t got;
+	uint64_t got, want_dev = it->dev, want_ino = it->inode;
 	ssize_t n;
-	int fd = -1, tries, has_acl, flags, e;
+	int fd = -1, tries, has_acl, flags, e, follow = r->follow_symlinks;
 
 	it->have |= VG_A_HASH;
 	for (tries = 0; tries < READ_TRIES; tries++) {
-		flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
-		    O_CLOEXEC | O_NOATIME;
+		flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
+		    O_NOATIME | (follow ? 0 : O_NOFOLLOW);
 		if (j->fd >= 0) {
 			/* Opened by the walker; a retry goes by name. */
 			fd = j->fd;
@@ -997,23 +1073,26 @@ hash_file(struct worker *w, struct job *j, uint64_t *hashed)
 			fd = open(it->path, flags & ~O_NOATIME);
 		if (fd == -1) {
 			e = errno;
-			if (e == ENOENT || e == ELOOP) {
-				errno = e;
-				return -1;   /* vanished, or now a symlink */
-			}
+			if (e == ENOENT)
+				return -1;   /* vanished */
+			if (e == ELOOP || e == ENOTDIR)
+				goto replaced;
 			it->hash_state = VG_HS_UNREADABLE;
 			if (asprintf(&j->problem, "cannot read: %s",
 			    strerror(e)) == -1)
 				j->problem = NULL;
-			read_xattrs(it, -1, &has_acl);
+			read_xattrs(it, -1, follow, &has_acl);
 			if (has_acl)
 				read_acl(it, -1);
 			return 0;
 		}
-		if (fstat(fd, &a) == -1 || !S_ISREG(a.st_mode)) {
+		/* Opened by name, the path may now lead elsewhere (a folder
+		 * swapped for a link): read only the file that was walked. */
+		if (fstat(fd, &a) == -1 || !S_ISREG(a.st_mode) ||
+		    (uint64_t)a.st_dev != want_dev ||
+		    (uint64_t)a.st_ino != want_ino) {
 			close(fd);
-			errno = ENOENT;
-			return -1;   /* replaced by something else */
+			goto replaced;
 		}
 		item_set_stat(it, &a);
 		if (r->max_hash_size > 0 &&
@@ -1056,15 +1135,22 @@ hash_file(struct worker *w, struct job *j, uint64_t *hashed)
 		if (asprintf(&j->problem, "changed while being read, %d times",
 		    READ_TRIES) == -1)
 			j->problem = NULL;
-		read_xattrs(it, -1, &has_acl);
+		read_xattrs(it, -1, follow, &has_acl);
 		if (has_acl)
 			read_acl(it, -1);
 		return 0;
 	}
-	read_xattrs(it, fd, &has_acl);
+	read_xattrs(it, fd, follow, &has_acl);
 	if (has_acl)
 		read_acl(it, fd);
 	close(fd);
+	return 0;
+replaced:
+	/* Recorded as walked, without a hash; the next scan reads it. */
+	it->hash_state = VG_HS_UNSTABLE;
+	if ((j->problem = strdup("replaced during the scan: not read")) ==
+	    NULL)
+		return 0;
 	return 0;
 ioerr:
 	e = errno;
@@ -1105,7 +1191,7 @@ work_item(struct worker *w, struct job *j, uint64_t *hashed)
 				it->target = strdup(link);
 			}
 		}
-		read_xattrs(it, -1, &has_acl);
+		read_xattrs(it, -1, r->follow_symlinks, &has_acl);
 		if (has_acl && it->ftype != VG_FT_LNK)
 			read_acl(it, -1);
 	}
@@ -1254,6 +1340,9 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 	struct scan s;
 	struct worker *w = NULL;
 	pthread_t walker;
+	pthread_attr_t ta;
+	pthread_condattr_t ca;
+	int64_t created;
 	struct batch *b;
 	struct timespec ts;
 	struct rlimit rl;
@@ -1269,8 +1358,15 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 	s.rules = o->rules;
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.work_cv, NULL);
-	pthread_cond_init(&s.done_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s.done_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&s.space_cv, NULL);
+	s.racy_ns = INT64_MAX;
+	if (o->old != NULL && (v = vg_baseline_meta(o->old, "created")) !=
+	    NULL && vg_time_parse(v, &created) == 0)
+		s.racy_ns = created - 1000000000;
 	if (o->old != NULL) {
 		if ((v = vg_baseline_meta(o->old, "items")) != NULL)
 			st->expect_items = strtoull(v, NULL, 10);
@@ -1310,18 +1406,23 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 			break;
 		started++;
 	}
+	/* The walk recurses once per folder level, up to WALK_DEPTH_MAX. */
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, WALKER_STACK);
 	if (started == 0 ||
-	    pthread_create(&walker, NULL, walker_main, &s) != 0) {
+	    pthread_create(&walker, &ta, walker_main, &s) != 0) {
+		pthread_attr_destroy(&ta);
 		set_error(&s, VG_ERR_NOMEM, "cannot start threads");
 		goto join;
 	}
 	walker_started = 1;
+	pthread_attr_destroy(&ta);
 
 	pthread_mutex_lock(&s.mu);
 	for (;;) {
 		while (s.done_head == NULL && !(s.walker_done &&
 		    s.inflight == 0)) {
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_nsec += 100 * 1000000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;

@@ -97,6 +97,23 @@ check "path_b64 holds the exact bytes" test "$(jq -r '.changes[] | select(.path_
 run 0 "update over hostile names" "$VIGIL" scan update --db "$T/names.db" -q
 run 0 "clean check after update" "$VIGIL" scan check --db "$T/names.db" -q
 
+# --- paths too long or too deep to record ---
+L=$T/long
+mkdir -p "$L"
+name=$(printf 'n%.0s' $(seq 1 250))
+(cd "$L" && for i in $(seq 1 140); do mkdir "$name" && cd "$name" || exit 1; done && echo deep >file)
+run 2 "a path over 32768 bytes: exit 2" "$VIGIL" scan init --db "$T/long.db" "$L"
+check "it is named as too long, not scanned" has "$T/err" "path longer than 32768 bytes, not scanned"
+run 2 "the baseline stays readable (no corruption)" "$VIGIL" scan check --db "$T/long.db" -q
+check "check says the same, nothing about corruption" lacks "$T/err" "corrupt"
+rm -rf "$L"
+N=$T/nest
+mkdir -p "$N"
+(cd "$N" && for i in $(seq 1 4100); do mkdir d && cd d || exit 1; done)
+run 2 "nesting deeper than 4096 levels: exit 2, no crash" "$VIGIL" scan init --db "$T/nest.db" "$N"
+check "the depth limit is named" has "$T/err" "nested deeper than 4096 levels: not walked further"
+rm -rf "$N"
+
 # --- corrupt, foreign and missing baselines ---
 G=$T/good
 mkdir -p "$G/t"
@@ -123,6 +140,9 @@ cp "$G/good.db" "$G/altered.db"
 sqlite3 "$G/altered.db" "UPDATE item SET size = size + 1 WHERE ftype = 1 AND rowid IN (SELECT rowid FROM item LIMIT 1)" 2>/dev/null ||
 	sqlite3 "$G/altered.db" "UPDATE item SET size = size + 1 WHERE key = (SELECT key FROM item WHERE ftype = 1 LIMIT 1)"
 corrupt_case "row altered behind vigil's back" "$G/altered.db" "baseline is corrupt (checksum mismatch"
+cp "$G/good.db" "$G/rules.db"
+sqlite3 "$G/rules.db" "UPDATE meta SET value = value || 'ignore hash' || char(10) WHERE key = 'rules'"
+corrupt_case "stored rules edited" "$G/rules.db" "baseline is corrupt (checksum mismatch: its items or settings were altered)"
 cp "$G/good.db" "$G/deleted.db"
 sqlite3 "$G/deleted.db" "DELETE FROM item WHERE key = (SELECT key FROM item WHERE ftype = 1 LIMIT 1)"
 corrupt_case "row deleted" "$G/deleted.db" "baseline is corrupt (3 items stored, 4 expected)"

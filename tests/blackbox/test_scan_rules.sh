@@ -67,6 +67,12 @@ check "link recorded, target not walked" test "$(listed "$T/s.db" | grep -c '^/a
 run 2 "follow-symlinks walks through links and reports the loop" "$VIGIL" scan init --db "$T/L.db" -q -L "$D/a"
 check "files behind the link are recorded" has <(listed "$T/L.db") "/a/link/inner/f"
 check "the loop is reported, not walked forever" has "$T/err" "symlink loop"
+ln -s ../other/inner/f "$D/a/filelink"
+run 0 "follow-symlinks reads links to files as their target" "$VIGIL" scan init --db "$T/L2.db" -q -L "$D/a/filelink"
+run 0 "list it" "$VIGIL" scan list --db "$T/L2.db" --json
+check "the link is recorded as the file it points to, hashed" \
+	test "$(jq -r '.attrs.type + " " + .attrs.hash' "$T/out")" = "file sha256:$(sha "$D/other/inner/f")"
+rm "$D/a/filelink"
 
 # Mounts: one-file-system stops at a mount; pseudo file systems skipped.
 if unshare -m true 2>/dev/null; then
