@@ -412,6 +412,22 @@ old_carry_below(struct scan *s, const char *dir, size_t len)
 	return 0;
 }
 
+/* The baseline's item for path, or an empty placeholder naming it when
+ * the baseline has none (have == 0 tells the main thread so). */
+static int
+old_or_placeholder(struct scan *s, const char *path, size_t len,
+    struct vg_item **out)
+{
+	if (old_merge(s, path, len, out) != 0)
+		return -1;
+	if (*out == NULL && (*out = vg_item_new(VG_KIND_FILE, path, len)) ==
+	    NULL) {
+		set_error(s, VG_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Pushes a problem with path, keeping what the baseline had there and
  * below it (nothing is reported removed for want of reading it). */
 static int
@@ -419,14 +435,8 @@ carry_problem(struct scan *s, const char *path, size_t len, const char *msg)
 {
 	struct vg_item *old;
 
-	if (old_merge(s, path, len, &old) != 0)
-		return -1;
-	if (old == NULL && (old = vg_item_new(VG_KIND_FILE, path, len)) ==
-	    NULL) {
-		set_error(s, VG_ERR_NOMEM, "out of memory");
-		return -1;
-	}
-	if (push_job(s, J_CARRY, NULL, old, msg) != 0)
+	if (old_or_placeholder(s, path, len, &old) != 0 ||
+	    push_job(s, J_CARRY, NULL, old, msg) != 0)
 		return -1;
 	return old_carry_below(s, path, len);
 }
@@ -548,16 +558,10 @@ open_for_worker(struct scan *s, int dfd, const char *name, struct stat *st)
 static int
 vanished(struct scan *s, const char *path, size_t len)
 {
-	struct vg_item *old = NULL;
+	struct vg_item *old;
 
-	if (old_merge(s, path, len, &old) != 0)
+	if (old_or_placeholder(s, path, len, &old) != 0)
 		return -1;
-	if (old == NULL && (old = vg_item_new(VG_KIND_FILE, path, len)) ==
-	    NULL) {
-		set_error(s, VG_ERR_NOMEM, "out of memory");
-		return -1;
-	}
-	/* old->have == 0 marks "not in the baseline" for the main thread. */
 	return push_job(s, J_VANISHED, NULL, old,
 	    "vanished during the scan");
 }
