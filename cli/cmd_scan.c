@@ -175,7 +175,7 @@ ensure_dir(const char *db)
 
 static void
 print_summary(struct run *r, const struct vg_scan_stats *st, double secs,
-    const char *mode, int interrupted)
+    const char *mode)
 {
 	char bytes[32];
 	json_t *o, *arr;
@@ -194,8 +194,6 @@ print_summary(struct run *r, const struct vg_scan_stats *st, double secs,
 		    (json_int_t)st->bytes_hashed, "seconds", secs);
 		if (o == NULL)
 			return;
-		if (interrupted)
-			json_object_set_new(o, "interrupted", json_true());
 		if (r->op != OP_INIT) {
 			arr = json_array();
 			for (i = 0; i < r->nchanges; i++)
@@ -226,7 +224,7 @@ print_summary(struct run *r, const struct vg_scan_stats *st, double secs,
 		    PRIu64 " files hashed (%s) in %.1f s%s\n",
 		    r->op == OP_CHECK ? "check" : "update", mode, st->added,
 		    st->removed, st->changed, st->items, st->files_hashed,
-		    bytes, secs, r->op == OP_UPDATE && !interrupted ?
+		    bytes, secs, r->op == OP_UPDATE ?
 		    "; baseline updated" : "");
 	if (st->problems > 0)
 		printf("%" PRIu64 " path%s could not be read fully (listed on "
@@ -527,7 +525,7 @@ cmd_scan(int argc, char **argv)
 	}
 	if (r.nchanges > 1)
 		qsort(r.changes, r.nchanges, sizeof(*r.changes), change_cmp);
-	print_summary(&r, &st, vg_now() - t0, mode, 0);
+	print_summary(&r, &st, vg_now() - t0, mode);
 	if (st.problems > 0)
 		ex = EXIT_TROUBLE;
 	else if (r.op == OP_CHECK && r.nchanges > 0)
