@@ -5,8 +5,10 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
-	libexpat1-dev libacl1-dev)
-test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux jq)
+	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
+	libcurl4-openssl-dev)
+test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux jq curl openssl procps
+	iproute2)
 bench_pkgs=(aide time bc)
 
 want=("${build_pkgs[@]}")

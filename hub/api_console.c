@@ -1,0 +1,1416 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "vg_err.h"
+#include "vg_util.h"
+
+#include "api.h"
+#include "auth.h"
+#include "policy.h"
+#include "store.h"
+
+#define DEFAULT_LIMIT 100
+#define MAX_LIMIT 1000
+#define COMMENT_MAX 4096
+#define ENROL_PASSWORD_LEN 24
+#define HUBDETAILS "HubDetails.xml"
+#define HUBDETAILS_MAX (64 * 1024)
+
+#define COOKIE_ATTRS "Path=/; HttpOnly; Secure; SameSite=Strict"
+
+static void
+nomem(struct hub_resp *rs)
+{
+	hub_resp_error(rs, 503, "unavailable", "out of memory");
+}
+
+/* Overwrites a secret held in the parsed body once it has been used. */
+static void
+wipe(json_t *body, const char *key)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (json_is_string(v))
+		sodium_memzero((char *)json_string_value(v),
+		    json_string_length(v));
+}
+
+/* Answers {"user": ...}-style objects without the password hash. */
+static json_t *
+public_user(json_t *user)
+{
+	json_object_del(user, "pwhash");
+	return user;
+}
+
+/* Characters (code points) of a UTF-8 string. */
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* A new password member: a string of 12 characters up to 1024 bytes. */
+static int
+get_new_password(struct hub_resp *rs, const json_t *body, const char *key,
+    const char **out)
+{
+	if (hub_api_get_string(rs, body, key, "", HUB_API_MAX_PASSWORD, 0, 1,
+	    out) != 0)
+		return -1;
+	if (*out != NULL && utf8_chars(*out) < HUB_API_MIN_PASSWORD) {
+		hub_api_bad(rs, "%s: must be at least %d characters", key,
+		    HUB_API_MIN_PASSWORD);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+get_role(struct hub_resp *rs, const json_t *body, int *role)
+{
+	const char *s;
+
+	if (hub_api_get_string(rs, body, "role", "", 32, 1, 0, &s) != 0)
+		return -1;
+	*role = 0;
+	if (s != NULL && hs_role_parse(s, role) != 0) {
+		hub_api_bad(rs, "role: expected admin, readonly or enrol");
+		return -1;
+	}
+	return 0;
+}
+
+/* The "next" cursor of a page: the id of its last entry when the page is
+ * full (there may be more), else null. */
+static json_t *
+next_cursor(const json_t *arr, int64_t limit)
+{
+	const json_t *last;
+
+	if ((int64_t)json_array_size(arr) < limit || limit <= 0)
+		return json_null();
+	last = json_array_get(arr, json_array_size(arr) - 1);
+	return json_integer(json_integer_value(json_object_get(last, "id")));
+}
+
+/* The page size asked for: default 100, capped at 1000. */
+static int
+query_limit(struct hub_req *rq, struct hub_resp *rs, int64_t *limit)
+{
+	*limit = DEFAULT_LIMIT;
+	if (hub_api_query_int(rq, rs, "limit", 1, INT64_MAX, limit) != 0)
+		return -1;
+	if (*limit > MAX_LIMIT)
+		*limit = MAX_LIMIT;
+	return 0;
+}
+
+/* Answers {key: arr, "next": cursor}, taking arr. */
+static void
+answer_page(struct hub_resp *rs, const char *key, json_t *arr, int64_t limit)
+{
+	json_t *ans = json_pack("{s:O, s:o}", key, arr, "next",
+	    next_cursor(arr, limit));
+
+	json_decref(arr);
+	if (ans == NULL)
+		nomem(rs);
+	else
+		hub_resp_json(rs, 200, ans);
+}
+
+/* ---- sessions ---- */
+
+static void
+user_summary_set(json_t *obj, const char *key, const json_t *user)
+{
+	json_object_set_new(obj, key, json_pack("{s:O, s:O, s:O}", "id",
+	    json_object_get(user, "id"), "name", json_object_get(user, "name"),
+	    "role", json_object_get(user, "role")));
+}
+
+void
+hub_api_session_create(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { "username", "password", NULL };
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *body = NULL, *user = NULL, *ans = NULL;
+	const char *name, *password, *shown;
+	char token[96], csrf[64], cookie[192], target[128], err[256] = "";
+	unsigned char hash[32], csrf_hash[32];
+	struct hub_lockout lk;
+	int64_t now = hub_now(), expires, uid;
+	int r, role;
+
+	if (hub_api_body(rq, rs, 0, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0 ||
+	    hub_api_get_string(rs, body, "username", "", 64, 1, 1,
+	    &name) != 0 ||
+	    hub_api_get_string(rs, body, "password", "", HUB_API_MAX_PASSWORD,
+	    0, 1, &password) != 0)
+		goto out;
+	if (name == NULL || password == NULL) {
+		hub_api_bad(rs, "%s: missing", name == NULL ? "username" :
+		    "password");
+		goto out;
+	}
+	shown = hub_api_display(rq, name);
+	switch (hub_auth_password(h, rq->peer, name, password, &user, &lk, err,
+	    sizeof(err))) {
+	case HUB_PW_OK:
+		break;
+	case HUB_PW_LOCKED:
+		hub_log(HUB_LOG_INFO, "sign-in as %s from %s refused: locked "
+		    "out", shown, rq->peer);
+		hub_auth_locked_answer(rs, &lk, rq->peer, shown);
+		goto out;
+	case HUB_PW_WRONG:
+		hub_api_audit_failure(rq, name, "wrong user name or password",
+		    &lk);
+		hub_resp_error(rs, 401, "unauthorized", "wrong user name or "
+		    "password");
+		hub_resp_header(rs, "WWW-Authenticate", "Bearer "
+		    "realm=\"vigil\"");
+		goto out;
+	default:
+		hub_api_store_error(rs, VG_ERR_DB, err, "sign-in", 0);
+		goto out;
+	}
+	if (hs_role_parse(json_string_value(json_object_get(user, "role")),
+	    &role) != 0 || role == HS_ROLE_ENROL) {
+		hub_api_audit_failure(rq, name, "enrolment account", NULL);
+		hub_resp_error(rs, 403, "forbidden", "the enrolment account "
+		    "cannot sign in to the console");
+		goto out;
+	}
+	if (json_is_true(json_object_get(user, "disabled"))) {
+		hub_api_audit_failure(rq, name, "account disabled", NULL);
+		hub_resp_error(rs, 403, "forbidden", "account %s is disabled",
+		    shown);
+		goto out;
+	}
+	uid = json_integer_value(json_object_get(user, "id"));
+	hub_auth_new_token("vs1.", token, sizeof(token), hash);
+	hub_auth_new_token("", csrf, sizeof(csrf), csrf_hash);
+	expires = now + h->conf.session_max;
+	if ((r = st->ops->session_create(st, hash, uid, csrf, now, expires,
+	    rq->peer, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "session", 0);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "user %lld", (long long)uid);
+	hub_api_audit(rq, json_string_value(json_object_get(user, "name")),
+	    "session.create", target, NULL);
+	ans = json_pack("{s:s, s:s, s:I}", "token", token, "csrf", csrf,
+	    "expires", (json_int_t)expires);
+	if (ans == NULL) {
+		nomem(rs);
+		goto out;
+	}
+	user_summary_set(ans, "user", user);
+	snprintf(cookie, sizeof(cookie), "vigil_session=%s; " COOKIE_ATTRS,
+	    token);
+	hub_resp_json(rs, 200, ans);
+	ans = NULL;
+	hub_resp_header(rs, "Set-Cookie", cookie);
+	hub_resp_header(rs, "Cache-Control", "no-store");
+out:
+	sodium_memzero(token, sizeof(token));
+	sodium_memzero(cookie, sizeof(cookie));
+	wipe(body, "password");
+	json_decref(ans);
+	json_decref(user);
+	json_decref(body);
+}
+
+void
+hub_api_session_get(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *sess = NULL, *ans;
+	char err[256] = "";
+	int r;
+
+	if ((r = st->ops->session_get(st, rq->who.session, &sess, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "session", 0);
+		return;
+	}
+	ans = json_pack("{s:{s:I, s:s, s:s}, s:O, s:s}", "user",
+	    "id", (json_int_t)rq->who.user_id, "name", rq->who.user_name,
+	    "role", hs_role_name(rq->who.role), "expires",
+	    json_object_get(sess, "expires"), "csrf", rq->who.csrf);
+	json_decref(sess);
+	if (ans == NULL)
+		nomem(rs);
+	else
+		hub_resp_json(rs, 200, ans);
+}
+
+void
+hub_api_session_delete(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	char err[256] = "", target[160];
+	int r;
+
+	if ((r = st->ops->session_delete(st, rq->who.session, err,
+	    sizeof(err))) != 0 && r != VG_ERR_NOTFOUND) {
+		hub_api_store_error(rs, r, err, "session", 0);
+		return;
+	}
+	snprintf(target, sizeof(target), "user %lld",
+	    (long long)rq->who.user_id);
+	hub_api_audit(rq, NULL, "session.delete", target, NULL);
+	hub_resp_json(rs, 204, NULL);
+	hub_resp_header(rs, "Set-Cookie", "vigil_session=; Max-Age=0; "
+	    COOKIE_ATTRS);
+}
+
+/* ---- users ---- */
+
+void
+hub_api_users_list(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *users = NULL, *u;
+	char err[256] = "";
+	size_t i;
+	int r;
+
+	if ((r = st->ops->user_list(st, &users, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "users", 0);
+		return;
+	}
+	json_array_foreach(users, i, u)
+		public_user(u);
+	hub_resp_json(rs, 200, json_pack("{s:o}", "users", users));
+}
+
+/* Answers the user id with status. */
+static void
+answer_user(struct hub_req *rq, struct hub_resp *rs, int64_t id, int status)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *user = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = st->ops->user_get(st, id, &user, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "user", id);
+		return;
+	}
+	hub_resp_json(rs, status, public_user(user));
+}
+
+void
+hub_api_user_create(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { "name", "password", "role",
+		NULL };
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *body = NULL;
+	const char *name, *password;
+	char hash[crypto_pwhash_STRBYTES], target[64], err[256] = "";
+	int64_t id;
+	int r, role;
+
+	if (hub_api_body(rq, rs, 0, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0 ||
+	    hub_api_get_string(rs, body, "name", "", 64, 1, 1, &name) != 0 ||
+	    get_new_password(rs, body, "password", &password) != 0 ||
+	    get_role(rs, body, &role) != 0)
+		goto out;
+	if (name == NULL || password == NULL || role == 0) {
+		hub_api_bad(rs, "%s: missing", name == NULL ? "name" :
+		    password == NULL ? "password" : "role");
+		goto out;
+	}
+	if (!hub_auth_name_valid(name)) {
+		hub_api_bad(rs, "name: expected 1 to 64 characters of A-Z a-z "
+		    "0-9 . _ @ -");
+		goto out;
+	}
+	if ((r = hub_auth_hash_password(password, hash, sizeof(hash))) != 0) {
+		hub_api_store_error(rs, r, "", "password hash", 0);
+		goto out;
+	}
+	r = st->ops->user_create(st, name, hash, role, &id, err, sizeof(err));
+	sodium_memzero(hash, sizeof(hash));
+	if (r == VG_ERR_INVAL) {
+		hub_resp_error(rs, 409, "conflict", "a user named %s already "
+		    "exists", name);
+		goto out;
+	}
+	if (r != 0) {
+		hub_api_store_error(rs, r, err, "user", 0);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "user %lld", (long long)id);
+	hub_api_audit(rq, NULL, "user.create", target, json_pack("{s:s, s:s}",
+	    "name", name, "role", hs_role_name(role)));
+	answer_user(rq, rs, id, 201);
+out:
+	wipe(body, "password");
+	json_decref(body);
+}
+
+void
+hub_api_user_update(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { "role", "password", "disabled",
+		NULL };
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *body = NULL, *v, *detail = NULL;
+	const char *password;
+	char hash[crypto_pwhash_STRBYTES], target[64], err[256] = "";
+	int64_t id = rq->param[0];
+	int r, role, disabled = -1;
+
+	if (hub_api_body(rq, rs, 0, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0 ||
+	    get_role(rs, body, &role) != 0 ||
+	    get_new_password(rs, body, "password", &password) != 0)
+		goto out;
+	if ((v = json_object_get(body, "disabled")) != NULL) {
+		if (!json_is_boolean(v)) {
+			hub_api_bad(rs, "disabled: expected true or false");
+			goto out;
+		}
+		disabled = json_is_true(v);
+	}
+	/* An administrator cannot lock themselves out: there is then
+	 * always one left. */
+	if (id == rq->who.user_id && ((role != 0 && role != HS_ROLE_ADMIN) ||
+	    disabled == 1)) {
+		hub_resp_error(rs, 409, "conflict", "you cannot demote or "
+		    "disable your own account");
+		goto out;
+	}
+	if (password != NULL && (r = hub_auth_hash_password(password, hash,
+	    sizeof(hash))) != 0) {
+		hub_api_store_error(rs, r, "", "password hash", 0);
+		goto out;
+	}
+	r = st->ops->user_update(st, id, role, password != NULL ? hash : NULL,
+	    disabled, err, sizeof(err));
+	sodium_memzero(hash, sizeof(hash));
+	if (r != 0) {
+		hub_api_store_error(rs, r, err, "user", id);
+		goto out;
+	}
+	/* The account may be an enrolment account: forget its password. */
+	hub_auth_enrol_clear(h);
+	if ((detail = json_object()) == NULL) {
+		nomem(rs);
+		goto out;
+	}
+	if (role != 0)
+		json_object_set_new(detail, "role",
+		    json_string(hs_role_name(role)));
+	if (disabled >= 0)
+		json_object_set_new(detail, "disabled", json_boolean(disabled));
+	if (password != NULL)
+		json_object_set_new(detail, "password", json_string("changed"));
+	snprintf(target, sizeof(target), "user %lld", (long long)id);
+	hub_api_audit(rq, NULL, "user.update", target, detail);
+	answer_user(rq, rs, id, 200);
+out:
+	wipe(body, "password");
+	json_decref(body);
+}
+
+void
+hub_api_user_delete(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *user = NULL;
+	char target[64], err[256] = "";
+	int64_t id = rq->param[0];
+	int r;
+
+	if (id == rq->who.user_id) {
+		hub_resp_error(rs, 409, "conflict", "you cannot delete your "
+		    "own account");
+		return;
+	}
+	if ((r = st->ops->user_get(st, id, &user, err, sizeof(err))) != 0 ||
+	    (r = st->ops->user_delete(st, id, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "user", id);
+		goto out;
+	}
+	hub_auth_enrol_clear(h);
+	snprintf(target, sizeof(target), "user %lld", (long long)id);
+	hub_api_audit(rq, NULL, "user.delete", target, json_pack("{s:O}",
+	    "name", json_object_get(user, "name")));
+	hub_resp_json(rs, 204, NULL);
+out:
+	json_decref(user);
+}
+
+void
+hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { "old_password", "new_password",
+		NULL };
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *body = NULL, *user = NULL;
+	const char *old, *new_pw, *shown;
+	char hash[crypto_pwhash_STRBYTES], target[160], err[256] = "";
+	struct hub_lockout lk;
+	int r;
+
+	if (hub_api_body(rq, rs, 0, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0 ||
+	    hub_api_get_string(rs, body, "old_password", "",
+	    HUB_API_MAX_PASSWORD, 0, 1, &old) != 0 ||
+	    get_new_password(rs, body, "new_password", &new_pw) != 0)
+		goto out;
+	if (old == NULL || new_pw == NULL) {
+		hub_api_bad(rs, "%s: missing", old == NULL ? "old_password" :
+		    "new_password");
+		goto out;
+	}
+	shown = hub_api_display(rq, rq->who.user_name);
+	switch (hub_auth_password(h, rq->peer, rq->who.user_name, old, &user,
+	    &lk, err, sizeof(err))) {
+	case HUB_PW_OK:
+		break;
+	case HUB_PW_LOCKED:
+		hub_auth_locked_answer(rs, &lk, rq->peer, shown);
+		goto out;
+	case HUB_PW_WRONG:
+		hub_api_audit_failure(rq, rq->who.user_name,
+		    "wrong current password (password change)", &lk);
+		hub_resp_error(rs, 403, "forbidden", "the old password is "
+		    "wrong");
+		goto out;
+	default:
+		hub_api_store_error(rs, VG_ERR_DB, err, "password change", 0);
+		goto out;
+	}
+	if ((r = hub_auth_hash_password(new_pw, hash, sizeof(hash))) != 0) {
+		hub_api_store_error(rs, r, "", "password hash", 0);
+		goto out;
+	}
+	r = st->ops->user_update(st, rq->who.user_id, 0, hash, -1, err,
+	    sizeof(err));
+	sodium_memzero(hash, sizeof(hash));
+	if (r != 0) {
+		hub_api_store_error(rs, r, err, "user", rq->who.user_id);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "user %lld",
+	    (long long)rq->who.user_id);
+	hub_api_audit(rq, NULL, "user.password", target, NULL);
+	hub_resp_json(rs, 204, NULL);
+out:
+	wipe(body, "old_password");
+	wipe(body, "new_password");
+	json_decref(user);
+	json_decref(body);
+}
+
+/* ---- devices ---- */
+
+/* An optional text query argument of at most 255 bytes. */
+static int
+query_text(struct hub_req *rq, struct hub_resp *rs, const char *name,
+    const char **out)
+{
+	const char *s = hub_req_query(rq, name);
+
+	*out = NULL;
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (strlen(s) > HUB_API_MAX_STRING ||
+	    !vg_utf8_valid(s, strlen(s))) {
+		hub_api_bad(rs, "query parameter %s: expected UTF-8 text of at "
+		    "most %d bytes", name, HUB_API_MAX_STRING);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+hub_api_devices_list(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	struct hs_device_filter f;
+	json_t *list = NULL;
+	const char *status;
+	char err[256] = "";
+	int64_t limit;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	if (hub_api_query_int(rq, rs, "group", 1, HUB_API_MAX_ID,
+	    &f.group_id) != 0 ||
+	    hub_api_query_int(rq, rs, "after", 0, HUB_API_MAX_ID,
+	    &f.after_id) != 0 ||
+	    query_limit(rq, rs, &limit) != 0 ||
+	    query_text(rq, rs, "os", &f.os) != 0 ||
+	    query_text(rq, rs, "q", &f.text) != 0 ||
+	    query_text(rq, rs, "status", &status) != 0)
+		return;
+	if (status != NULL) {
+		if (strcmp(status, "online") == 0) {
+			f.status = 1;
+		} else if (strcmp(status, "offline") == 0) {
+			f.status = 2;
+		} else {
+			hub_api_bad(rs, "query parameter status: expected "
+			    "online or offline");
+			return;
+		}
+	}
+	f.limit = (int)limit;
+	if ((r = st->ops->device_list(st, &f, &list, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "devices", 0);
+		return;
+	}
+	answer_page(rs, "devices", list, limit);
+}
+
+void
+hub_api_device_get(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *dev = NULL, *policy = NULL;
+	char version[HUB_POLICY_VERSION_LEN], err[256] = "";
+	int r;
+
+	if ((r = st->ops->device_get(st, rq->param[0], &dev, err,
+	    sizeof(err))) != 0 ||
+	    (r = hub_api_device_policy(rq->hub, rq->param[0], &policy,
+	    version, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "device", rq->param[0]);
+		goto out;
+	}
+	if (json_object_set(dev, "policy", policy) != 0 ||
+	    json_object_set_new(dev, "policy_version",
+	    json_string(version)) != 0) {
+		nomem(rs);
+		goto out;
+	}
+	hub_resp_json(rs, 200, dev);
+	dev = NULL;
+out:
+	json_decref(policy);
+	json_decref(dev);
+}
+
+void
+hub_api_device_delete(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *dev = NULL;
+	char target[64], err[256] = "";
+	int64_t id = rq->param[0];
+	int r;
+
+	if ((r = st->ops->device_get(st, id, &dev, err, sizeof(err))) != 0 ||
+	    (r = st->ops->device_delete(st, id, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "device", id);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "device %lld", (long long)id);
+	hub_api_audit(rq, NULL, "device.delete", target, json_pack("{s:O}",
+	    "name", json_object_get(dev, "name")));
+	hub_resp_json(rs, 204, NULL);
+out:
+	json_decref(dev);
+}
+
+/* ---- groups ---- */
+
+void
+hub_api_groups_list(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *list = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = st->ops->group_list(st, &list, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "groups", 0);
+		return;
+	}
+	hub_resp_json(rs, 200, json_pack("{s:o}", "groups", list));
+}
+
+static void
+answer_group(struct hub_req *rq, struct hub_resp *rs, int64_t id, int status)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *g = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = st->ops->group_get(st, id, &g, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", id);
+		return;
+	}
+	hub_resp_json(rs, status, g);
+}
+
+/* The body {"name": ...} of a group. */
+static int
+group_name(struct hub_req *rq, struct hub_resp *rs, json_t **body,
+    const char **name)
+{
+	static const char *const fields[] = { "name", NULL };
+
+	if (hub_api_body(rq, rs, 0, body) != 0 ||
+	    hub_api_check_fields(rs, *body, fields, "") != 0 ||
+	    hub_api_get_string(rs, *body, "name", "", HUB_API_MAX_STRING, 1, 0,
+	    name) != 0)
+		return -1;
+	if (*name == NULL) {
+		hub_api_bad(rs, "name: missing");
+		return -1;
+	}
+	return 0;
+}
+
+void
+hub_api_group_create(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *body = NULL;
+	const char *name;
+	char target[64], err[256] = "";
+	int64_t id;
+	int r;
+
+	if (group_name(rq, rs, &body, &name) != 0)
+		goto out;
+	if ((r = st->ops->group_create(st, name, &id, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", 0);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "group %lld", (long long)id);
+	hub_api_audit(rq, NULL, "group.create", target, json_pack("{s:s}",
+	    "name", name));
+	answer_group(rq, rs, id, 201);
+out:
+	json_decref(body);
+}
+
+void
+hub_api_group_get(struct hub_req *rq, struct hub_resp *rs)
+{
+	answer_group(rq, rs, rq->param[0], 200);
+}
+
+void
+hub_api_group_update(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *body = NULL;
+	const char *name;
+	char target[64], err[256] = "";
+	int r;
+
+	if (group_name(rq, rs, &body, &name) != 0)
+		goto out;
+	if ((r = st->ops->group_rename(st, rq->param[0], name, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", rq->param[0]);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "group %lld",
+	    (long long)rq->param[0]);
+	hub_api_audit(rq, NULL, "group.update", target, json_pack("{s:s}",
+	    "name", name));
+	answer_group(rq, rs, rq->param[0], 200);
+out:
+	json_decref(body);
+}
+
+void
+hub_api_group_delete(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *g = NULL;
+	char target[64], err[256] = "";
+	int r;
+
+	if ((r = st->ops->group_get(st, rq->param[0], &g, err,
+	    sizeof(err))) != 0 ||
+	    (r = st->ops->group_delete(st, rq->param[0], err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", rq->param[0]);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "group %lld",
+	    (long long)rq->param[0]);
+	hub_api_audit(rq, NULL, "group.delete", target, json_pack("{s:O}",
+	    "name", json_object_get(g, "name")));
+	hub_resp_json(rs, 204, NULL);
+out:
+	json_decref(g);
+}
+
+static void
+member(struct hub_req *rq, struct hub_resp *rs, int add)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *obj = NULL;
+	char target[64], err[256] = "";
+	int64_t gid = rq->param[0], did = rq->param[1];
+	int r;
+
+	if ((r = st->ops->group_get(st, gid, &obj, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", gid);
+		goto out;
+	}
+	json_decref(obj);
+	obj = NULL;
+	if ((r = st->ops->device_get(st, did, &obj, err, sizeof(err))) != 0 ||
+	    (r = st->ops->group_member(st, gid, did, add, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "device", did);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "group %lld", (long long)gid);
+	hub_api_audit(rq, NULL, add ? "group.member.add" :
+	    "group.member.remove", target, json_pack("{s:I}", "device",
+	    (json_int_t)did));
+	hub_resp_json(rs, 204, NULL);
+out:
+	json_decref(obj);
+}
+
+void
+hub_api_member_add(struct hub_req *rq, struct hub_resp *rs)
+{
+	member(rq, rs, 1);
+}
+
+void
+hub_api_member_remove(struct hub_req *rq, struct hub_resp *rs)
+{
+	member(rq, rs, 0);
+}
+
+void
+hub_api_policy_get(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *policy = NULL;
+	char err[256] = "";
+	int64_t version = 0;
+	int r;
+
+	if ((r = st->ops->policy_get(st, rq->param[0], &policy, &version, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", rq->param[0]);
+		return;
+	}
+	if (policy == NULL || json_is_null(policy)) {
+		json_decref(policy);
+		policy = json_object();
+	}
+	hub_resp_json(rs, 200, json_pack("{s:I, s:o}", "version",
+	    (json_int_t)version, "policy", policy));
+}
+
+void
+hub_api_policy_set(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *body = NULL;
+	char target[64], err[512] = "";
+	int64_t version = 0;
+	int r;
+
+	if (hub_api_body(rq, rs, 0, &body) != 0)
+		goto out;
+	if (hub_policy_validate(body, err, sizeof(err)) != 0) {
+		hub_api_bad(rs, "%s", err);
+		goto out;
+	}
+	if ((r = st->ops->policy_set(st, rq->param[0], body, &version, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "group", rq->param[0]);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "group %lld",
+	    (long long)rq->param[0]);
+	hub_api_audit(rq, NULL, "policy.set", target, json_pack("{s:I}",
+	    "version", (json_int_t)version));
+	hub_resp_json(rs, 200, json_pack("{s:I, s:O}", "version",
+	    (json_int_t)version, "policy", body));
+out:
+	json_decref(body);
+}
+
+/* ---- events ---- */
+
+/* since/until: RFC 3339 or whole seconds since the epoch. */
+static int
+query_time(struct hub_req *rq, struct hub_resp *rs, const char *name,
+    int64_t *out)
+{
+	const char *s = hub_req_query(rq, name);
+	int64_t ns;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (hub_api_parse_id(s, strlen(s), INT64_MAX / 16, out) == 0)
+		return 0;
+	if (vg_time_parse(s, &ns) == 0) {
+		*out = ns / 1000000000;
+		return 0;
+	}
+	hub_api_bad(rs, "query parameter %s: expected an RFC 3339 UTC time "
+	    "or seconds since the epoch", name);
+	return -1;
+}
+
+void
+hub_api_events_list(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	struct hs_event_filter f;
+	json_t *list = NULL;
+	const char *type;
+	char err[256] = "";
+	int64_t limit;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	if (hub_api_query_int(rq, rs, "device", 1, HUB_API_MAX_ID,
+	    &f.device_id) != 0 ||
+	    hub_api_query_int(rq, rs, "group", 1, HUB_API_MAX_ID,
+	    &f.group_id) != 0 ||
+	    hub_api_query_int(rq, rs, "before", 1, HUB_API_MAX_ID,
+	    &f.before_id) != 0 ||
+	    query_limit(rq, rs, &limit) != 0 ||
+	    query_time(rq, rs, "since", &f.since) != 0 ||
+	    query_time(rq, rs, "until", &f.until) != 0 ||
+	    query_text(rq, rs, "q", &f.text) != 0 ||
+	    query_text(rq, rs, "type", &type) != 0)
+		return;
+	if (type != NULL && hs_event_type_parse(type, &f.type) != 0) {
+		hub_api_bad(rs, "query parameter type: expected one of added, "
+		    "removed, changed, offline, online, agent, clone, "
+		    "registered");
+		return;
+	}
+	f.limit = (int)limit;
+	if ((r = st->ops->event_query(st, &f, &list, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "events", 0);
+		return;
+	}
+	answer_page(rs, "events", list, limit);
+}
+
+static void
+answer_event(struct hub_req *rq, struct hub_resp *rs, int64_t id)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *ev = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = st->ops->event_get(st, id, &ev, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "event", id);
+		return;
+	}
+	hub_resp_json(rs, 200, ev);
+}
+
+void
+hub_api_event_get(struct hub_req *rq, struct hub_resp *rs)
+{
+	answer_event(rq, rs, rq->param[0]);
+}
+
+void
+hub_api_event_ack(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { "comment", NULL };
+	struct hub_store *st = rq->hub->store;
+	json_t *body = NULL;
+	const char *comment;
+	char target[64], err[256] = "";
+	int r;
+
+	if (hub_api_body(rq, rs, 1, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0 ||
+	    hub_api_get_string(rs, body, "comment", "", COMMENT_MAX, 0, 1,
+	    &comment) != 0)
+		goto out;
+	if ((r = st->ops->event_ack(st, rq->param[0], rq->who.user_name,
+	    comment != NULL ? comment : "", hub_now(), err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "event", rq->param[0]);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "event %lld",
+	    (long long)rq->param[0]);
+	hub_api_audit(rq, NULL, "event.ack", target, json_pack("{s:s}",
+	    "comment", comment != NULL ? comment : ""));
+	answer_event(rq, rs, rq->param[0]);
+out:
+	json_decref(body);
+}
+
+void
+hub_api_event_accept(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { NULL };
+	struct hub_store *st = rq->hub->store;
+	json_t *body = NULL;
+	char target[64], err[256] = "";
+	int r;
+
+	if (hub_api_body(rq, rs, 1, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0)
+		goto out;
+	r = st->ops->event_accept(st, rq->param[0], rq->who.user_name,
+	    hub_now(), err, sizeof(err));
+	if (r == VG_ERR_INVAL) {
+		json_t *ev = NULL;
+		const char *type = NULL;
+
+		if (st->ops->event_get(st, rq->param[0], &ev, err,
+		    sizeof(err)) == 0)
+			type = json_string_value(json_object_get(ev, "type"));
+		hub_resp_error(rs, 409, "conflict", "event %lld is %s %s "
+		    "event, not a change", (long long)rq->param[0],
+		    type != NULL && strchr("aeiou", type[0]) != NULL ? "an" :
+		    "a", type != NULL ? type : "hub");
+		json_decref(ev);
+		goto out;
+	}
+	if (r != 0) {
+		hub_api_store_error(rs, r, err, "event", rq->param[0]);
+		goto out;
+	}
+	snprintf(target, sizeof(target), "event %lld",
+	    (long long)rq->param[0]);
+	hub_api_audit(rq, NULL, "event.accept", target, NULL);
+	answer_event(rq, rs, rq->param[0]);
+out:
+	json_decref(body);
+}
+
+/* ---- audit and hub ---- */
+
+void
+hub_api_audit_list(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *list = NULL;
+	char err[256] = "";
+	int64_t before = 0, limit;
+	int r;
+
+	if (hub_api_query_int(rq, rs, "before", 1, HUB_API_MAX_ID,
+	    &before) != 0 || query_limit(rq, rs, &limit) != 0)
+		return;
+	if ((r = st->ops->audit_list(st, before, (int)limit, &list, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "audit log", 0);
+		return;
+	}
+	answer_page(rs, "entries", list, limit);
+}
+
+/* Reads DATA_DIR/HubDetails.xml into *out (NUL-terminated, caller
+ * frees). VG_ERR_NOTFOUND when there is none. */
+static int
+read_hubdetails(struct hub *h, char **out, size_t *outlen)
+{
+	char path[4096], *buf = NULL;
+	struct stat sb;
+	ssize_t n;
+	size_t len = 0;
+	int fd, r = VG_ERR_IO;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/" HUBDETAILS, h->conf.data_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return vg_err_from_errno(errno);
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+		goto out;
+	r = VG_ERR_TOOBIG;
+	if (sb.st_size > HUBDETAILS_MAX)
+		goto out;
+	r = VG_ERR_NOMEM;
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
+		goto out;
+	r = VG_ERR_IO;
+	while (len < (size_t)sb.st_size) {
+		n = read(fd, buf + len, (size_t)sb.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/*
+ * The text of <tag>...</tag> in xml, entities decoded, into out. Returns
+ * 0, or VG_ERR_NOTFOUND when the element is missing or does not fit.
+ */
+static int
+xml_element(const char *xml, const char *tag, char *out, size_t outlen)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		{ "&quot;", '"' }, { "&apos;", '\'' } };
+	char open[64], close[64];
+	const char *p, *end;
+	size_t n = 0, i;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if ((p = strstr(xml, open)) == NULL)
+		return VG_ERR_NOTFOUND;
+	p += strlen(open);
+	if ((end = strstr(p, close)) == NULL)
+		return VG_ERR_NOTFOUND;
+	while (p < end) {
+		char c = *p++;
+
+		if (c == '&') {
+			for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++)
+				if (strncmp(p - 1, ents[i].ent,
+				    strlen(ents[i].ent)) == 0)
+					break;
+			if (i == sizeof(ents) / sizeof(ents[0]))
+				return VG_ERR_NOTFOUND;
+			c = ents[i].c;
+			p += strlen(ents[i].ent) - 1;
+		}
+		if (n + 1 >= outlen)
+			return VG_ERR_NOTFOUND;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* The hub's public URL: the setting, else what HubDetails.xml says (init
+ * may have been given --url), else https://<host name>:<port>/api/. */
+static void
+public_url(struct hub *h, const char *xml, char *out, size_t outlen)
+{
+	char host[256];
+
+	if (h->conf.public_url != NULL && *h->conf.public_url != '\0') {
+		snprintf(out, outlen, "%s", h->conf.public_url);
+		return;
+	}
+	if (xml != NULL && xml_element(xml, "Url", out, outlen) == 0 &&
+	    *out != '\0')
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, outlen, "https://%s:%d/api/", host, h->conf.port);
+}
+
+void
+hub_api_hub_info(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *stats = NULL;
+	char *xml = NULL, url[1024], err[256] = "";
+	size_t xmllen;
+	int r;
+
+	if ((r = st->ops->stats(st, &stats, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "hub statistics", 0);
+		return;
+	}
+	(void)read_hubdetails(h, &xml, &xmllen);
+	public_url(h, xml, url, sizeof(url));
+	free(xml);
+	hub_resp_json(rs, 200, json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, "
+	    "s:i, s:i}", "version", VIGIL_VERSION, "fingerprint",
+	    h->fingerprint, "thumbprint", h->thumbprint, "url", url,
+	    "devices", json_object_get(stats, "devices"), "events",
+	    json_object_get(stats, "events"), "retention_days",
+	    h->conf.retention_days, "offline_grace", h->conf.offline_grace));
+	json_decref(stats);
+}
+
+void
+hub_api_hubdetails(struct hub_req *rq, struct hub_resp *rs)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = read_hubdetails(rq->hub, &xml, &len)) != 0) {
+		if (r == VG_ERR_NOTFOUND)
+			hub_resp_error(rs, 404, "not_found", HUBDETAILS " is "
+			    "not in the data directory (vigil-hub init writes "
+			    "it)");
+		else
+			hub_api_store_error(rs, r, "cannot read " HUBDETAILS,
+			    HUBDETAILS, 0);
+		return;
+	}
+	rs->status = 200;
+	rs->body = xml;
+	rs->body_len = len;
+	rs->content_type = "application/xml";
+	hub_resp_header(rs, "Cache-Control", "no-store");
+}
+
+void
+hub_api_enrolment_rotate(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const no_fields[] = { NULL };
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *user = NULL, *body = NULL;
+	char *xml = NULL, *setting = NULL, url[1024], name[128];
+	char password[ENROL_PASSWORD_LEN + 1];
+	char hash[crypto_pwhash_STRBYTES], target[160], err[256] = "";
+	size_t xmllen;
+	int r, role;
+
+	if (hub_api_body(rq, rs, 1, &body) != 0 ||
+	    hub_api_check_fields(rs, body, no_fields, "") != 0)
+		goto out;
+	if ((r = read_hubdetails(h, &xml, &xmllen)) != 0 &&
+	    r != VG_ERR_NOTFOUND) {
+		hub_api_store_error(rs, r, "cannot read " HUBDETAILS,
+		    HUBDETAILS, 0);
+		goto out;
+	}
+	/* The enrolment account: as init recorded it, else as
+	 * HubDetails.xml names it, else the default. */
+	if ((r = st->ops->setting_get(st, "enrol_user", &setting, err,
+	    sizeof(err))) == 0 && *setting != '\0' &&
+	    strlen(setting) < sizeof(name))
+		snprintf(name, sizeof(name), "%s", setting);
+	else if (xml == NULL || xml_element(xml, "Username", name,
+	    sizeof(name)) != 0 || *name == '\0')
+		snprintf(name, sizeof(name), "agent");
+	free(setting);
+	setting = NULL;
+	if ((r = st->ops->user_get_by_name(st, name, &user, err,
+	    sizeof(err))) != 0 && r != VG_ERR_NOTFOUND) {
+		hub_api_store_error(rs, r, err, "user", 0);
+		goto out;
+	}
+	if (r == VG_ERR_NOTFOUND || hs_role_parse(json_string_value(
+	    json_object_get(user, "role")), &role) != 0 ||
+	    role != HS_ROLE_ENROL) {
+		hub_resp_error(rs, 409, "conflict", "there is no enrolment "
+		    "account %s", hub_api_display(rq, name));
+		goto out;
+	}
+	hub_auth_random_password(password, ENROL_PASSWORD_LEN);
+	if ((r = hub_auth_hash_password(password, hash, sizeof(hash))) != 0) {
+		hub_api_store_error(rs, r, "", "password hash", 0);
+		goto out;
+	}
+	r = st->ops->user_update(st, json_integer_value(json_object_get(user,
+	    "id")), 0, hash, -1, err, sizeof(err));
+	if (r != 0) {
+		hub_api_store_error(rs, r, err, "user", 0);
+		goto out;
+	}
+	hub_auth_enrol_clear(h);
+	public_url(h, xml, url, sizeof(url));
+	if ((r = hub_write_hubdetails(h, url, name, password, err,
+	    sizeof(err))) != 0) {
+		/* The password did change: say so, and how to get it. */
+		hub_log(HUB_LOG_ERROR, "enrolment password rotated, but %s",
+		    err);
+	}
+	snprintf(target, sizeof(target), "user %s", name);
+	hub_api_audit(rq, NULL, "enrolment.rotate", target, r == 0 ? NULL :
+	    json_pack("{s:s}", "warning", HUBDETAILS " not rewritten"));
+	hub_resp_json(rs, 200, json_pack("{s:s, s:s}", "username", name,
+	    "password", password));
+	hub_resp_header(rs, "Cache-Control", "no-store");
+out:
+	sodium_memzero(password, sizeof(password));
+	sodium_memzero(hash, sizeof(hash));
+	json_decref(body);
+	json_decref(user);
+	free(xml);
+}
+
+/* ---- HubDetails.xml ---- */
+
+/* Appends s XML-escaped to buf; -1 when it does not fit or s holds a
+ * character XML 1.0 cannot carry. */
+static int
+xml_append(char *buf, size_t size, size_t *len, const char *s)
+{
+	const char *rep;
+	char one[2] = "";
+	size_t n;
+
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&apos;"; break;
+		default:
+			if ((unsigned char)*s < 0x20)
+				return -1;
+			one[0] = *s;
+			rep = one;
+		}
+		n = strlen(rep);
+		if (*len + n >= size)
+			return -1;
+		memcpy(buf + *len, rep, n);
+		*len += n;
+	}
+	buf[*len] = '\0';
+	return 0;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vg_err_from_errno(errno);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+hub_write_hubdetails(struct hub *h, const char *url, const char *user,
+    const char *password, char *err, size_t errlen)
+{
+	static const char *const tags[] = { "Url", "Username", "Password",
+		"Thumbprint" };
+	const char *values[4] = { url, user, password, h->thumbprint };
+	char buf[8192], path[4096], tmp[4096];
+	size_t len = 0, i;
+	int fd = -1, dfd, r, created = 0;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "<?xml version=\"1.0\" "
+	    "encoding=\"UTF-8\"?>\n<HubDetails>\n");
+	for (i = 0; i < 4; i++) {
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "  <%s>", tags[i]);
+		if (xml_append(buf, sizeof(buf), &len, values[i]) != 0 ||
+		    len + 32 >= sizeof(buf)) {
+			snprintf(err, errlen, HUBDETAILS ": the %s is too long "
+			    "or holds control characters", tags[i]);
+			r = VG_ERR_INVAL;
+			goto out;
+		}
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "</%s>\n", tags[i]);
+	}
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+	    "</HubDetails>\n");
+	if (len >= sizeof(buf)) {
+		snprintf(err, errlen, HUBDETAILS ": too long");
+		r = VG_ERR_INVAL;
+		goto out;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/" HUBDETAILS,
+	    h->conf.data_dir) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/." HUBDETAILS ".XXXXXX",
+	    h->conf.data_dir) >= sizeof(tmp)) {
+		snprintf(err, errlen, "data directory path too long");
+		r = VG_ERR_INVAL;
+		goto out;
+	}
+	/* mkstemp() creates the file 0600: the password never sits in a
+	 * file others can read, not even for a moment. */
+	if ((fd = mkstemp(tmp)) < 0) {
+		r = vg_err_from_errno(errno);
+		snprintf(err, errlen, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	created = 1;
+	if ((r = write_all(fd, buf, len)) != 0 || fchmod(fd, 0600) != 0 ||
+	    fsync(fd) != 0) {
+		if (r == 0)
+			r = vg_err_from_errno(errno);
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		r = vg_err_from_errno(errno);
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		r = vg_err_from_errno(errno);
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		goto out;
+	}
+	created = 0;
+	/* The rename is durable once the directory is synced. */
+	if ((dfd = open(h->conf.data_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	sodium_memzero(buf, sizeof(buf));
+	return r;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifndef HUB_HTTP_H
+#define HUB_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hub.h"
+
+/*
+ * The HTTPS server of the hub, on libmicrohttpd (GnuTLS): one listening
+ * socket, TLS 1.2 and 1.3 only, keep-alive, a pool of worker threads.
+ *
+ * http.c owns the connection: it reads the headers (capped by
+ * conf.max_header), the body (capped by conf.max_body, gunzipped when
+ * Content-Encoding is gzip, the inflated size capped as well), drops slow
+ * clients, then builds a struct hub_req and calls hub_api_dispatch() for
+ * paths under /api/, or serves the console's static files for the rest.
+ * Whatever the handler puts in struct hub_resp is sent; a handler never
+ * touches libmicrohttpd.
+ */
+
+/* Who made the request, after authentication (api.c fills it). */
+enum hub_principal_kind {
+	HUB_PRINCIPAL_NONE = 0,
+	HUB_PRINCIPAL_USER,        /* console session: cookie or bearer */
+	HUB_PRINCIPAL_AGENT,       /* agent credential (bearer) */
+	HUB_PRINCIPAL_ENROL,       /* the enrolment account (HTTP Basic) */
+};
+
+struct hub_principal {
+	enum hub_principal_kind kind;
+	int64_t user_id;           /* USER, ENROL */
+	char user_name[128];
+	int role;                  /* HS_ROLE_* (store.h) for USER */
+	int64_t agent_id;          /* AGENT: the agent's own device id */
+	int via_cookie;            /* USER: authenticated by the session
+	                              cookie, so CSRF rules apply */
+	char csrf[64];             /* USER: the session's CSRF token */
+	unsigned char session[32]; /* USER: SHA-256 of the session token */
+};
+
+#define HUB_REQ_MAX_PARAMS 4
+
+struct hub_pool_chunk;
+
+struct hub_req {
+	struct hub *hub;
+	void *conn;                /* struct MHD_Connection *, for http.c */
+	const char *method;        /* "GET", "POST", ... */
+	const char *path;          /* URL path without the query string */
+	const char *body;          /* request body, gunzipped, NUL-terminated
+	                              (NULL when there is none) */
+	size_t body_len;
+	char peer[64];             /* client address, text form */
+	int64_t param[HUB_REQ_MAX_PARAMS]; /* numeric {id}s of the route */
+	int nparam;
+	struct hub_principal who;
+	struct hub_pool_chunk *pool; /* freed when the request ends */
+};
+
+/* One extra response header. */
+struct hub_resp_header {
+	const char *name;
+	char *value;               /* owned by the response */
+};
+
+#define HUB_RESP_MAX_HEADERS 8
+
+struct hub_resp {
+	int status;                /* HTTP status; 0 = not set (500) */
+	json_t *json;              /* body as JSON (owned), or NULL */
+	char *body;                /* or a raw body (owned, free()d) */
+	size_t body_len;
+	const char *content_type;  /* static string; default for json:
+	                              "application/json" */
+	struct hub_resp_header hdr[HUB_RESP_MAX_HEADERS];
+	int nhdr;
+};
+
+/*
+ * Starts the server on conf.listen_host:conf.port with the hub's
+ * certificate and key and returns at once (the workers run in their own
+ * threads). Returns 0, or an error with a message in err (e.g. the port is
+ * in use, the key does not match the certificate).
+ */
+int hub_http_start(struct hub *h, char *err, size_t errlen);
+/* Stops accepting, finishes requests in progress, joins the threads. */
+void hub_http_stop(void);
+
+/* The value of a request header, a query-string argument or a cookie;
+ * NULL when absent. Valid until the request ends. */
+const char *hub_req_header(struct hub_req *rq, const char *name);
+const char *hub_req_query(struct hub_req *rq, const char *name);
+const char *hub_req_cookie(struct hub_req *rq, const char *name);
+
+/* Allocates len bytes that are freed when the request ends; NULL when out
+ * of memory. hub_req_strdup() likewise. */
+void *hub_req_alloc(struct hub_req *rq, size_t len);
+char *hub_req_strdup(struct hub_req *rq, const char *s);
+
+/*
+ * Parses the body as a JSON object. Checks the Content-Type
+ * (application/json, else 415), UTF-8 and syntax (400 naming the line and
+ * column), that the top level is an object (400). On failure fills rs
+ * with the error and returns -1; on success *out holds a new reference
+ * the caller must json_decref().
+ */
+int hub_req_json(struct hub_req *rq, struct hub_resp *rs, json_t **out);
+
+/* Sets a JSON answer; takes ownership of body (may be NULL for none). */
+void hub_resp_json(struct hub_resp *rs, int status, json_t *body);
+
+/* Sets the answer {"error": code, "message": message} with the status;
+ * code is a short machine-readable word ("bad_request", "unauthorized",
+ * "forbidden", "not_found", "too_large", "locked", "conflict" ...). */
+void hub_resp_error(struct hub_resp *rs, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Adds a response header (copied). Returns 0 or VG_ERR_NOMEM/TOOBIG. */
+int hub_resp_header(struct hub_resp *rs, const char *name,
+    const char *value);
+
+/* Frees what the response owns. */
+void hub_resp_clear(struct hub_resp *rs);
+
+/* The router (api.c): handles one /api/ request. Never fails: an
+ * unknown path is a 404 answer, an internal error a 500 answer. */
+void hub_api_dispatch(struct hub_req *rq, struct hub_resp *rs);
+
+#endif

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg_err.h"
+#include "vg_hash.h"
+#include "vg_util.h"
+
+#include "policy.h"
+
+/* The array fields, and whether their entries must be absolute paths. */
+static const struct {
+	const char *name;
+	int absolute;
+} list_fields[] = {
+	{ "paths", 1 },
+	{ "include", 0 },
+	{ "exclude", 0 },
+	{ "content", 1 },
+};
+
+#define NLIST (sizeof(list_fields) / sizeof(list_fields[0]))
+
+/*
+ * A path is absolute when it starts with '/', or (for agents on Windows)
+ * with a drive letter and a separator: "C:\" or "C:/".
+ */
+static int
+is_absolute(const char *s)
+{
+	if (s[0] == '/')
+		return 1;
+	return isalpha((unsigned char)s[0]) && s[1] == ':' &&
+	    (s[2] == '\\' || s[2] == '/');
+}
+
+static int
+check_list(const char *field, int absolute, const json_t *v, char *err,
+    size_t errlen)
+{
+	const json_t *e;
+	const char *s;
+	size_t i, len;
+
+	if (!json_is_array(v)) {
+		snprintf(err, errlen, "%s: must be an array of strings", field);
+		return VG_ERR_INVAL;
+	}
+	if (json_array_size(v) > HUB_POLICY_MAX_ENTRIES) {
+		snprintf(err, errlen, "%s: more than %d entries", field,
+		    HUB_POLICY_MAX_ENTRIES);
+		return VG_ERR_INVAL;
+	}
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e)) {
+			snprintf(err, errlen, "%s[%zu]: must be a string",
+			    field, i);
+			return VG_ERR_INVAL;
+		}
+		s = json_string_value(e);
+		len = json_string_length(e);
+		if (len == 0) {
+			snprintf(err, errlen, "%s[%zu]: must not be empty",
+			    field, i);
+			return VG_ERR_INVAL;
+		}
+		if (strlen(s) != len) {
+			snprintf(err, errlen, "%s[%zu]: contains a NUL byte",
+			    field, i);
+			return VG_ERR_INVAL;
+		}
+		if (len > HUB_POLICY_MAX_STRING) {
+			snprintf(err, errlen, "%s[%zu]: longer than %d bytes",
+			    field, i, HUB_POLICY_MAX_STRING);
+			return VG_ERR_INVAL;
+		}
+		if (absolute && !is_absolute(s)) {
+			snprintf(err, errlen,
+			    "%s[%zu]: must be an absolute path", field, i);
+			return VG_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+/* The strength rank of an accepted hash name (1..3), or 0. */
+static int
+hash_rank(const char *s)
+{
+	if (strcmp(s, "sha256") == 0)
+		return 1;
+	if (strcmp(s, "sha384") == 0)
+		return 2;
+	if (strcmp(s, "sha512") == 0)
+		return 3;
+	return 0;
+}
+
+static const char *const hash_by_rank[] = { NULL, "sha256", "sha384",
+	"sha512" };
+
+static int
+check_hash(const json_t *v, char *err, size_t errlen)
+{
+	enum vg_hash_alg alg;
+	const char *s;
+
+	if (!json_is_string(v))
+		goto bad;
+	s = json_string_value(v);
+	if (hash_rank(s) != 0)
+		return 0;
+	if (vg_hash_parse(s, &alg) == 0 && vg_hash_is_weak(alg)) {
+		snprintf(err, errlen, "hash: %s is weak; use sha256, sha384 "
+		    "or sha512", vg_hash_name(alg));
+		return VG_ERR_INVAL;
+	}
+bad:
+	snprintf(err, errlen, "hash: must be one of sha256, sha384, sha512");
+	return VG_ERR_INVAL;
+}
+
+/* The byte count of a valid max_hash_size value. */
+static int
+size_value(const json_t *v, uint64_t *out)
+{
+	json_int_t n;
+
+	if (json_is_integer(v)) {
+		n = json_integer_value(v);
+		if (n < 0)
+			return VG_ERR_INVAL;
+		*out = (uint64_t)n;
+		return 0;
+	}
+	if (json_is_string(v) &&
+	    strlen(json_string_value(v)) == json_string_length(v) &&
+	    vg_parse_size(json_string_value(v), out) == 0 &&
+	    *out <= (uint64_t)INT64_MAX)
+		return 0;
+	return VG_ERR_INVAL;
+}
+
+int
+hub_policy_validate(const json_t *doc, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	json_int_t n;
+	uint64_t size;
+	size_t i;
+	int r;
+
+	if (!json_is_object(doc)) {
+		snprintf(err, errlen, "policy: must be a JSON object");
+		return VG_ERR_INVAL;
+	}
+	/* Casting away const: json_object_foreach() only reads. */
+	json_object_foreach((json_t *)doc, key, v) {
+		for (i = 0; i < NLIST; i++)
+			if (strcmp(key, list_fields[i].name) == 0)
+				break;
+		if (i < NLIST) {
+			if ((r = check_list(key, list_fields[i].absolute, v,
+			    err, errlen)) != 0)
+				return r;
+		} else if (strcmp(key, "hash") == 0) {
+			if ((r = check_hash(v, err, errlen)) != 0)
+				return r;
+		} else if (strcmp(key, "realtime") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(err, errlen,
+				    "realtime: must be true or false");
+				return VG_ERR_INVAL;
+			}
+		} else if (strcmp(key, "schedule") == 0) {
+			n = json_is_integer(v) ? json_integer_value(v) : -1;
+			if (n < HUB_POLICY_SCHEDULE_MIN ||
+			    n > HUB_POLICY_SCHEDULE_MAX) {
+				snprintf(err, errlen, "schedule: must be an "
+				    "integer from %d to %d (seconds)",
+				    HUB_POLICY_SCHEDULE_MIN,
+				    HUB_POLICY_SCHEDULE_MAX);
+				return VG_ERR_INVAL;
+			}
+		} else if (strcmp(key, "max_hash_size") == 0) {
+			if (size_value(v, &size) != 0) {
+				snprintf(err, errlen, "max_hash_size: must be "
+				    "a size such as \"512M\" or \"1G\", or a "
+				    "number of bytes");
+				return VG_ERR_INVAL;
+			}
+		} else {
+			snprintf(err, errlen, "unknown field \"%.64s\"", key);
+			return VG_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Sets merged[field] to the sorted union without duplicates of that field
+ * in every policy of list; leaves it unset when no policy has it.
+ */
+static int
+merge_list(const json_t *list, const char *field, json_t *merged)
+{
+	const char **all = NULL;
+	const json_t *item, *arr, *e;
+	json_t *out = NULL;
+	size_t n = 0, cap = 0, i, j, k;
+	int seen = 0, r = VG_ERR_NOMEM;
+
+	json_array_foreach(list, i, item) {
+		arr = json_object_get(json_object_get(item, "policy"), field);
+		if (arr == NULL)
+			continue;
+		seen = 1;
+		json_array_foreach(arr, j, e) {
+			if (n == cap) {
+				const char **grown;
+
+				cap = cap ? cap * 2 : 64;
+				grown = realloc(all, cap * sizeof(*all));
+				if (grown == NULL)
+					goto out;
+				all = grown;
+			}
+			all[n++] = json_string_value(e);
+		}
+	}
+	if (!seen) {
+		r = 0;
+		goto out;
+	}
+	if (n > 0)
+		qsort(all, n, sizeof(*all), cmp_str);
+	if ((out = json_array()) == NULL)
+		goto out;
+	for (k = 0; k < n; k++) {
+		if (k > 0 && strcmp(all[k], all[k - 1]) == 0)
+			continue;
+		if (json_array_append_new(out, json_string(all[k])) != 0)
+			goto out;
+	}
+	if (json_object_set_new(merged, field, out) != 0) {
+		out = NULL;
+		goto out;
+	}
+	out = NULL;
+	r = 0;
+out:
+	json_decref(out);
+	free(all);
+	return r;
+}
+
+int
+hub_policy_merge(const json_t *list, json_t **out, char *err, size_t errlen)
+{
+	const json_t *item, *pol, *v;
+	json_t *merged = NULL, *groups = NULL;
+	int64_t *ids = NULL, schedule = 0;
+	uint64_t size, max_size = 0;
+	size_t i, nids = 0, k;
+	int rank, best_rank = 0, realtime = -1, have_size = 0;
+	int r = VG_ERR_NOMEM;
+	char msg[256];
+
+	*out = NULL;
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "policies: not an array");
+		return VG_ERR_INVAL;
+	}
+	if ((merged = json_object()) == NULL)
+		goto out;
+	if (json_array_size(list) > 0 &&
+	    (ids = calloc(json_array_size(list), sizeof(*ids))) == NULL)
+		goto out;
+	json_array_foreach(list, i, item) {
+		pol = json_object_get(item, "policy");
+		if (pol == NULL || json_is_null(pol))
+			continue;
+		if (hub_policy_validate(pol, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "policy of group %lld: %s",
+			    (long long)json_integer_value(
+			    json_object_get(item, "group_id")), msg);
+			r = VG_ERR_INVAL;
+			goto out;
+		}
+		if (json_object_size(pol) == 0)
+			continue;
+		ids[nids++] = json_integer_value(
+		    json_object_get(item, "group_id"));
+		if ((v = json_object_get(pol, "hash")) != NULL &&
+		    (rank = hash_rank(json_string_value(v))) > best_rank)
+			best_rank = rank;
+		if ((v = json_object_get(pol, "realtime")) != NULL)
+			realtime = realtime == 1 || json_is_true(v);
+		if ((v = json_object_get(pol, "schedule")) != NULL &&
+		    (schedule == 0 || json_integer_value(v) < schedule))
+			schedule = json_integer_value(v);
+		if ((v = json_object_get(pol, "max_hash_size")) != NULL &&
+		    size_value(v, &size) == 0 &&
+		    (!have_size || size > max_size)) {
+			max_size = size;
+			have_size = 1;
+		}
+	}
+	if (nids == 0) {
+		*out = merged;
+		merged = NULL;
+		r = 0;
+		goto out;
+	}
+	for (k = 0; k < NLIST; k++)
+		if ((r = merge_list(list, list_fields[k].name, merged)) != 0)
+			goto out;
+	r = VG_ERR_NOMEM;
+	if (best_rank > 0 && json_object_set_new(merged, "hash",
+	    json_string(hash_by_rank[best_rank])) != 0)
+		goto out;
+	if (realtime >= 0 && json_object_set_new(merged, "realtime",
+	    json_boolean(realtime)) != 0)
+		goto out;
+	if (schedule > 0 && json_object_set_new(merged, "schedule",
+	    json_integer(schedule)) != 0)
+		goto out;
+	if (have_size && json_object_set_new(merged, "max_hash_size",
+	    json_integer((json_int_t)max_size)) != 0)
+		goto out;
+	qsort(ids, nids, sizeof(*ids), cmp_int64);
+	if ((groups = json_array()) == NULL)
+		goto out;
+	for (k = 0; k < nids; k++) {
+		if (k > 0 && ids[k] == ids[k - 1])
+			continue;
+		if (json_array_append_new(groups, json_integer(ids[k])) != 0)
+			goto out;
+	}
+	if (json_object_set_new(merged, "groups", groups) != 0) {
+		groups = NULL;
+		goto out;
+	}
+	groups = NULL;
+	*out = merged;
+	merged = NULL;
+	r = 0;
+out:
+	json_decref(groups);
+	json_decref(merged);
+	free(ids);
+	return r;
+}
+
+int
+hub_policy_version(const json_t *merged, char version[HUB_POLICY_VERSION_LEN])
+{
+	unsigned char md[32];
+	char *text;
+	int r;
+
+	text = json_dumps(merged, JSON_SORT_KEYS | JSON_COMPACT);
+	if (text == NULL)
+		return VG_ERR_NOMEM;
+	r = vg_hash_buffer(VG_HASH_SHA256, text, strlen(text), md);
+	free(text);
+	if (r != 0)
+		return r;
+	vg_hex_encode(md, sizeof(md), version);
+	return 0;
+}

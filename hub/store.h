@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "vg_item.h"
+
+/*
+ * The hub's storage interface. Everything above it (the API, the
+ * housekeeping thread) goes through these functions and makes no
+ * assumption about the database behind them: SQLite (store_sqlite.c) now,
+ * PostgreSQL later for several hubs sharing one database. A backend is a
+ * struct hub_store_ops; hub_store_open() picks one from the location.
+ *
+ * Threads: every function may be called from any thread at the same time;
+ * a backend serialises what it must (the SQLite backend keeps one
+ * connection per thread). Every function may block on disk I/O.
+ *
+ * Errors: 0 or a negative VG_ERR_* code; VG_ERR_NOTFOUND when the object
+ * does not exist, VG_ERR_INVAL with a message for a constraint (a user or
+ * group name already taken ...). err/errlen receive a message; they may be
+ * NULL/0.
+ *
+ * Read functions return JSON objects (jansson) with the field names the
+ * API answers with, documented at each function; the caller owns the
+ * reference. Times are integers, seconds since the epoch (UTC), unless
+ * named *_ns or *_ms.
+ *
+ * Durability: a function that writes returns only after the write is
+ * committed to stable storage (fsync), so anything acknowledged to a
+ * client survives a crash of the hub. The one exception is
+ * device_touch(), which may be cached in memory and written in bulk.
+ */
+
+enum hs_role {
+	HS_ROLE_ADMIN = 1,         /* everything */
+	HS_ROLE_READONLY = 2,      /* reads only */
+	HS_ROLE_ENROL = 3,         /* the agent enrolment account: register */
+};
+
+/* Event types as stored (the "type" field of events in JSON names them). */
+enum hs_event_type {
+	HS_EV_ADDED = 1,           /* change events, as enum vg_change_type */
+	HS_EV_REMOVED = 2,
+	HS_EV_CHANGED = 3,
+	HS_EV_OFFLINE = 10,        /* device missed its polls ("offline") */
+	HS_EV_ONLINE = 11,         /* device is back ("online") */
+	HS_EV_AGENT = 12,          /* agent health: watch limit, overflow,
+	                              collection error ("agent") */
+	HS_EV_CLONE = 13,          /* a second machine registered with this
+	                              device's unique id ("clone") */
+	HS_EV_REGISTERED = 14,     /* device registered ("registered") */
+};
+
+/* "added", "removed", "changed", "offline", "online", "agent", "clone",
+ * "registered"; NULL for others. hs_event_type_parse() maps back; returns
+ * 0 or VG_ERR_INVAL. */
+const char *hs_event_type_name(int type);
+int hs_event_type_parse(const char *s, int *type);
+/* "admin", "readonly", "enrol" and back. */
+const char *hs_role_name(int role);
+int hs_role_parse(const char *s, int *role);
+
+/* ---- inputs ---- */
+
+/* What an agent says about itself when it registers. */
+struct hs_register {
+	const char *name;          /* device name (prefix/suffix applied) */
+	const char *hostname;
+	const char *os;            /* "Debian GNU/Linux 12 (bookworm)" */
+	const char *machine_id;    /* the machine's unique id */
+	const char *agent_version;
+	const char *ips_json;      /* JSON array of strings, as sent */
+	const char *macs_json;     /* JSON array of strings, lower case */
+	int poll_period;
+	const unsigned char *cred_hash; /* SHA-256 of the new credential */
+	const char *peer;          /* source address of the request */
+};
+
+/* What device_register() did. */
+struct hs_register_result {
+	int64_t device_id;
+	int created;               /* 1: a new device; 0: the same machine
+	                              registered again (credential replaced) */
+	int64_t clone_of;          /* >0: the unique id belongs to that other
+	                              device, whose host name and MACs differ:
+	                              a cloned machine. A new device was made
+	                              and a clone event stored on both. */
+};
+
+/* One event sent by an agent. */
+struct hs_event_in {
+	int64_t device_id;
+	uint64_t seq;              /* the id the agent gave it: unique per
+	                              device, the idempotency key */
+	int64_t time_ns;           /* when the agent saw it */
+	int origin;                /* 0 scan, 1 realtime */
+	int type;                  /* HS_EV_* */
+	const struct vg_change *change; /* ADDED/REMOVED/CHANGED: the change
+	                              (kind, path, old, new, diff) */
+	const char *message;       /* AGENT events: text; else NULL */
+	const char *path;          /* AGENT events: path concerned or NULL */
+};
+
+/* Filters of an events query; zero/NULL fields do not filter. */
+struct hs_event_filter {
+	int64_t device_id;
+	int64_t group_id;
+	int64_t since;             /* received at or after, seconds */
+	int64_t until;             /* received before, seconds */
+	int type;                  /* HS_EV_*, 0 = any */
+	const char *text;          /* substring of the path (case-sensitive) */
+	int64_t before_id;         /* cursor: only ids < before_id */
+	int limit;                 /* 1..1000 */
+};
+
+struct hs_device_filter {
+	int64_t group_id;
+	int status;                /* 0 any, 1 online, 2 offline */
+	const char *os;            /* substring of os */
+	const char *text;          /* substring of name or host name */
+	int64_t after_id;          /* cursor: only ids > after_id */
+	int limit;                 /* 1..1000 */
+};
+
+struct hub_store;
+
+struct hub_store_ops {
+	const char *name;
+	void (*close)(struct hub_store *s);
+
+	/* ---- users ---- */
+	/* Creates a user; VG_ERR_INVAL if the name is taken. pwhash is a
+	 * libsodium crypto_pwhash_str() string. */
+	int (*user_create)(struct hub_store *s, const char *name,
+	    const char *pwhash, int role, int64_t *id, char *err, size_t errlen);
+	/* {"id", "name", "role", "created", "disabled", "pwhash"} by name or
+	 * id; pwhash is for the auth module only, never sent out. */
+	int (*user_get_by_name)(struct hub_store *s, const char *name,
+	    json_t **out, char *err, size_t errlen);
+	int (*user_get)(struct hub_store *s, int64_t id, json_t **out,
+	    char *err, size_t errlen);
+	/* Array of users without pwhash, by id. */
+	int (*user_list)(struct hub_store *s, json_t **out, char *err,
+	    size_t errlen);
+	/* Changes what is given: role (0 = keep), pwhash (NULL = keep),
+	 * disabled (-1 = keep). */
+	int (*user_update)(struct hub_store *s, int64_t id, int role,
+	    const char *pwhash, int disabled, char *err, size_t errlen);
+	/* Deletes the user and their sessions. */
+	int (*user_delete)(struct hub_store *s, int64_t id, char *err,
+	    size_t errlen);
+
+	/* ---- sessions (token_hash: SHA-256 of the token, 32 bytes) ---- */
+	int (*session_create)(struct hub_store *s, const unsigned char *token_hash,
+	    int64_t user_id, const char *csrf, int64_t created, int64_t expires,
+	    const char *peer, char *err, size_t errlen);
+	/* {"user_id", "csrf", "created", "expires", "last_used"} */
+	int (*session_get)(struct hub_store *s, const unsigned char *token_hash,
+	    json_t **out, char *err, size_t errlen);
+	int (*session_touch)(struct hub_store *s, const unsigned char *token_hash,
+	    int64_t now, char *err, size_t errlen);
+	int (*session_delete)(struct hub_store *s,
+	    const unsigned char *token_hash, char *err, size_t errlen);
+	/* Deletes sessions past expiry or idle longer than idle seconds. */
+	int (*session_purge)(struct hub_store *s, int64_t now, int64_t idle,
+	    char *err, size_t errlen);
+
+	/* ---- devices ---- */
+	/*
+	 * Registers an agent's own device. The same machine (same
+	 * machine_id, and the same host name or at least one MAC in common)
+	 * gets its device back with the new credential; a different machine
+	 * with a known machine_id is a clone (see hs_register_result).
+	 * Atomic: two registrations of one machine at once make one device.
+	 */
+	int (*device_register)(struct hub_store *s, const struct hs_register *in,
+	    struct hs_register_result *res, char *err, size_t errlen);
+	/* The credential hash and state of an agent, for authentication:
+	 * {"id", "cred_hash" (hex), "deleted"}; VG_ERR_NOTFOUND if none. */
+	int (*agent_auth)(struct hub_store *s, int64_t agent_id, json_t **out,
+	    char *err, size_t errlen);
+	/* Whether device_id belongs to agent_id (the agent's own device, or
+	 * one it proxies): 0 yes, VG_ERR_PERM no, VG_ERR_NOTFOUND no device. */
+	int (*device_owned)(struct hub_store *s, int64_t agent_id,
+	    int64_t device_id);
+	/* The highest event id (seq) stored for the device, 0 if none: a
+	 * re-registering agent that lost its queue continues above it, so
+	 * its new events are not taken for re-sent ones. */
+	int (*device_last_seq)(struct hub_store *s, int64_t device_id,
+	    uint64_t *seq, char *err, size_t errlen);
+	/* {"id", "agent_id", "name", "hostname", "os", "machine_id",
+	 *  "agent_version", "ips" [..], "macs" [..], "poll_period",
+	 *  "created", "last_seen", "online" (bool), "clone_of",
+	 *  "groups": [{"id", "name"}]} */
+	int (*device_get)(struct hub_store *s, int64_t id, json_t **out,
+	    char *err, size_t errlen);
+	/* Array of device objects as above, by id ascending, after the
+	 * cursor. */
+	int (*device_list)(struct hub_store *s, const struct hs_device_filter *f,
+	    json_t **out, char *err, size_t errlen);
+	/* Deletes the device, its events and memberships; its credential
+	 * stops working. */
+	int (*device_delete)(struct hub_store *s, int64_t id, char *err,
+	    size_t errlen);
+	/* Records a poll: last_seen = now. May be buffered in memory and
+	 * written within a few seconds (not durable). If the device was
+	 * offline, marks it online and stores an ONLINE event (durable). */
+	int (*device_touch)(struct hub_store *s, int64_t id, int64_t now,
+	    char *err, size_t errlen);
+	/* Marks offline every online device whose last poll is older than
+	 * cutoff and stores an OFFLINE event for each; *count = how many. */
+	int (*devices_mark_offline)(struct hub_store *s, int64_t cutoff,
+	    int64_t now, int *count, char *err, size_t errlen);
+	/* Writes buffered device_touch() values; called periodically and at
+	 * shutdown. */
+	int (*flush)(struct hub_store *s, char *err, size_t errlen);
+
+	/* ---- groups and policies ---- */
+	int (*group_create)(struct hub_store *s, const char *name, int64_t *id,
+	    char *err, size_t errlen);
+	/* {"id", "name", "devices" (count), "policy_version"} */
+	int (*group_get)(struct hub_store *s, int64_t id, json_t **out,
+	    char *err, size_t errlen);
+	int (*group_list)(struct hub_store *s, json_t **out, char *err,
+	    size_t errlen);
+	int (*group_rename)(struct hub_store *s, int64_t id, const char *name,
+	    char *err, size_t errlen);
+	int (*group_delete)(struct hub_store *s, int64_t id, char *err,
+	    size_t errlen);
+	/* Adds (add=1) or removes a device from a group; idempotent. */
+	int (*group_member)(struct hub_store *s, int64_t group_id,
+	    int64_t device_id, int add, char *err, size_t errlen);
+	/* The group's policy document (JSON object, as validated by the API)
+	 * and its version (starts at 0 = none, +1 per change). */
+	int (*policy_get)(struct hub_store *s, int64_t group_id, json_t **out,
+	    int64_t *version, char *err, size_t errlen);
+	int (*policy_set)(struct hub_store *s, int64_t group_id,
+	    const json_t *policy, int64_t *version, char *err, size_t errlen);
+	/* The policies of every group the device is in, by group id:
+	 * [{"group_id", "group", "version", "policy"}], for merging. */
+	int (*device_policies)(struct hub_store *s, int64_t device_id,
+	    json_t **out, char *err, size_t errlen);
+
+	/* ---- events ---- */
+	/*
+	 * Stores a batch in one transaction. stored[i] is set to 1 for an
+	 * event stored now, 2 for one already stored earlier (same device
+	 * and seq: a re-sent batch), 0 if it was not stored. Returns after
+	 * the batch is durable.
+	 */
+	int (*events_insert)(struct hub_store *s, const struct hs_event_in *ev,
+	    size_t n, int64_t received, unsigned char *stored, char *err,
+	    size_t errlen);
+	/* Array of event summaries, newest first (id descending):
+	 * {"id", "device_id", "device", "seq", "time" (RFC 3339 of time_ns),
+	 *  "received", "type", "origin", "kind", "path" (+ "path_b64"),
+	 *  "changed": [...], "message", "state" ("new", "acknowledged",
+	 *  "accepted")} */
+	int (*event_query)(struct hub_store *s, const struct hs_event_filter *f,
+	    json_t **out, char *err, size_t errlen);
+	/* A summary plus "old", "new" (attribute objects as in
+	 * docs/protocol.md), "diff", "diff_truncated", "ack_by", "ack_at",
+	 * "comment", "accepted_by", "accepted_at". */
+	int (*event_get)(struct hub_store *s, int64_t id, json_t **out,
+	    char *err, size_t errlen);
+	/* Acknowledges with a comment (may be ""). */
+	int (*event_ack)(struct hub_store *s, int64_t id, const char *user,
+	    const char *comment, int64_t now, char *err, size_t errlen);
+	/* Accepts a change into the device's baseline on the hub: the item's
+	 * accepted state becomes the event's new attributes (or is dropped
+	 * for a removal). VG_ERR_INVAL for events that are not changes. */
+	int (*event_accept)(struct hub_store *s, int64_t id, const char *user,
+	    int64_t now, char *err, size_t errlen);
+	/* Deletes up to limit events received before cutoff; *deleted =
+	 * how many. Short transactions, so ingest is never held up long. */
+	int (*events_purge)(struct hub_store *s, int64_t cutoff, int limit,
+	    int *deleted, char *err, size_t errlen);
+
+	/* ---- audit log ---- */
+	/* who: user name; what: action ("user.create" ...); target: object
+	 * ("user 3"); detail: optional JSON object (never secrets). */
+	int (*audit_add)(struct hub_store *s, const char *who, const char *peer,
+	    const char *what, const char *target, const json_t *detail,
+	    int64_t now, char *err, size_t errlen);
+	/* [{"id", "time", "user", "peer", "action", "target", "detail"}],
+	 * newest first, ids < before_id (0 = from the newest). */
+	int (*audit_list)(struct hub_store *s, int64_t before_id, int limit,
+	    json_t **out, char *err, size_t errlen);
+
+	/* ---- settings: small named values ---- */
+	/* *value is malloc'd (caller frees); VG_ERR_NOTFOUND if unset. */
+	int (*setting_get)(struct hub_store *s, const char *key, char **value,
+	    char *err, size_t errlen);
+	int (*setting_set)(struct hub_store *s, const char *key,
+	    const char *value, char *err, size_t errlen);
+
+	/* Numbers for health and benchmarks: {"devices", "events",
+	 * "db_bytes"}. */
+	int (*stats)(struct hub_store *s, json_t **out, char *err,
+	    size_t errlen);
+};
+
+struct hub_store {
+	const struct hub_store_ops *ops;
+};
+
+/*
+ * Opens the store at location: a file path (SQLite; created with the
+ * current schema if missing, migrated if older, refused if newer) or, in a
+ * later release, postgresql://... Returns 0 and *out, or an error with a
+ * message.
+ */
+int hub_store_open(const char *location, struct hub_store **out, char *err,
+    size_t errlen);
+void hub_store_close(struct hub_store *s);
+
+/* The SQLite backend (store_sqlite.c). */
+int hub_store_sqlite_open(const char *path, struct hub_store **out,
+    char *err, size_t errlen);
+
+/*
+ * The rule both backends use to tell a re-registration from a clone:
+ * 1 if the registering machine is the same one as the stored device
+ * (same host name, or at least one MAC address in common), else 0.
+ */
+int hs_same_machine(const char *stored_hostname, const char *stored_macs_json,
+    const char *hostname, const char *macs_json);
+
+#endif

@@ -1,0 +1,3373 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The SQLite backend of the hub's store (store.h).
+ *
+ * Connections: one per thread, opened on a thread's first call and closed
+ * when the thread exits or the store is closed (so close() comes after
+ * the other threads have stopped using the store); each caches its
+ * prepared statements. The database runs in WAL mode, so readers never wait for
+ * the writer, with synchronous=FULL, so a commit is on stable storage
+ * when it returns. Write transactions start with BEGIN IMMEDIATE: taking
+ * the write lock first means the busy timeout covers every wait, and a
+ * transaction never fails half-way for want of the lock.
+ *
+ * Events are most of the data, so their rows are kept small: integer
+ * codes for kind, type, origin and state; the old and new attributes
+ * packed with vg_pack; and for a change the new side holds only the
+ * attributes that differ from the old side (the "same" column says which
+ * to take from the old side). Columns that are usually empty come last,
+ * where SQLite stores nothing for trailing NULLs.
+ *
+ * Polls (device_touch) update last_seen in memory; flush() writes those
+ * values in one transaction every few seconds. Only the online/offline
+ * transitions, which make events, are written at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "vg_err.h"
+#include "vg_hash.h"
+#include "vg_item.h"
+#include "vg_json.h"
+#include "vg_pack.h"
+#include "vg_util.h"
+
+#define SQ_APPLICATION_ID 0x56474842   /* "VGHB" */
+#define SQ_BUSY_MS 10000
+#define SQ_MAX_LIMIT 1000
+#define SQ_DEFAULT_LIMIT 100
+
+/* Event origins and states as stored. */
+enum { ORIGIN_SCAN = 0, ORIGIN_REALTIME = 1, ORIGIN_HUB = 2 };
+enum { STATE_NEW = 0, STATE_ACKED = 1, STATE_ACCEPTED = 2 };
+
+/*
+ * The schema, one entry per version: migration i brings a database from
+ * user_version i to i + 1. Never edit a released entry; append a new one.
+ * AUTOINCREMENT: an id is never given twice, so an id in the audit log,
+ * a credential or a console link never names a later object.
+ */
+static const char *const migrations[] = {
+	/* 1: the initial schema. */
+	"CREATE TABLE user ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" name TEXT NOT NULL UNIQUE,"
+	" pwhash TEXT NOT NULL,"
+	" role INTEGER NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" disabled INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE session ("
+	" token_hash BLOB PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+	" csrf TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL,"
+	" last_used INTEGER NOT NULL,"
+	" peer TEXT) WITHOUT ROWID;"
+	"CREATE INDEX session_user ON session(user_id);"
+	/* agent_id: the device whose agent sends for this one (itself for
+	 * an agent's own device). */
+	"CREATE TABLE device ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" agent_id INTEGER,"
+	" name TEXT NOT NULL,"
+	" hostname TEXT NOT NULL,"
+	" os TEXT NOT NULL DEFAULT '',"
+	" machine_id TEXT,"
+	" agent_version TEXT,"
+	" ips TEXT NOT NULL DEFAULT '[]',"
+	" macs TEXT NOT NULL DEFAULT '[]',"
+	" poll_period INTEGER,"
+	" cred_hash BLOB,"
+	" created INTEGER NOT NULL,"
+	" last_seen INTEGER,"
+	" online INTEGER NOT NULL DEFAULT 1,"
+	" clone_of INTEGER,"
+	" peer TEXT);"
+	"CREATE INDEX device_machine ON device(machine_id);"
+	"CREATE INDEX device_agent ON device(agent_id);"
+	"CREATE TABLE grp ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" name TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE grp_device ("
+	" grp INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE,"
+	" device INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+	" PRIMARY KEY (grp, device)) WITHOUT ROWID;"
+	"CREATE INDEX grp_device_device ON grp_device(device);"
+	"CREATE TABLE policy ("
+	" grp INTEGER PRIMARY KEY REFERENCES grp(id) ON DELETE CASCADE,"
+	" doc TEXT NOT NULL,"
+	" version INTEGER NOT NULL);"
+	/* type: enum hs_event_type; origin: ORIGIN_*; kind: enum
+	 * vg_item_kind; changed and same: VG_A_* bits; old, new: vg_pack
+	 * (new without the "same" attributes); state: NULL = new. */
+	"CREATE TABLE event ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" device INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+	" seq INTEGER,"
+	" time_ns INTEGER NOT NULL,"
+	" received INTEGER NOT NULL,"
+	" type INTEGER NOT NULL,"
+	" origin INTEGER NOT NULL,"
+	" kind INTEGER,"
+	" path BLOB,"
+	" changed INTEGER,"
+	" old BLOB,"
+	" new BLOB,"
+	" same INTEGER,"
+	" message TEXT,"
+	" diff TEXT,"
+	" diff_truncated INTEGER,"
+	" state INTEGER,"
+	" ack_by TEXT,"
+	" ack_at INTEGER,"
+	" comment TEXT,"
+	" accepted_by TEXT,"
+	" accepted_at INTEGER);"
+	/* The idempotency key of agents' events. */
+	"CREATE UNIQUE INDEX event_seq ON event(device, seq);"
+	/* (device, id): a device's events newest first. */
+	"CREATE INDEX event_device ON event(device);"
+	/* Retention and time filters. */
+	"CREATE INDEX event_received ON event(received);"
+	"CREATE TABLE hub_baseline ("
+	" device INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+	" kind INTEGER NOT NULL,"
+	" path BLOB NOT NULL,"
+	" attrs BLOB NOT NULL,"
+	" event INTEGER,"
+	" accepted_at INTEGER,"
+	" PRIMARY KEY (device, kind, path)) WITHOUT ROWID;"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" user TEXT,"
+	" peer TEXT,"
+	" action TEXT NOT NULL,"
+	" target TEXT,"
+	" detail TEXT);"
+	"CREATE TABLE setting ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL) WITHOUT ROWID;",
+};
+#define SCHEMA_VERSION \
+	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define DEVICE_COLS \
+	"SELECT d.id, d.agent_id, d.name, d.hostname, d.os, d.machine_id," \
+	" d.agent_version, d.ips, d.macs, d.poll_period, d.created," \
+	" d.last_seen, d.online, d.clone_of," \
+	" (SELECT json_group_array(json_object('id', id, 'name', name))" \
+	"  FROM (SELECT g.id, g.name FROM grp_device gd" \
+	"   JOIN grp g ON g.id = gd.grp WHERE gd.device = d.id" \
+	"   ORDER BY g.id))" \
+	" FROM device d"
+
+#define GROUP_COLS \
+	"SELECT g.id, g.name," \
+	" (SELECT count(*) FROM grp_device gd WHERE gd.grp = g.id)," \
+	" coalesce(p.version, 0)" \
+	" FROM grp g LEFT JOIN policy p ON p.grp = g.id"
+
+/* The summary columns of events; event_summary() reads them. CROSS JOIN
+ * keeps event the outer loop, so ORDER BY id walks an index. */
+#define EVENT_COLS \
+	"SELECT e.id, e.device, d.name, e.seq, e.time_ns, e.received," \
+	" e.type, e.origin, e.kind, e.path, e.changed, e.message, e.state"
+#define EVENT_FROM \
+	" FROM event e CROSS JOIN device d ON d.id = e.device"
+#define EVENT_NCOLS 13
+
+/* Every statement, prepared once per connection on first use. */
+#define STATEMENTS(X) \
+	X(BEGIN, "BEGIN IMMEDIATE") \
+	X(COMMIT, "COMMIT") \
+	X(ROLLBACK, "ROLLBACK") \
+	X(USER_INSERT, "INSERT INTO user(name, pwhash, role, created)" \
+	    " VALUES(?1, ?2, ?3, ?4)") \
+	X(USER_BY_NAME, "SELECT id, name, role, created, disabled, pwhash" \
+	    " FROM user WHERE name = ?1") \
+	X(USER_BY_ID, "SELECT id, name, role, created, disabled, pwhash" \
+	    " FROM user WHERE id = ?1") \
+	X(USER_LIST, "SELECT id, name, role, created, disabled FROM user" \
+	    " ORDER BY id") \
+	X(USER_UPDATE, "UPDATE user SET" \
+	    " role = CASE WHEN ?2 > 0 THEN ?2 ELSE role END," \
+	    " pwhash = coalesce(?3, pwhash)," \
+	    " disabled = CASE WHEN ?4 >= 0 THEN ?4 ELSE disabled END" \
+	    " WHERE id = ?1") \
+	X(USER_SESSIONS_DELETE, "DELETE FROM session WHERE user_id = ?1") \
+	X(USER_DELETE, "DELETE FROM user WHERE id = ?1") \
+	X(SESSION_INSERT, "INSERT INTO session(token_hash, user_id, csrf," \
+	    " created, expires, last_used, peer)" \
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?4, ?6)") \
+	X(SESSION_GET, "SELECT user_id, csrf, created, expires, last_used" \
+	    " FROM session WHERE token_hash = ?1") \
+	X(SESSION_TOUCH, "UPDATE session SET last_used = ?2" \
+	    " WHERE token_hash = ?1 AND last_used < ?2") \
+	X(SESSION_EXISTS, "SELECT 1 FROM session WHERE token_hash = ?1") \
+	X(SESSION_DELETE, "DELETE FROM session WHERE token_hash = ?1") \
+	X(SESSION_PURGE, "DELETE FROM session" \
+	    " WHERE expires <= ?1 OR last_used < ?2") \
+	X(DEVICE_BY_MACHINE, "SELECT id, hostname, macs FROM device" \
+	    " WHERE machine_id = ?1 ORDER BY id") \
+	X(DEVICE_INSERT, "INSERT INTO device(name, hostname, os," \
+	    " machine_id, agent_version, ips, macs, poll_period, cred_hash," \
+	    " created, last_seen, online, clone_of, peer)" \
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11," \
+	    " ?12)") \
+	X(DEVICE_SET_AGENT, "UPDATE device SET agent_id = id WHERE id = ?1") \
+	X(DEVICE_REREGISTER, "UPDATE device SET name = ?2, hostname = ?3," \
+	    " os = ?4, agent_version = ?5, ips = ?6, macs = ?7," \
+	    " poll_period = ?8, cred_hash = ?9, peer = ?10 WHERE id = ?1") \
+	X(AGENT_AUTH, "SELECT id, cred_hash FROM device" \
+	    " WHERE id = ?1 AND agent_id = ?1") \
+	X(DEVICE_AGENT, "SELECT agent_id FROM device WHERE id = ?1") \
+	X(DEVICE_LAST_SEQ, "SELECT max(seq) FROM event WHERE device = ?1") \
+	X(DEVICE_GET, DEVICE_COLS " WHERE d.id = ?1") \
+	X(DEVICE_LIST, DEVICE_COLS " WHERE d.id > ?1" \
+	    " AND (?2 = 0 OR EXISTS (SELECT 1 FROM grp_device gd" \
+	    "  WHERE gd.grp = ?2 AND gd.device = d.id))" \
+	    " AND (?3 = 0 OR d.online = (?3 = 1))" \
+	    " AND (?4 IS NULL OR instr(lower(d.os), lower(?4)) > 0)" \
+	    " AND (?5 IS NULL OR instr(lower(d.name), lower(?5)) > 0" \
+	    "  OR instr(lower(d.hostname), lower(?5)) > 0)" \
+	    " ORDER BY d.id LIMIT ?6") \
+	X(DEVICE_DELETE, "DELETE FROM device WHERE id = ?1") \
+	X(DEVICE_STATE, "SELECT online, last_seen FROM device WHERE id = ?1") \
+	X(DEVICE_ONLINE, "UPDATE device SET online = 1," \
+	    " last_seen = max(coalesce(last_seen, 0), ?2)" \
+	    " WHERE id = ?1 AND online = 0") \
+	X(DEVICE_LAST_SEEN, "UPDATE device SET last_seen = ?2" \
+	    " WHERE id = ?1 AND (last_seen IS NULL OR last_seen < ?2)") \
+	X(DEVICE_STALE, "SELECT id, coalesce(last_seen, created) FROM device" \
+	    " WHERE online = 1 AND coalesce(last_seen, created) < ?1") \
+	X(DEVICE_OFFLINE, "UPDATE device SET online = 0" \
+	    " WHERE id = ?1 AND online = 1") \
+	X(DEVICE_EXISTS, "SELECT 1 FROM device WHERE id = ?1") \
+	X(EVENT_HUB, "INSERT INTO event(device, time_ns, received, type," \
+	    " origin, message) VALUES(?1, ?2, ?3, ?4, 2, ?5)") \
+	X(GROUP_INSERT, "INSERT INTO grp(name, created) VALUES(?1, ?2)") \
+	X(GROUP_GET, GROUP_COLS " WHERE g.id = ?1") \
+	X(GROUP_LIST, GROUP_COLS " ORDER BY g.id") \
+	X(GROUP_RENAME, "UPDATE grp SET name = ?2 WHERE id = ?1") \
+	X(GROUP_DELETE, "DELETE FROM grp WHERE id = ?1") \
+	X(GROUP_EXISTS, "SELECT 1 FROM grp WHERE id = ?1") \
+	X(MEMBER_ADD, "INSERT INTO grp_device(grp, device) VALUES(?1, ?2)" \
+	    " ON CONFLICT DO NOTHING") \
+	X(MEMBER_DELETE, "DELETE FROM grp_device" \
+	    " WHERE grp = ?1 AND device = ?2") \
+	X(POLICY_GET, "SELECT doc, version FROM policy WHERE grp = ?1") \
+	X(POLICY_SET, "INSERT INTO policy(grp, doc, version)" \
+	    " VALUES(?1, ?2, 1) ON CONFLICT(grp) DO UPDATE SET" \
+	    " doc = excluded.doc, version = version + 1 RETURNING version") \
+	X(DEVICE_POLICIES, "SELECT g.id, g.name, p.version, p.doc" \
+	    " FROM grp_device gd JOIN grp g ON g.id = gd.grp" \
+	    " JOIN policy p ON p.grp = gd.grp WHERE gd.device = ?1" \
+	    " ORDER BY g.id") \
+	X(EVENT_INSERT, "INSERT INTO event(device, seq, time_ns, received," \
+	    " type, origin, kind, path, changed, old, new, same, message," \
+	    " diff, diff_truncated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8," \
+	    " ?9, ?10, ?11, ?12, ?13, ?14, ?15)" \
+	    " ON CONFLICT(device, seq) DO NOTHING") \
+	X(EVENT_GET, EVENT_COLS ", e.old, e.new, e.same, e.diff," \
+	    " e.diff_truncated, e.ack_by, e.ack_at, e.comment," \
+	    " e.accepted_by, e.accepted_at" EVENT_FROM " WHERE e.id = ?1") \
+	X(EVENT_ACK, "UPDATE event SET state = max(coalesce(state, 0), 1)," \
+	    " ack_by = ?2, ack_at = ?3, comment = ?4 WHERE id = ?1") \
+	X(EVENT_FOR_ACCEPT, "SELECT device, type, kind, path, old, new, same" \
+	    " FROM event WHERE id = ?1") \
+	X(BASELINE_PUT, "INSERT INTO hub_baseline(device, kind, path, attrs," \
+	    " event, accepted_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)" \
+	    " ON CONFLICT(device, kind, path) DO UPDATE SET" \
+	    " attrs = excluded.attrs, event = excluded.event," \
+	    " accepted_at = excluded.accepted_at") \
+	X(BASELINE_DELETE, "DELETE FROM hub_baseline" \
+	    " WHERE device = ?1 AND kind = ?2 AND path = ?3") \
+	X(EVENT_ACCEPTED, "UPDATE event SET state = 2, accepted_by = ?2," \
+	    " accepted_at = ?3 WHERE id = ?1") \
+	X(EVENT_PURGE, "DELETE FROM event WHERE id IN (SELECT id FROM event" \
+	    " WHERE received < ?1 ORDER BY received LIMIT ?2)") \
+	X(AUDIT_INSERT, "INSERT INTO audit(time, user, peer, action, target," \
+	    " detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6)") \
+	X(AUDIT_LIST, "SELECT id, time, user, peer, action, target, detail" \
+	    " FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2") \
+	X(SETTING_GET, "SELECT value FROM setting WHERE key = ?1") \
+	X(SETTING_SET, "INSERT INTO setting(key, value) VALUES(?1, ?2)" \
+	    " ON CONFLICT(key) DO UPDATE SET value = excluded.value") \
+	X(SETTING_DELETE, "DELETE FROM setting WHERE key = ?1") \
+	X(STATS, "SELECT (SELECT count(*) FROM device)," \
+	    " (SELECT count(*) FROM event)," \
+	    " (SELECT page_count FROM pragma_page_count())" \
+	    " * (SELECT page_size FROM pragma_page_size())")
+
+#define X_ENUM(name, sql) ST_##name,
+enum stmt_id { STATEMENTS(X_ENUM) ST_COUNT };
+#undef X_ENUM
+#define X_SQL(name, sql) sql,
+static const char *const stmt_sql[ST_COUNT] = { STATEMENTS(X_SQL) };
+#undef X_SQL
+
+/* Filters of an event query; each combination is its own statement, so
+ * the planner sees exactly the conditions that apply (a "?1 = 0 OR"
+ * condition would keep it off the indexes). */
+enum {
+	QF_DEVICE = 1 << 0,
+	QF_GROUP = 1 << 1,
+	QF_SINCE = 1 << 2,
+	QF_UNTIL = 1 << 3,
+	QF_TYPE = 1 << 4,
+	QF_TEXT = 1 << 5,
+	QF_BEFORE = 1 << 6,
+	QF_SHAPES = 1 << 7,
+};
+
+struct sq_store;
+
+/* One thread's connection. */
+struct sq_conn {
+	struct sq_store *st;
+	sqlite3 *db;
+	int bind_rc;                    /* first failed bind since stmt_get */
+	sqlite3_stmt *stmt[ST_COUNT];
+	sqlite3_stmt *query[QF_SHAPES];
+	struct sq_conn *prev, *next;    /* in st->conns */
+};
+
+/* What the store knows of a device between flushes. */
+struct seen {
+	int64_t id;                     /* 0: free slot */
+	int64_t last_seen;              /* newest poll time known */
+	unsigned char known;            /* online holds the stored state */
+	unsigned char online;
+	unsigned char dirty;            /* last_seen not written yet */
+};
+
+struct sq_store {
+	struct hub_store base;          /* first: the ops */
+	char *path;
+	pthread_key_t key;              /* the calling thread's sq_conn */
+	pthread_mutex_t conns_mu;
+	struct sq_conn *conns;
+	pthread_mutex_t seen_mu;
+	struct seen *seen;              /* open addressing, power of 2 */
+	size_t seen_cap, seen_used;
+};
+
+#define SQ(s) ((struct sq_store *)(s))
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Maps a SQLite result code to a vg_err and writes "op: message". */
+static int
+sq_fail(struct sq_conn *c, int rc, const char *op, char *err, size_t errlen)
+{
+	const char *msg = c != NULL && c->db != NULL ? sqlite3_errmsg(c->db) :
+	    sqlite3_errstr(rc);
+	const char *path = c != NULL ? c->st->path : "the database";
+
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+		seterr(err, errlen, "%s is not a SQLite database", path);
+		return VG_ERR_FORMAT;
+	case SQLITE_CORRUPT:
+		seterr(err, errlen, "%s: database %s is damaged: %s", op,
+		    path, msg);
+		return VG_ERR_CORRUPT;
+	}
+	seterr(err, errlen, "%s: %s", op, msg);
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return VG_ERR_NOSPACE;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return VG_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return VG_ERR_NOMEM;
+	}
+	return VG_ERR_DB;
+}
+
+static int64_t
+wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int
+clamp_limit(int limit)
+{
+	if (limit <= 0)
+		return SQ_DEFAULT_LIMIT;
+	return limit > SQ_MAX_LIMIT ? SQ_MAX_LIMIT : limit;
+}
+
+/* ---- connections and statements ---- */
+
+static void
+conn_free(struct sq_conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	for (i = 0; i < QF_SHAPES; i++)
+		sqlite3_finalize(c->query[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* pthread key destructor: the thread is exiting. */
+static void
+conn_thread_exit(void *arg)
+{
+	struct sq_conn *c = arg;
+	struct sq_store *st = c->st;
+
+	pthread_mutex_lock(&st->conns_mu);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		st->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&st->conns_mu);
+	conn_free(c);
+}
+
+static int
+conn_exec(struct sq_conn *c, const char *sql, const char *op, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	if ((rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return sq_fail(c, rc, op, err, errlen);
+	return 0;
+}
+
+/* Opens a connection with the settings every connection needs. */
+static int
+conn_open(struct sq_store *st, struct sq_conn **out, char *err,
+    size_t errlen)
+{
+	struct sq_conn *c;
+	int rc, r;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	c->st = st;
+	/* NOMUTEX: a connection is only ever used by its own thread. */
+	rc = sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		seterr(err, errlen, "cannot open database %s: %s", st->path,
+		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		r = rc == SQLITE_NOMEM ? VG_ERR_NOMEM : VG_ERR_IO;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	if ((r = conn_exec(c, "PRAGMA foreign_keys = ON;"
+	    "PRAGMA synchronous = FULL;", "database settings", err,
+	    errlen)) != 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	conn_free(c);
+	return r;
+}
+
+static void
+conn_link(struct sq_store *st, struct sq_conn *c)
+{
+	pthread_mutex_lock(&st->conns_mu);
+	c->next = st->conns;
+	if (st->conns != NULL)
+		st->conns->prev = c;
+	st->conns = c;
+	pthread_mutex_unlock(&st->conns_mu);
+}
+
+/* The calling thread's connection, opened on first use. */
+static int
+conn_get(struct hub_store *s, struct sq_conn **out, char *err,
+    size_t errlen)
+{
+	struct sq_store *st = SQ(s);
+	struct sq_conn *c;
+	int r;
+
+	if ((c = pthread_getspecific(st->key)) != NULL) {
+		*out = c;
+		return 0;
+	}
+	if ((r = conn_open(st, &c, err, errlen)) != 0)
+		return r;
+	if (pthread_setspecific(st->key, c) != 0) {
+		conn_free(c);
+		seterr(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	conn_link(st, c);
+	*out = c;
+	return 0;
+}
+
+static int
+prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    out, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, "prepare", err, errlen);
+	return 0;
+}
+
+/* A cached statement, reset with no bindings. The caller resets it when
+ * done (stmt_done), which also ends its read of the database. */
+static int
+stmt_get(struct sq_conn *c, enum stmt_id id, sqlite3_stmt **out, char *err,
+    size_t errlen)
+{
+	int r;
+
+	c->bind_rc = SQLITE_OK;
+	if (c->stmt[id] == NULL &&
+	    (r = prepare(c, stmt_sql[id], &c->stmt[id], err, errlen)) != 0)
+		return r;
+	sqlite3_reset(c->stmt[id]);
+	sqlite3_clear_bindings(c->stmt[id]);
+	*out = c->stmt[id];
+	return 0;
+}
+
+static void
+stmt_done(sqlite3_stmt *q)
+{
+	if (q != NULL)
+		sqlite3_reset(q);
+}
+
+/* Binding: a failure is kept and reported by step(). */
+static void
+note_bind(struct sq_conn *c, int rc)
+{
+	if (rc != SQLITE_OK && c->bind_rc == SQLITE_OK)
+		c->bind_rc = rc;
+}
+
+static void
+b_int(struct sq_conn *c, sqlite3_stmt *q, int i, int64_t v)
+{
+	note_bind(c, sqlite3_bind_int64(q, i, v));
+}
+
+/* NULL when v is 0. */
+static void
+b_int0(struct sq_conn *c, sqlite3_stmt *q, int i, int64_t v)
+{
+	note_bind(c, v != 0 ? sqlite3_bind_int64(q, i, v) :
+	    sqlite3_bind_null(q, i));
+}
+
+/* The text must stay valid until the statement is reset. */
+static void
+b_text(struct sq_conn *c, sqlite3_stmt *q, int i, const char *s)
+{
+	note_bind(c, s != NULL ? sqlite3_bind_text(q, i, s, -1,
+	    SQLITE_STATIC) : sqlite3_bind_null(q, i));
+}
+
+static void
+b_blob(struct sq_conn *c, sqlite3_stmt *q, int i, const void *p, size_t n)
+{
+	note_bind(c, p != NULL ? sqlite3_bind_blob64(q, i, p, n,
+	    SQLITE_STATIC) : sqlite3_bind_null(q, i));
+}
+
+/* sqlite3_step() that reports a failed bind first; returns the SQLite
+ * code. */
+static int
+step(struct sq_conn *c, sqlite3_stmt *q)
+{
+	int rc;
+
+	if (c->bind_rc != SQLITE_OK) {
+		rc = c->bind_rc;
+		c->bind_rc = SQLITE_OK;
+		return rc;
+	}
+	return sqlite3_step(q);
+}
+
+/* Runs a statement that returns no rows. */
+static int
+run(struct sq_conn *c, sqlite3_stmt *q, const char *op, char *err,
+    size_t errlen)
+{
+	int rc = step(c, q);
+
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sq_fail(c, rc, op, err, errlen);
+	return 0;
+}
+
+static int
+tx_begin(struct sq_conn *c, const char *op, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_BEGIN, &q, err, errlen)) != 0)
+		return r;
+	return run(c, q, op, err, errlen);
+}
+
+static int
+tx_commit(struct sq_conn *c, const char *op, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_COMMIT, &q, err, errlen)) != 0)
+		return r;
+	return run(c, q, op, err, errlen);
+}
+
+/* Undoes the open transaction, if SQLite has not already. */
+static void
+tx_rollback(struct sq_conn *c)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_get_autocommit(c->db))
+		return;
+	if (stmt_get(c, ST_ROLLBACK, &q, NULL, 0) == 0)
+		run(c, q, "rollback", NULL, 0);
+}
+
+/* 1 when the row exists (statement of one id parameter). */
+static int
+row_exists(struct sq_conn *c, enum stmt_id id, int64_t key, const char *op,
+    int *exists, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if ((r = stmt_get(c, id, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, key);
+	rc = step(c, q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(c, rc, op, err, errlen);
+	*exists = rc == SQLITE_ROW;
+	return 0;
+}
+
+/* ---- JSON from columns ---- */
+
+/* A JSON string of bytes that may not be UTF-8 (invalid sequences become
+ * U+FFFD). */
+static json_t *
+j_bytes(const void *p, size_t n)
+{
+	json_t *j;
+	char *clean;
+
+	if (vg_utf8_valid(p, n))
+		return json_stringn(p, n);
+	if ((clean = vg_utf8_sanitize(p, n)) == NULL)
+		return NULL;
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+static json_t *
+j_text(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t;
+
+	if (sqlite3_column_type(q, i) == SQLITE_NULL)
+		return json_null();
+	t = sqlite3_column_text(q, i);
+	return t ? j_bytes(t, (size_t)sqlite3_column_bytes(q, i)) : NULL;
+}
+
+static json_t *
+j_int(sqlite3_stmt *q, int i)
+{
+	if (sqlite3_column_type(q, i) == SQLITE_NULL)
+		return json_null();
+	return json_integer(sqlite3_column_int64(q, i));
+}
+
+static json_t *
+j_bool(sqlite3_stmt *q, int i)
+{
+	return json_boolean(sqlite3_column_int64(q, i) != 0);
+}
+
+/* A JSON document stored as text; fallback (a new reference) when the
+ * column is NULL or not the expected type. */
+static json_t *
+j_doc(sqlite3_stmt *q, int i, json_t *fallback)
+{
+	const char *t = (const char *)sqlite3_column_text(q, i);
+	json_t *j;
+
+	if (t == NULL)
+		return fallback;
+	j = json_loads(t, JSON_DECODE_ANY, NULL);
+	if (j == NULL || (fallback != NULL &&
+	    json_typeof(j) != json_typeof(fallback))) {
+		json_decref(j);
+		return fallback;
+	}
+	json_decref(fallback);
+	return j;
+}
+
+/* Sets o[k] = v (stealing v); VG_ERR_NOMEM when v is NULL. */
+static int
+jset(json_t *o, const char *k, json_t *v)
+{
+	return json_object_set_new(o, k, v) == 0 ? 0 : VG_ERR_NOMEM;
+}
+
+/* ---- the last_seen table ---- */
+
+static size_t
+seen_slot(int64_t id, size_t cap)
+{
+	uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(x >> 32) & (cap - 1);
+}
+
+/* The entry of id, or NULL. Caller holds seen_mu. */
+static struct seen *
+seen_find(struct sq_store *st, int64_t id)
+{
+	size_t i;
+
+	if (st->seen_cap == 0)
+		return NULL;
+	for (i = seen_slot(id, st->seen_cap); st->seen[i].id != 0;
+	    i = (i + 1) & (st->seen_cap - 1))
+		if (st->seen[i].id == id)
+			return &st->seen[i];
+	return NULL;
+}
+
+/* The entry of id, added if missing; NULL when out of memory. Caller
+ * holds seen_mu. Entries are never removed: there is one per device. */
+static struct seen *
+seen_get(struct sq_store *st, int64_t id)
+{
+	struct seen *e, *old = st->seen, *n;
+	size_t i, j, oldcap = st->seen_cap, cap;
+
+	if ((e = seen_find(st, id)) != NULL)
+		return e;
+	if (st->seen_used + 1 > st->seen_cap / 2) {
+		cap = oldcap ? oldcap * 2 : 64;
+		if ((n = calloc(cap, sizeof(*n))) == NULL)
+			return NULL;
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].id == 0)
+				continue;
+			for (j = seen_slot(old[i].id, cap); n[j].id != 0;
+			    j = (j + 1) & (cap - 1))
+				;
+			n[j] = old[i];
+		}
+		free(old);
+		st->seen = n;
+		st->seen_cap = cap;
+	}
+	for (i = seen_slot(id, st->seen_cap); st->seen[i].id != 0;
+	    i = (i + 1) & (st->seen_cap - 1))
+		;
+	e = &st->seen[i];
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	st->seen_used++;
+	return e;
+}
+
+/* Forgets the cached state of a device (deleted, or a write failed). */
+static void
+seen_forget(struct sq_store *st, int64_t id)
+{
+	struct seen *e;
+
+	pthread_mutex_lock(&st->seen_mu);
+	if ((e = seen_find(st, id)) != NULL) {
+		e->known = 0;
+		e->dirty = 0;
+		e->last_seen = 0;
+	}
+	pthread_mutex_unlock(&st->seen_mu);
+}
+
+/* The buffered last_seen of a device if newer than stored, else stored. */
+static int64_t
+seen_last(struct sq_store *st, int64_t id, int64_t stored)
+{
+	struct seen *e;
+	int64_t v = stored;
+
+	pthread_mutex_lock(&st->seen_mu);
+	if ((e = seen_find(st, id)) != NULL && e->last_seen > v)
+		v = e->last_seen;
+	pthread_mutex_unlock(&st->seen_mu);
+	return v;
+}
+
+/* ---- schema ---- */
+
+static int
+pragma_int(struct sq_conn *c, const char *sql, int64_t *v, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r = 0;
+
+	if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &q, NULL)) != SQLITE_OK)
+		return sq_fail(c, rc, sql, err, errlen);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		*v = sqlite3_column_int64(q, 0);
+	else
+		r = sq_fail(c, rc, sql, err, errlen);
+	sqlite3_finalize(q);
+	return r;
+}
+
+/*
+ * Checks that the file is an empty database or ours, and brings the
+ * schema up to date. Runs on the first connection, before anything else
+ * touches the file (WAL mode is only set on a file known to be ours).
+ */
+static int
+schema_setup(struct sq_conn *c, char *err, size_t errlen)
+{
+	const char *path = c->st->path;
+	int64_t appid, version, tables;
+	sqlite3_stmt *q;
+	char sql[64];
+	int rc, r, in_tx = 0, i, wal;
+
+	if ((r = pragma_int(c, "PRAGMA application_id", &appid, err,
+	    errlen)) != 0 ||
+	    (r = pragma_int(c, "SELECT count(*) FROM sqlite_schema",
+	    &tables, err, errlen)) != 0)
+		return r;
+	if (appid != SQ_APPLICATION_ID && (appid != 0 || tables != 0)) {
+		seterr(err, errlen, "%s is a SQLite database but not a "
+		    "vigil-hub database (application_id 0x%08" PRIx64 ")",
+		    path, (uint64_t)appid & 0xffffffffu);
+		return VG_ERR_FORMAT;
+	}
+	/* Only a new, empty file takes a page size. 8 KiB pages hold event
+	 * rows (~250 bytes) with less waste at each page's end than the
+	 * default 4 KiB: about 3% less space per event. */
+	if (tables == 0 && (r = conn_exec(c, "PRAGMA page_size = 8192",
+	    "set page size", err, errlen)) != 0)
+		return r;
+	/* SQLite stays in its old mode where WAL is impossible (no shared
+	 * memory, as on some remote file systems): it answers the mode. */
+	if ((rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1,
+	    &q, NULL)) != SQLITE_OK)
+		return sq_fail(c, rc, "set WAL mode", err, errlen);
+	rc = sqlite3_step(q);
+	wal = rc == SQLITE_ROW && sqlite3_stricmp((const char *)
+	    sqlite3_column_text(q, 0), "wal") == 0;
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return sq_fail(c, rc, "set WAL mode", err, errlen);
+	if (!wal) {
+		seterr(err, errlen, "cannot use write-ahead logging for %s "
+		    "(a local file system is needed)", path);
+		return VG_ERR_IO;
+	}
+	if ((r = tx_begin(c, "schema", err, errlen)) != 0)
+		return r;
+	in_tx = 1;
+	/* Read again under the write lock: another process may have just
+	 * created or migrated the schema. */
+	if ((r = pragma_int(c, "PRAGMA user_version", &version, err,
+	    errlen)) != 0)
+		goto out;
+	if (version > SCHEMA_VERSION) {
+		seterr(err, errlen, "database %s has schema version %" PRId64
+		    ", newer than this vigil-hub knows (%d): use a newer "
+		    "vigil-hub", path, version, SCHEMA_VERSION);
+		r = VG_ERR_VERSION;
+		goto out;
+	}
+	if (version < 0) {
+		seterr(err, errlen, "database %s has an invalid schema "
+		    "version %" PRId64, path, version);
+		r = VG_ERR_CORRUPT;
+		goto out;
+	}
+	for (i = (int)version; i < SCHEMA_VERSION; i++) {
+		if ((r = conn_exec(c, migrations[i], "schema migration", err,
+		    errlen)) != 0)
+			goto out;
+	}
+	if (version < SCHEMA_VERSION) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    SCHEMA_VERSION);
+		if ((r = conn_exec(c, sql, "schema version", err,
+		    errlen)) != 0)
+			goto out;
+		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d",
+		    SQ_APPLICATION_ID);
+		if ((r = conn_exec(c, sql, "application id", err,
+		    errlen)) != 0)
+			goto out;
+	}
+	r = tx_commit(c, "schema", err, errlen);
+	in_tx = 0;
+out:
+	if (in_tx && r != 0)
+		tx_rollback(c);
+	return r;
+}
+
+/* ---- users ---- */
+
+static int
+sq_user_create(struct hub_store *s, const char *name, const char *pwhash,
+    int role, int64_t *id, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if (name == NULL || pwhash == NULL || hs_role_name(role) == NULL) {
+		seterr(err, errlen, "user_create: bad arguments");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_USER_INSERT, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, name);
+	b_text(c, q, 2, pwhash);
+	b_int(c, q, 3, role);
+	b_int(c, q, 4, wall_now());
+	rc = step(c, q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		seterr(err, errlen, "user name \"%s\" is already taken", name);
+		return VG_ERR_INVAL;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "create user", err, errlen);
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+/* {"id", "name", "role", "created", "disabled"[, "pwhash"]} of the row. */
+static int
+user_json(sqlite3_stmt *q, int with_hash, json_t **out)
+{
+	const char *role = hs_role_name(sqlite3_column_int(q, 2));
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		return VG_ERR_NOMEM;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "name", j_text(q, 1)) != 0 ||
+	    jset(o, "role", role ? json_string(role) : json_null()) != 0 ||
+	    jset(o, "created", j_int(q, 3)) != 0 ||
+	    jset(o, "disabled", j_bool(q, 4)) != 0 ||
+	    (with_hash && jset(o, "pwhash", j_text(q, 5)) != 0)) {
+		json_decref(o);
+		return VG_ERR_NOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+static int
+user_get_one(struct hub_store *s, enum stmt_id id, const char *name,
+    int64_t uid, json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, id, &q, err, errlen)) != 0)
+		return r;
+	if (name != NULL)
+		b_text(c, q, 1, name);
+	else
+		b_int(c, q, 1, uid);
+	rc = step(c, q);
+	if (rc == SQLITE_ROW)
+		r = user_json(q, 1, out);
+	else if (rc == SQLITE_DONE) {
+		if (name != NULL)
+			seterr(err, errlen, "no user \"%s\"", name);
+		else
+			seterr(err, errlen, "no user %" PRId64, uid);
+		r = VG_ERR_NOTFOUND;
+	} else
+		r = sq_fail(c, rc, "get user", err, errlen);
+	stmt_done(q);
+	return r;
+}
+
+static int
+sq_user_get_by_name(struct hub_store *s, const char *name, json_t **out,
+    char *err, size_t errlen)
+{
+	if (name == NULL) {
+		*out = NULL;
+		seterr(err, errlen, "no user name");
+		return VG_ERR_INVAL;
+	}
+	return user_get_one(s, ST_USER_BY_NAME, name, 0, out, err, errlen);
+}
+
+static int
+sq_user_get(struct hub_store *s, int64_t id, json_t **out, char *err,
+    size_t errlen)
+{
+	return user_get_one(s, ST_USER_BY_ID, NULL, id, out, err, errlen);
+}
+
+static int
+sq_user_list(struct hub_store *s, json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *a = NULL, *u;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_USER_LIST, &q, err, errlen)) != 0)
+		return r;
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = user_json(q, 0, &u)) != 0)
+			goto out;
+		if (json_array_append_new(a, u) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "list users", err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	return r;
+}
+
+static int
+sq_user_update(struct hub_store *s, int64_t id, int role, const char *pwhash,
+    int disabled, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((role != 0 && hs_role_name(role) == NULL) || disabled < -1 ||
+	    disabled > 1) {
+		seterr(err, errlen, "user_update: bad role or disabled value");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "update user", err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_USER_UPDATE, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, role);
+	b_text(c, q, 3, pwhash);
+	b_int(c, q, 4, disabled);
+	if ((r = run(c, q, "update user", err, errlen)) != 0)
+		goto out;
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no user %" PRId64, id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	/* A disabled account is signed out everywhere at once. */
+	if (disabled == 1) {
+		if ((r = stmt_get(c, ST_USER_SESSIONS_DELETE, &q, err,
+		    errlen)) != 0)
+			goto out;
+		b_int(c, q, 1, id);
+		if ((r = run(c, q, "update user", err, errlen)) != 0)
+			goto out;
+	}
+	r = tx_commit(c, "update user", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	return r;
+}
+
+static int
+sq_user_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_USER_DELETE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	/* Sessions go with the user (ON DELETE CASCADE). */
+	if ((r = run(c, q, "delete user", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no user %" PRId64, id);
+		return VG_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+/* ---- sessions ---- */
+
+#define TOKEN_HASH_LEN 32
+
+static int
+sq_session_create(struct hub_store *s, const unsigned char *token_hash,
+    int64_t user_id, const char *csrf, int64_t created, int64_t expires,
+    const char *peer, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if (token_hash == NULL || csrf == NULL) {
+		seterr(err, errlen, "session_create: bad arguments");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_SESSION_INSERT, &q, err, errlen)) != 0)
+		return r;
+	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
+	b_int(c, q, 2, user_id);
+	b_text(c, q, 3, csrf);
+	b_int(c, q, 4, created);
+	b_int(c, q, 5, expires);
+	b_text(c, q, 6, peer);
+	rc = step(c, q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		seterr(err, errlen, "no user %" PRId64, user_id);
+		return VG_ERR_NOTFOUND;
+	}
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		seterr(err, errlen, "session token already exists");
+		return VG_ERR_INVAL;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "create session", err, errlen);
+	return 0;
+}
+
+static int
+sq_session_get(struct hub_store *s, const unsigned char *token_hash,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	json_t *o = NULL;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_SESSION_GET, &q, err, errlen)) != 0)
+		return r;
+	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
+	if ((rc = step(c, q)) == SQLITE_DONE) {
+		seterr(err, errlen, "no such session");
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(c, rc, "get session", err, errlen);
+		goto out;
+	}
+	if ((o = json_object()) == NULL ||
+	    jset(o, "user_id", j_int(q, 0)) != 0 ||
+	    jset(o, "csrf", j_text(q, 1)) != 0 ||
+	    jset(o, "created", j_int(q, 2)) != 0 ||
+	    jset(o, "expires", j_int(q, 3)) != 0 ||
+	    jset(o, "last_used", j_int(q, 4)) != 0) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(o);
+	return r;
+}
+
+static int
+sq_session_touch(struct hub_store *s, const unsigned char *token_hash,
+    int64_t now, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_SESSION_TOUCH, &q, err, errlen)) != 0)
+		return r;
+	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
+	b_int(c, q, 2, now);
+	if ((r = run(c, q, "touch session", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) > 0)
+		return 0;
+	/* Nothing written: gone, or already touched this second. */
+	if ((r = stmt_get(c, ST_SESSION_EXISTS, &q, err, errlen)) != 0)
+		return r;
+	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
+	rc = step(c, q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE) {
+		seterr(err, errlen, "no such session");
+		return VG_ERR_NOTFOUND;
+	}
+	return sq_fail(c, rc, "touch session", err, errlen);
+}
+
+static int
+sq_session_delete(struct hub_store *s, const unsigned char *token_hash,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_SESSION_DELETE, &q, err, errlen)) != 0)
+		return r;
+	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
+	if ((r = run(c, q, "delete session", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no such session");
+		return VG_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+static int
+sq_session_purge(struct hub_store *s, int64_t now, int64_t idle, char *err,
+    size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_SESSION_PURGE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, now);
+	b_int(c, q, 2, now - idle);
+	return run(c, q, "purge sessions", err, errlen);
+}
+
+/* ---- devices ---- */
+
+/* Stores an event the hub makes itself (online, offline, clone ...). */
+static int
+hub_event(struct sq_conn *c, int64_t device, int type, const char *message,
+    int64_t now, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_EVENT_HUB, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, device);
+	b_int(c, q, 2, now * 1000000000);
+	b_int(c, q, 3, now);
+	b_int(c, q, 4, type);
+	b_text(c, q, 5, message);
+	return run(c, q, "store event", err, errlen);
+}
+
+static int
+sq_device_register(struct hub_store *s, const struct hs_register *in,
+    struct hs_register_result *res, char *err, size_t errlen)
+{
+	const char *name = in->name ? in->name : in->hostname;
+	char *orig_host = NULL, msg[1024];
+	int64_t same = 0, orig = 0, id, now = wall_now();
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	memset(res, 0, sizeof(*res));
+	if (in->hostname == NULL || in->machine_id == NULL ||
+	    in->machine_id[0] == '\0' || in->cred_hash == NULL) {
+		seterr(err, errlen, "device_register: hostname, machine_id "
+		    "and credential are required");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "register device", err, errlen)) != 0)
+		return r;
+	/* Every device with this machine id: the same machine again, or
+	 * the original of a clone. */
+	if ((r = stmt_get(c, ST_DEVICE_BY_MACHINE, &q, err, errlen)) != 0)
+		goto out;
+	b_text(c, q, 1, in->machine_id);
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if (hs_same_machine((const char *)sqlite3_column_text(q, 1),
+		    (const char *)sqlite3_column_text(q, 2), in->hostname,
+		    in->macs_json ? in->macs_json : "[]")) {
+			same = sqlite3_column_int64(q, 0);
+			break;
+		}
+		if (orig == 0) {
+			orig = sqlite3_column_int64(q, 0);
+			free(orig_host);
+			orig_host = strdup((const char *)
+			    sqlite3_column_text(q, 1));
+			if (orig_host == NULL) {
+				r = VG_ERR_NOMEM;
+				goto out;
+			}
+		}
+	}
+	stmt_done(q);
+	q = NULL;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "register device", err, errlen);
+		goto out;
+	}
+	if (same != 0) {
+		if ((r = stmt_get(c, ST_DEVICE_REREGISTER, &q, err,
+		    errlen)) != 0)
+			goto out;
+		b_int(c, q, 1, same);
+		b_text(c, q, 2, name);
+		b_text(c, q, 3, in->hostname);
+		b_text(c, q, 4, in->os ? in->os : "");
+		b_text(c, q, 5, in->agent_version);
+		b_text(c, q, 6, in->ips_json ? in->ips_json : "[]");
+		b_text(c, q, 7, in->macs_json ? in->macs_json : "[]");
+		b_int0(c, q, 8, in->poll_period);
+		b_blob(c, q, 9, in->cred_hash, TOKEN_HASH_LEN);
+		b_text(c, q, 10, in->peer);
+		if ((r = run(c, q, "register device", err, errlen)) != 0)
+			goto out;
+		q = NULL;
+		res->device_id = same;
+		res->created = 0;
+	} else {
+		if ((r = stmt_get(c, ST_DEVICE_INSERT, &q, err, errlen)) != 0)
+			goto out;
+		b_text(c, q, 1, name);
+		b_text(c, q, 2, in->hostname);
+		b_text(c, q, 3, in->os ? in->os : "");
+		b_text(c, q, 4, in->machine_id);
+		b_text(c, q, 5, in->agent_version);
+		b_text(c, q, 6, in->ips_json ? in->ips_json : "[]");
+		b_text(c, q, 7, in->macs_json ? in->macs_json : "[]");
+		b_int0(c, q, 8, in->poll_period);
+		b_blob(c, q, 9, in->cred_hash, TOKEN_HASH_LEN);
+		b_int(c, q, 10, now);
+		b_int0(c, q, 11, orig);
+		b_text(c, q, 12, in->peer);
+		if ((r = run(c, q, "register device", err, errlen)) != 0)
+			goto out;
+		q = NULL;
+		id = sqlite3_last_insert_rowid(c->db);
+		if ((r = stmt_get(c, ST_DEVICE_SET_AGENT, &q, err,
+		    errlen)) != 0)
+			goto out;
+		b_int(c, q, 1, id);
+		if ((r = run(c, q, "register device", err, errlen)) != 0)
+			goto out;
+		q = NULL;
+		snprintf(msg, sizeof(msg), "registered: host %s, agent %s",
+		    in->hostname, in->agent_version ? in->agent_version : "?");
+		if ((r = hub_event(c, id, HS_EV_REGISTERED, msg, now, err,
+		    errlen)) != 0)
+			goto out;
+		if (orig != 0) {
+			snprintf(msg, sizeof(msg), "machine id %s is already "
+			    "used by device %" PRId64 " (host %s): this looks "
+			    "like a cloned machine; registered as a new device",
+			    in->machine_id, orig, orig_host);
+			if ((r = hub_event(c, id, HS_EV_CLONE, msg, now, err,
+			    errlen)) != 0)
+				goto out;
+			snprintf(msg, sizeof(msg), "device %" PRId64 " (host "
+			    "%s) registered with this device's machine id %s: "
+			    "a cloned machine", id, in->hostname,
+			    in->machine_id);
+			if ((r = hub_event(c, orig, HS_EV_CLONE, msg, now, err,
+			    errlen)) != 0)
+				goto out;
+		}
+		res->device_id = id;
+		res->created = 1;
+		res->clone_of = orig;
+	}
+	r = tx_commit(c, "register device", err, errlen);
+out:
+	stmt_done(q);
+	if (r != 0) {
+		tx_rollback(c);
+		memset(res, 0, sizeof(*res));
+	}
+	free(orig_host);
+	return r;
+}
+
+static int
+sq_agent_auth(struct hub_store *s, int64_t agent_id, json_t **out,
+    char *err, size_t errlen)
+{
+	char hex[2 * TOKEN_HASH_LEN + 1];
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	json_t *o = NULL;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_AGENT_AUTH, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, agent_id);
+	if ((rc = step(c, q)) == SQLITE_DONE) {
+		seterr(err, errlen, "no agent %" PRId64, agent_id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(c, rc, "agent credential", err, errlen);
+		goto out;
+	}
+	hex[0] = '\0';
+	if (sqlite3_column_bytes(q, 1) == TOKEN_HASH_LEN)
+		vg_hex_encode(sqlite3_column_blob(q, 1), TOKEN_HASH_LEN, hex);
+	if ((o = json_object()) == NULL ||
+	    jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "cred_hash", json_string(hex)) != 0 ||
+	    jset(o, "deleted", json_false()) != 0) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(o);
+	return r;
+}
+
+static int
+sq_device_owned(struct hub_store *s, int64_t agent_id, int64_t device_id)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if ((r = conn_get(s, &c, NULL, 0)) != 0 ||
+	    (r = stmt_get(c, ST_DEVICE_AGENT, &q, NULL, 0)) != 0)
+		return r;
+	b_int(c, q, 1, device_id);
+	rc = step(c, q);
+	if (rc == SQLITE_ROW)
+		r = sqlite3_column_int64(q, 0) == agent_id ? 0 : VG_ERR_PERM;
+	else if (rc == SQLITE_DONE)
+		r = VG_ERR_NOTFOUND;
+	else
+		r = sq_fail(c, rc, "device owner", NULL, 0);
+	stmt_done(q);
+	return r;
+}
+
+static int
+sq_device_last_seq(struct hub_store *s, int64_t device_id, uint64_t *seq,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*seq = 0;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_DEVICE_LAST_SEQ, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, device_id);
+	rc = step(c, q);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(q, 0) != SQLITE_NULL)
+			*seq = (uint64_t)sqlite3_column_int64(q, 0);
+		r = 0;
+	} else
+		r = sq_fail(c, rc, "last event id", err, errlen);
+	stmt_done(q);
+	return r;
+}
+
+/* The device object of a DEVICE_COLS row. */
+static int
+device_json(struct sq_store *st, sqlite3_stmt *q, json_t **out)
+{
+	int64_t last = seen_last(st, sqlite3_column_int64(q, 0),
+	    sqlite3_column_int64(q, 11));
+	json_t *o;
+
+	*out = NULL;
+	if ((o = json_object()) == NULL)
+		return VG_ERR_NOMEM;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "agent_id", j_int(q, 1)) != 0 ||
+	    jset(o, "name", j_text(q, 2)) != 0 ||
+	    jset(o, "hostname", j_text(q, 3)) != 0 ||
+	    jset(o, "os", j_text(q, 4)) != 0 ||
+	    jset(o, "machine_id", j_text(q, 5)) != 0 ||
+	    jset(o, "agent_version", j_text(q, 6)) != 0 ||
+	    jset(o, "ips", j_doc(q, 7, json_array())) != 0 ||
+	    jset(o, "macs", j_doc(q, 8, json_array())) != 0 ||
+	    jset(o, "poll_period", j_int(q, 9)) != 0 ||
+	    jset(o, "created", j_int(q, 10)) != 0 ||
+	    jset(o, "last_seen", sqlite3_column_type(q, 11) == SQLITE_NULL &&
+	    last == 0 ? json_null() : json_integer(last)) != 0 ||
+	    jset(o, "online", j_bool(q, 12)) != 0 ||
+	    jset(o, "clone_of", j_int(q, 13)) != 0 ||
+	    jset(o, "groups", j_doc(q, 14, json_array())) != 0) {
+		json_decref(o);
+		return VG_ERR_NOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+static int
+sq_device_get(struct hub_store *s, int64_t id, json_t **out, char *err,
+    size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_DEVICE_GET, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	rc = step(c, q);
+	if (rc == SQLITE_ROW)
+		r = device_json(SQ(s), q, out);
+	else if (rc == SQLITE_DONE) {
+		seterr(err, errlen, "no device %" PRId64, id);
+		r = VG_ERR_NOTFOUND;
+	} else
+		r = sq_fail(c, rc, "get device", err, errlen);
+	stmt_done(q);
+	return r;
+}
+
+static int
+sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *a = NULL, *d;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_DEVICE_LIST, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, f->after_id);
+	b_int(c, q, 2, f->group_id);
+	b_int(c, q, 3, f->status);
+	b_text(c, q, 4, f->os && f->os[0] ? f->os : NULL);
+	b_text(c, q, 5, f->text && f->text[0] ? f->text : NULL);
+	b_int(c, q, 6, clamp_limit(f->limit));
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = device_json(SQ(s), q, &d)) != 0)
+			goto out;
+		if (json_array_append_new(a, d) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "list devices", err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	return r;
+}
+
+static int
+sq_device_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_DEVICE_DELETE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	/* Events, memberships and the hub baseline go with it (ON DELETE
+	 * CASCADE); the credential hash is in the row itself. */
+	if ((r = run(c, q, "delete device", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no device %" PRId64, id);
+		return VG_ERR_NOTFOUND;
+	}
+	seen_forget(SQ(s), id);
+	return 0;
+}
+
+/* Marks a device online with an ONLINE event, durably. */
+static int
+device_set_online(struct sq_conn *c, int64_t id, int64_t now, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = tx_begin(c, "mark device online", err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_DEVICE_ONLINE, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, now);
+	if ((r = run(c, q, "mark device online", err, errlen)) != 0)
+		goto out;
+	/* Another thread may have done it since we looked. */
+	if (sqlite3_changes(c->db) > 0 &&
+	    (r = hub_event(c, id, HS_EV_ONLINE, "polling again", now, err,
+	    errlen)) != 0)
+		goto out;
+	r = tx_commit(c, "mark device online", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	return r;
+}
+
+static int
+sq_device_touch(struct hub_store *s, int64_t id, int64_t now, char *err,
+    size_t errlen)
+{
+	struct sq_store *st = SQ(s);
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	struct seen *e;
+	int64_t stored_seen = 0;
+	int rc, r, known, online = 0;
+
+	if (id <= 0) {
+		seterr(err, errlen, "no device %" PRId64, id);
+		return VG_ERR_NOTFOUND;
+	}
+	pthread_mutex_lock(&st->seen_mu);
+	if ((e = seen_find(st, id)) != NULL && e->known && e->online) {
+		/* The common case: an online device polls again. */
+		if (now > e->last_seen) {
+			e->last_seen = now;
+			e->dirty = 1;
+		}
+		pthread_mutex_unlock(&st->seen_mu);
+		return 0;
+	}
+	known = e != NULL && e->known;
+	pthread_mutex_unlock(&st->seen_mu);
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0)
+		return r;
+	if (!known) {
+		if ((r = stmt_get(c, ST_DEVICE_STATE, &q, err, errlen)) != 0)
+			return r;
+		b_int(c, q, 1, id);
+		rc = step(c, q);
+		if (rc == SQLITE_ROW) {
+			online = sqlite3_column_int(q, 0) != 0;
+			stored_seen = sqlite3_column_int64(q, 1);
+		}
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE) {
+			seterr(err, errlen, "no device %" PRId64, id);
+			return VG_ERR_NOTFOUND;
+		}
+		if (rc != SQLITE_ROW)
+			return sq_fail(c, rc, "device state", err, errlen);
+		if (online) {
+			pthread_mutex_lock(&st->seen_mu);
+			if ((e = seen_get(st, id)) == NULL) {
+				pthread_mutex_unlock(&st->seen_mu);
+				seterr(err, errlen, "out of memory");
+				return VG_ERR_NOMEM;
+			}
+			/* Unless devices_mark_offline() got there since we
+			 * read the row. */
+			if (!e->known) {
+				e->known = 1;
+				e->online = 1;
+			}
+			if (stored_seen > e->last_seen)
+				e->last_seen = stored_seen;
+			if (e->online) {
+				if (now > e->last_seen) {
+					e->last_seen = now;
+					e->dirty = 1;
+				}
+				pthread_mutex_unlock(&st->seen_mu);
+				return 0;
+			}
+			pthread_mutex_unlock(&st->seen_mu);
+		}
+	}
+	/* Offline: back online now, with its event, durably. */
+	if ((r = device_set_online(c, id, now, err, errlen)) != 0) {
+		seen_forget(st, id);
+		return r;
+	}
+	pthread_mutex_lock(&st->seen_mu);
+	if ((e = seen_get(st, id)) != NULL) {
+		e->known = 1;
+		e->online = 1;
+		if (now > e->last_seen)
+			e->last_seen = now;
+	}
+	pthread_mutex_unlock(&st->seen_mu);
+	return 0;
+}
+
+struct seen_write {
+	int64_t id, last_seen;
+};
+
+static int
+sq_flush(struct hub_store *s, char *err, size_t errlen)
+{
+	struct sq_store *st = SQ(s);
+	struct seen_write *w = NULL;
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	size_t i, n = 0;
+	struct seen *e;
+	int r, in_tx = 0;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0)
+		return r;
+	pthread_mutex_lock(&st->seen_mu);
+	for (i = 0; i < st->seen_cap; i++)
+		if (st->seen[i].id != 0 && st->seen[i].dirty)
+			n++;
+	if (n > 0 && (w = calloc(n, sizeof(*w))) == NULL) {
+		pthread_mutex_unlock(&st->seen_mu);
+		seterr(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	for (i = 0, n = 0; i < st->seen_cap; i++) {
+		e = &st->seen[i];
+		if (e->id != 0 && e->dirty) {
+			w[n].id = e->id;
+			w[n].last_seen = e->last_seen;
+			e->dirty = 0;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&st->seen_mu);
+	if (n == 0)
+		return 0;
+
+	if ((r = tx_begin(c, "write last_seen", err, errlen)) != 0)
+		goto out;
+	in_tx = 1;
+	for (i = 0; i < n; i++) {
+		if ((r = stmt_get(c, ST_DEVICE_LAST_SEEN, &q, err,
+		    errlen)) != 0)
+			goto out;
+		b_int(c, q, 1, w[i].id);
+		b_int(c, q, 2, w[i].last_seen);
+		if ((r = run(c, q, "write last_seen", err, errlen)) != 0)
+			goto out;
+	}
+	r = tx_commit(c, "write last_seen", err, errlen);
+	in_tx = 0;
+out:
+	if (r != 0) {
+		if (in_tx)
+			tx_rollback(c);
+		/* Written next time, unless a newer poll supersedes it. */
+		pthread_mutex_lock(&st->seen_mu);
+		for (i = 0; i < n; i++)
+			if ((e = seen_find(st, w[i].id)) != NULL)
+				e->dirty = 1;
+		pthread_mutex_unlock(&st->seen_mu);
+	}
+	free(w);
+	return r;
+}
+
+static int
+sq_devices_mark_offline(struct hub_store *s, int64_t cutoff, int64_t now,
+    int *count, char *err, size_t errlen)
+{
+	struct sq_store *st = SQ(s);
+	struct seen_write *w = NULL, *nw;
+	char msg[128], when[VG_TIME_BUFLEN];
+	size_t i, n = 0, cap = 0, done = 0;
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	struct seen *e;
+	int rc, r, skip, marked = 0;
+
+	if (count != NULL)
+		*count = 0;
+	/* Polls buffered in memory count: write them first. */
+	if ((r = sq_flush(s, err, errlen)) != 0)
+		return r;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "mark devices offline", err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_DEVICE_STALE, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, cutoff);
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nw = reallocarray(w, cap, sizeof(*w))) == NULL) {
+				r = VG_ERR_NOMEM;
+				goto out;
+			}
+			w = nw;
+		}
+		w[n].id = sqlite3_column_int64(q, 0);
+		w[n].last_seen = sqlite3_column_int64(q, 1);
+		n++;
+	}
+	stmt_done(q);
+	q = NULL;
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "mark devices offline", err, errlen);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		/* A poll that arrived since the flush keeps it online;
+		 * otherwise the cache learns first, so a poll from now on
+		 * takes the path that writes the ONLINE event. */
+		pthread_mutex_lock(&st->seen_mu);
+		if ((e = seen_get(st, w[i].id)) == NULL) {
+			pthread_mutex_unlock(&st->seen_mu);
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+		skip = e->last_seen >= cutoff;
+		if (!skip) {
+			e->known = 1;
+			e->online = 0;
+		}
+		pthread_mutex_unlock(&st->seen_mu);
+		done = i + 1;
+		if (skip)
+			continue;
+		if ((r = stmt_get(c, ST_DEVICE_OFFLINE, &q, err, errlen)) != 0)
+			goto out;
+		b_int(c, q, 1, w[i].id);
+		r = run(c, q, "mark devices offline", err, errlen);
+		q = NULL;
+		if (r != 0)
+			goto out;
+		vg_time_format(w[i].last_seen * 1000000000, when);
+		snprintf(msg, sizeof(msg), "no poll since %s", when);
+		if ((r = hub_event(c, w[i].id, HS_EV_OFFLINE, msg, now, err,
+		    errlen)) != 0)
+			goto out;
+		marked++;
+	}
+	r = tx_commit(c, "mark devices offline", err, errlen);
+out:
+	stmt_done(q);
+	if (r != 0) {
+		tx_rollback(c);
+		/* The cache may now disagree with the database. */
+		for (i = 0; i < done; i++)
+			seen_forget(st, w[i].id);
+		if (r == VG_ERR_NOMEM)
+			seterr(err, errlen, "out of memory");
+	} else if (count != NULL)
+		*count = marked;
+	free(w);
+	return r;
+}
+
+/* ---- groups and policies ---- */
+
+static int
+group_json(sqlite3_stmt *q, json_t **out)
+{
+	json_t *o;
+
+	if ((o = json_object()) == NULL ||
+	    jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "name", j_text(q, 1)) != 0 ||
+	    jset(o, "devices", j_int(q, 2)) != 0 ||
+	    jset(o, "policy_version", j_int(q, 3)) != 0) {
+		json_decref(o);
+		return VG_ERR_NOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+static int
+sq_group_create(struct hub_store *s, const char *name, int64_t *id,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if (name == NULL) {
+		seterr(err, errlen, "group_create: no name");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_GROUP_INSERT, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, name);
+	b_int(c, q, 2, wall_now());
+	rc = step(c, q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		seterr(err, errlen, "group name \"%s\" is already taken", name);
+		return VG_ERR_INVAL;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "create group", err, errlen);
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+static int
+sq_group_get(struct hub_store *s, int64_t id, json_t **out, char *err,
+    size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_GROUP_GET, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	rc = step(c, q);
+	if (rc == SQLITE_ROW)
+		r = group_json(q, out);
+	else if (rc == SQLITE_DONE) {
+		seterr(err, errlen, "no group %" PRId64, id);
+		r = VG_ERR_NOTFOUND;
+	} else
+		r = sq_fail(c, rc, "get group", err, errlen);
+	stmt_done(q);
+	return r;
+}
+
+static int
+sq_group_list(struct hub_store *s, json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *a = NULL, *g;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_GROUP_LIST, &q, err, errlen)) != 0)
+		return r;
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = group_json(q, &g)) != 0)
+			goto out;
+		if (json_array_append_new(a, g) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "list groups", err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	return r;
+}
+
+static int
+sq_group_rename(struct hub_store *s, int64_t id, const char *name,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	if (name == NULL) {
+		seterr(err, errlen, "group_rename: no name");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_GROUP_RENAME, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_text(c, q, 2, name);
+	rc = step(c, q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		seterr(err, errlen, "group name \"%s\" is already taken", name);
+		return VG_ERR_INVAL;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "rename group", err, errlen);
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no group %" PRId64, id);
+		return VG_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+static int
+sq_group_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_GROUP_DELETE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((r = run(c, q, "delete group", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no group %" PRId64, id);
+		return VG_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+static int
+sq_group_member(struct hub_store *s, int64_t group_id, int64_t device_id,
+    int add, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r, exists;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "group membership", err, errlen)) != 0)
+		return r;
+	if ((r = row_exists(c, ST_GROUP_EXISTS, group_id, "group membership",
+	    &exists, err, errlen)) != 0)
+		goto out;
+	if (!exists) {
+		seterr(err, errlen, "no group %" PRId64, group_id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((r = row_exists(c, ST_DEVICE_EXISTS, device_id,
+	    "group membership", &exists, err, errlen)) != 0)
+		goto out;
+	if (!exists) {
+		seterr(err, errlen, "no device %" PRId64, device_id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((r = stmt_get(c, add ? ST_MEMBER_ADD : ST_MEMBER_DELETE, &q, err,
+	    errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, group_id);
+	b_int(c, q, 2, device_id);
+	if ((r = run(c, q, "group membership", err, errlen)) != 0)
+		goto out;
+	r = tx_commit(c, "group membership", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	return r;
+}
+
+static int
+sq_policy_get(struct hub_store *s, int64_t group_id, json_t **out,
+    int64_t *version, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *doc = NULL;
+	int rc, r, exists;
+
+	*out = NULL;
+	*version = 0;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = row_exists(c, ST_GROUP_EXISTS, group_id, "get policy",
+	    &exists, err, errlen)) != 0)
+		return r;
+	if (!exists) {
+		seterr(err, errlen, "no group %" PRId64, group_id);
+		return VG_ERR_NOTFOUND;
+	}
+	if ((r = stmt_get(c, ST_POLICY_GET, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, group_id);
+	rc = step(c, q);
+	if (rc == SQLITE_DONE) {
+		r = (*out = json_object()) != NULL ? 0 : VG_ERR_NOMEM;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(c, rc, "get policy", err, errlen);
+		goto out;
+	}
+	doc = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
+	if (!json_is_object(doc)) {
+		seterr(err, errlen, "policy of group %" PRId64 " is damaged",
+		    group_id);
+		r = VG_ERR_CORRUPT;
+		goto out;
+	}
+	*version = sqlite3_column_int64(q, 1);
+	*out = doc;
+	doc = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(doc);
+	return r;
+}
+
+static int
+sq_policy_set(struct hub_store *s, int64_t group_id, const json_t *policy,
+    int64_t *version, char *err, size_t errlen)
+{
+	struct sq_conn *c = NULL;
+	sqlite3_stmt *q = NULL;
+	char *doc = NULL;
+	int rc, r, exists;
+
+	if (!json_is_object(policy)) {
+		seterr(err, errlen, "a policy must be a JSON object");
+		return VG_ERR_INVAL;
+	}
+	if ((doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS)) ==
+	    NULL) {
+		seterr(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0)
+		goto out;
+	if ((r = tx_begin(c, "set policy", err, errlen)) != 0)
+		goto out;
+	if ((r = row_exists(c, ST_GROUP_EXISTS, group_id, "set policy",
+	    &exists, err, errlen)) != 0)
+		goto out;
+	if (!exists) {
+		seterr(err, errlen, "no group %" PRId64, group_id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((r = stmt_get(c, ST_POLICY_SET, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, group_id);
+	b_text(c, q, 2, doc);
+	if ((rc = step(c, q)) != SQLITE_ROW) {
+		r = sq_fail(c, rc, "set policy", err, errlen);
+		goto out;
+	}
+	if (version != NULL)
+		*version = sqlite3_column_int64(q, 0);
+	stmt_done(q);
+	q = NULL;
+	r = tx_commit(c, "set policy", err, errlen);
+out:
+	stmt_done(q);
+	if (r != 0 && c != NULL)
+		tx_rollback(c);
+	free(doc);
+	return r;
+}
+
+static int
+sq_device_policies(struct hub_store *s, int64_t device_id, json_t **out,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *a = NULL, *o;
+	int rc, r, exists;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id,
+	    "device policies", &exists, err, errlen)) != 0)
+		return r;
+	if (!exists) {
+		seterr(err, errlen, "no device %" PRId64, device_id);
+		return VG_ERR_NOTFOUND;
+	}
+	if ((r = stmt_get(c, ST_DEVICE_POLICIES, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, device_id);
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((o = json_object()) == NULL ||
+		    json_array_append_new(a, o) != 0 ||
+		    jset(o, "group_id", j_int(q, 0)) != 0 ||
+		    jset(o, "group", j_text(q, 1)) != 0 ||
+		    jset(o, "version", j_int(q, 2)) != 0 ||
+		    jset(o, "policy", j_doc(q, 3, json_object())) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "device policies", err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	return r;
+}
+
+/* ---- events: the packed attributes ---- */
+
+static int
+str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static int
+props_same(const struct vg_item *a, const struct vg_item *b)
+{
+	size_t i;
+
+	if (a->nprops != b->nprops)
+		return 0;
+	for (i = 0; i < a->nprops; i++)
+		if (strcmp(a->props[i].name, b->props[i].name) != 0 ||
+		    strcmp(a->props[i].value, b->props[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+/* The attributes both record with exactly the same value: the new side
+ * of a change is stored without them and takes them from the old side
+ * when read. */
+static uint32_t
+attrs_same(const struct vg_item *a, const struct vg_item *b)
+{
+	uint32_t both = a->have & b->have & VG_A_ALL, same = 0;
+
+#define SAME(bit, cond) if ((both & (bit)) && (cond)) same |= (bit)
+	SAME(VG_A_TYPE, a->ftype == b->ftype);
+	SAME(VG_A_SIZE, a->size == b->size);
+	SAME(VG_A_MODE, a->mode == b->mode);
+	SAME(VG_A_UID, a->uid == b->uid);
+	SAME(VG_A_GID, a->gid == b->gid);
+	SAME(VG_A_USER, str_same(a->user, b->user));
+	SAME(VG_A_GROUP, str_same(a->group, b->group));
+	SAME(VG_A_MTIME, a->mtime_ns == b->mtime_ns);
+	SAME(VG_A_CTIME, a->ctime_ns == b->ctime_ns);
+	SAME(VG_A_INODE, a->inode == b->inode);
+	SAME(VG_A_DEV, a->dev == b->dev);
+	SAME(VG_A_NLINK, a->nlink == b->nlink);
+	SAME(VG_A_TARGET, str_same(a->target, b->target));
+	SAME(VG_A_XATTRS, str_same(a->xattrs, b->xattrs));
+	SAME(VG_A_ACL, str_same(a->acl, b->acl));
+	SAME(VG_A_SELINUX, str_same(a->selinux, b->selinux));
+	SAME(VG_A_HASH, a->hash_alg == b->hash_alg &&
+	    a->hash_state == b->hash_state && (a->hash_state != VG_HS_OK ||
+	    memcmp(a->hash, b->hash, vg_hash_len(a->hash_alg)) == 0));
+	SAME(VG_A_PROPS, props_same(a, b));
+#undef SAME
+	return same;
+}
+
+/* Copies the attributes in bits from src into dst. */
+static int
+attrs_copy(struct vg_item *dst, const struct vg_item *src, uint32_t bits)
+{
+	size_t i;
+
+#define COPY(bit, field) if (bits & (bit)) dst->field = src->field
+	COPY(VG_A_TYPE, ftype);
+	COPY(VG_A_SIZE, size);
+	COPY(VG_A_MODE, mode);
+	COPY(VG_A_UID, uid);
+	COPY(VG_A_GID, gid);
+	COPY(VG_A_MTIME, mtime_ns);
+	COPY(VG_A_CTIME, ctime_ns);
+	COPY(VG_A_INODE, inode);
+	COPY(VG_A_DEV, dev);
+	COPY(VG_A_NLINK, nlink);
+#undef COPY
+#define COPY_STR(bit, field) \
+	if ((bits & (bit)) && vg_item_set_str(&dst->field, src->field) != 0) \
+		return VG_ERR_NOMEM
+	COPY_STR(VG_A_USER, user);
+	COPY_STR(VG_A_GROUP, group);
+	COPY_STR(VG_A_TARGET, target);
+	COPY_STR(VG_A_XATTRS, xattrs);
+	COPY_STR(VG_A_ACL, acl);
+	COPY_STR(VG_A_SELINUX, selinux);
+#undef COPY_STR
+	if (bits & VG_A_HASH) {
+		dst->hash_alg = src->hash_alg;
+		dst->hash_state = src->hash_state;
+		memcpy(dst->hash, src->hash, sizeof(dst->hash));
+	}
+	if (bits & VG_A_PROPS)
+		for (i = 0; i < src->nprops; i++)
+			if (vg_item_set_prop(dst, src->props[i].name,
+			    src->props[i].value) != 0)
+				return VG_ERR_NOMEM;
+	dst->have |= bits;
+	return 0;
+}
+
+/* An event of a batch, ready to bind. */
+struct packed_event {
+	unsigned char *old, *new;
+	size_t oldlen, newlen;
+	uint32_t same;                /* attributes left out of new */
+	int64_t same_col;             /* how the same column says it */
+	const struct vg_item *head;   /* kind and path */
+};
+
+static int
+pack_event(const struct hs_event_in *ev, size_t idx, struct packed_event *p,
+    char *err, size_t errlen)
+{
+	const struct vg_change *ch = ev->change;
+	struct vg_item delta;
+	int r;
+
+	if (ch == NULL || (ch->old == NULL && ch->new == NULL)) {
+		seterr(err, errlen, "events[%zu]: a change event without a "
+		    "change", idx);
+		return VG_ERR_INVAL;
+	}
+	p->head = ch->new ? ch->new : ch->old;
+	if (p->head->path_len > VG_ITEM_PATH_MAX ||
+	    vg_kind_name(p->head->kind) == NULL) {
+		seterr(err, errlen, "events[%zu]: bad kind or path", idx);
+		return VG_ERR_INVAL;
+	}
+	if (ch->old != NULL &&
+	    (r = vg_pack_attrs(ch->old, &p->old, &p->oldlen)) != 0)
+		goto fail;
+	if (ch->new != NULL) {
+		if (ch->old != NULL)
+			p->same = attrs_same(ch->old, ch->new);
+		/* A shallow copy that records fewer attributes: packing
+		 * only reads the fields. */
+		memcpy(&delta, ch->new, sizeof(delta));
+		delta.have &= ~p->same;
+		if ((r = vg_pack_attrs(&delta, &p->new, &p->newlen)) != 0)
+			goto fail;
+	}
+	/* Usually both sides record the same attributes: then 0, which
+	 * SQLite stores in no bytes, stands for "the rest of old's". */
+	if (p->same == 0)
+		p->same_col = -1;
+	else if ((ch->old->have & VG_A_ALL) == (ch->new->have & VG_A_ALL))
+		p->same_col = 0;
+	else
+		p->same_col = p->same;
+	return 0;
+fail:
+	seterr(err, errlen, "events[%zu]: cannot store the attributes: %s",
+	    idx, vg_strerror(r));
+	return r;
+}
+
+/* The old and new items of a stored change. same_col is the same column:
+ * -1 for NULL (new stored whole), 0 (new takes every attribute it lacks
+ * from old) or the bits to take from old. */
+static int
+unpack_event(int kind, const void *path, size_t plen, const void *oldp,
+    size_t oldlen, const void *newp, size_t newlen, int64_t same_col,
+    int64_t id, struct vg_item **old, struct vg_item **new, char *err,
+    size_t errlen)
+{
+	uint32_t same;
+	char sub[256];
+	int r;
+
+	*old = *new = NULL;
+	if (oldp != NULL && (r = vg_unpack_attrs(oldp, oldlen,
+	    (enum vg_item_kind)kind, path, plen, old, sub,
+	    sizeof(sub))) != 0) {
+		seterr(err, errlen, "event %" PRId64 ": old attributes: %s",
+		    id, sub);
+		return r;
+	}
+	if (newp != NULL && (r = vg_unpack_attrs(newp, newlen,
+	    (enum vg_item_kind)kind, path, plen, new, sub,
+	    sizeof(sub))) != 0) {
+		seterr(err, errlen, "event %" PRId64 ": new attributes: %s",
+		    id, sub);
+		goto fail;
+	}
+	if (*new != NULL && same_col >= 0) {
+		if (*old == NULL || same_col > VG_A_ALL) {
+			seterr(err, errlen, "event %" PRId64 ": new attributes "
+			    "refer to a missing old side", id);
+			r = VG_ERR_CORRUPT;
+			goto fail;
+		}
+		same = same_col == 0 ? (*old)->have & ~(*new)->have :
+		    (uint32_t)same_col & (*old)->have;
+		if ((r = attrs_copy(*new, *old, same)) != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	vg_item_free(*old);
+	vg_item_free(*new);
+	*old = *new = NULL;
+	return r;
+}
+
+static int64_t
+col_same(sqlite3_stmt *q, int i)
+{
+	return sqlite3_column_type(q, i) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(q, i);
+}
+
+/* ---- events ---- */
+
+static int
+check_event(const struct hs_event_in *ev, size_t i, char *err,
+    size_t errlen)
+{
+	if (hs_event_type_name(ev->type) == NULL) {
+		seterr(err, errlen, "events[%zu]: unknown type %d", i,
+		    ev->type);
+		return VG_ERR_INVAL;
+	}
+	if (ev->origin != ORIGIN_SCAN && ev->origin != ORIGIN_REALTIME &&
+	    ev->origin != ORIGIN_HUB) {
+		seterr(err, errlen, "events[%zu]: unknown origin %d", i,
+		    ev->origin);
+		return VG_ERR_INVAL;
+	}
+	if (ev->seq > INT64_MAX) {
+		seterr(err, errlen, "events[%zu]: id out of range", i);
+		return VG_ERR_INVAL;
+	}
+	if (ev->type == HS_EV_AGENT && ev->message == NULL) {
+		seterr(err, errlen, "events[%zu]: an agent event needs a "
+		    "message", i);
+		return VG_ERR_INVAL;
+	}
+	return 0;
+}
+
+static void
+packed_free(struct packed_event *p, size_t n)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(p[i].old);
+		free(p[i].new);
+	}
+	free(p);
+}
+
+static int
+sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
+    size_t n, int64_t received, unsigned char *stored, char *err,
+    size_t errlen)
+{
+	const struct vg_change *ch;
+	struct packed_event *p = NULL;
+	struct sq_conn *c = NULL;
+	sqlite3_stmt *q;
+	int rc, r, in_tx = 0;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	memset(stored, 0, n);
+	if ((p = calloc(n, sizeof(*p))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	/* Everything that can fail without the database first, so the
+	 * write lock is held only for the inserts. */
+	for (i = 0; i < n; i++) {
+		if ((r = check_event(&ev[i], i, err, errlen)) != 0)
+			goto out;
+		if (ev[i].type >= HS_EV_ADDED && ev[i].type <= HS_EV_CHANGED &&
+		    (r = pack_event(&ev[i], i, &p[i], err, errlen)) != 0)
+			goto out;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "store events", err, errlen)) != 0)
+		goto out;
+	in_tx = 1;
+	for (i = 0; i < n; i++) {
+		if ((r = stmt_get(c, ST_EVENT_INSERT, &q, err, errlen)) != 0)
+			goto out;
+		ch = p[i].head != NULL ? ev[i].change : NULL;
+		b_int(c, q, 1, ev[i].device_id);
+		b_int(c, q, 2, (int64_t)ev[i].seq);
+		b_int(c, q, 3, ev[i].time_ns);
+		b_int(c, q, 4, received);
+		b_int(c, q, 5, ev[i].type);
+		b_int(c, q, 6, ev[i].origin);
+		if (ch != NULL) {
+			b_int(c, q, 7, p[i].head->kind);
+			b_blob(c, q, 8, p[i].head->path, p[i].head->path_len);
+			if (ch->type == VG_CHANGE_CHANGED)
+				b_int(c, q, 9, ch->changed & VG_A_ALL);
+			b_blob(c, q, 10, p[i].old, p[i].oldlen);
+			b_blob(c, q, 11, p[i].new, p[i].newlen);
+			if (p[i].same_col >= 0)
+				b_int(c, q, 12, p[i].same_col);
+			if (ch->diff != NULL) {
+				b_text(c, q, 14, ch->diff);
+				b_int(c, q, 15, ch->diff_truncated != 0);
+			}
+		} else if (ev[i].path != NULL)
+			b_blob(c, q, 8, ev[i].path, strlen(ev[i].path));
+		b_text(c, q, 13, ev[i].message);
+		rc = step(c, q);
+		sqlite3_reset(q);
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+			seterr(err, errlen, "events[%zu]: no device %" PRId64,
+			    i, ev[i].device_id);
+			r = VG_ERR_NOTFOUND;
+			goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			r = sq_fail(c, rc, "store events", err, errlen);
+			goto out;
+		}
+		/* No row: the device already sent this seq. */
+		stored[i] = sqlite3_changes(c->db) > 0 ? 1 : 2;
+	}
+	r = tx_commit(c, "store events", err, errlen);
+	in_tx = 0;
+out:
+	if (r != 0) {
+		if (in_tx)
+			tx_rollback(c);
+		memset(stored, 0, n);
+	}
+	packed_free(p, n);
+	return r;
+}
+
+static const char *
+origin_name(int origin)
+{
+	switch (origin) {
+	case ORIGIN_SCAN: return "scan";
+	case ORIGIN_REALTIME: return "realtime";
+	case ORIGIN_HUB: return "hub";
+	}
+	return NULL;
+}
+
+static const char *
+state_name(int state)
+{
+	switch (state) {
+	case STATE_ACKED: return "acknowledged";
+	case STATE_ACCEPTED: return "accepted";
+	}
+	return "new";
+}
+
+/* "path" and, for bytes that are not UTF-8, "path_b64". */
+static int
+set_path(json_t *o, const void *path, size_t len)
+{
+	char *b64;
+	int r;
+
+	if (path == NULL)
+		return jset(o, "path", json_null());
+	if (jset(o, "path", j_bytes(path, len)) != 0)
+		return VG_ERR_NOMEM;
+	if (vg_utf8_valid(path, len))
+		return 0;
+	if ((b64 = vg_base64_encode(path, len)) == NULL)
+		return VG_ERR_NOMEM;
+	r = jset(o, "path_b64", json_string(b64));
+	free(b64);
+	return r;
+}
+
+/* The summary of an EVENT_COLS row. */
+static int
+event_summary(sqlite3_stmt *q, json_t **out)
+{
+	char when[VG_TIME_BUFLEN];
+	const char *type = hs_event_type_name(sqlite3_column_int(q, 6));
+	const char *origin = origin_name(sqlite3_column_int(q, 7));
+	const char *kind = NULL;
+	json_t *o, *names = NULL;
+	uint32_t changed, bit;
+
+	*out = NULL;
+	if (sqlite3_column_type(q, 8) != SQLITE_NULL)
+		kind = vg_kind_name((enum vg_item_kind)sqlite3_column_int(q,
+		    8));
+	changed = (uint32_t)sqlite3_column_int64(q, 10);
+	vg_time_format(sqlite3_column_int64(q, 4), when);
+	if ((o = json_object()) == NULL)
+		return VG_ERR_NOMEM;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "device_id", j_int(q, 1)) != 0 ||
+	    jset(o, "device", j_text(q, 2)) != 0 ||
+	    jset(o, "seq", j_int(q, 3)) != 0 ||
+	    jset(o, "time", json_string(when)) != 0 ||
+	    jset(o, "received", j_int(q, 5)) != 0 ||
+	    jset(o, "type", type ? json_string(type) : json_null()) != 0 ||
+	    jset(o, "origin", origin ? json_string(origin) :
+	    json_null()) != 0 ||
+	    jset(o, "kind", kind ? json_string(kind) : json_null()) != 0 ||
+	    set_path(o, sqlite3_column_blob(q, 9),
+	    (size_t)sqlite3_column_bytes(q, 9)) != 0 ||
+	    (names = json_array()) == NULL ||
+	    jset(o, "changed", json_incref(names)) != 0 ||
+	    jset(o, "message", j_text(q, 11)) != 0 ||
+	    jset(o, "state", json_string(state_name(sqlite3_column_int(q,
+	    12)))) != 0)
+		goto fail;
+	for (bit = 1; bit & VG_A_ALL; bit <<= 1)
+		if ((changed & bit) && json_array_append_new(names,
+		    json_string(vg_attr_name(bit))) != 0)
+			goto fail;
+	json_decref(names);
+	*out = o;
+	return 0;
+fail:
+	json_decref(names);
+	json_decref(o);
+	return VG_ERR_NOMEM;
+}
+
+/* The statement of one combination of filters. */
+static int
+query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
+    size_t errlen)
+{
+	char sql[1024];
+	int n, r;
+
+	if (c->query[shape] == NULL) {
+		n = snprintf(sql, sizeof(sql), EVENT_COLS EVENT_FROM
+		    " WHERE 1%s%s%s%s%s%s%s ORDER BY e.id DESC LIMIT ?8",
+		    shape & QF_DEVICE ? " AND e.device = ?1" : "",
+		    /* "+": walk the events newest first and test each
+		     * against the group's devices. Reading the group's
+		     * events by the device index would sort all of them
+		     * before the first row comes out. */
+		    shape & QF_GROUP ? " AND +e.device IN (SELECT gd.device"
+		    " FROM grp_device gd WHERE gd.grp = ?2)" : "",
+		    shape & QF_SINCE ? " AND e.received >= ?3" : "",
+		    shape & QF_UNTIL ? " AND e.received < ?4" : "",
+		    shape & QF_TYPE ? " AND e.type = ?5" : "",
+		    /* Bytes, not a pattern: no escaping of % and _. */
+		    shape & QF_TEXT ? " AND instr(e.path, ?6) > 0" : "",
+		    shape & QF_BEFORE ? " AND e.id < ?7" : "");
+		if (n < 0 || (size_t)n >= sizeof(sql)) {
+			seterr(err, errlen, "event query too long");
+			return VG_ERR_INTERNAL;
+		}
+		if ((r = prepare(c, sql, &c->query[shape], err, errlen)) != 0)
+			return r;
+	}
+	c->bind_rc = SQLITE_OK;
+	sqlite3_reset(c->query[shape]);
+	sqlite3_clear_bindings(c->query[shape]);
+	*out = c->query[shape];
+	return 0;
+}
+
+static int
+sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *a = NULL, *e;
+	unsigned shape = 0;
+	int rc, r;
+
+	*out = NULL;
+	if (f->device_id != 0)
+		shape |= QF_DEVICE;
+	if (f->group_id != 0)
+		shape |= QF_GROUP;
+	if (f->since != 0)
+		shape |= QF_SINCE;
+	if (f->until != 0)
+		shape |= QF_UNTIL;
+	if (f->type != 0)
+		shape |= QF_TYPE;
+	if (f->text != NULL && f->text[0] != '\0')
+		shape |= QF_TEXT;
+	if (f->before_id != 0)
+		shape |= QF_BEFORE;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = query_stmt(c, shape, &q, err, errlen)) != 0)
+		return r;
+	if (shape & QF_DEVICE)
+		b_int(c, q, 1, f->device_id);
+	if (shape & QF_GROUP)
+		b_int(c, q, 2, f->group_id);
+	if (shape & QF_SINCE)
+		b_int(c, q, 3, f->since);
+	if (shape & QF_UNTIL)
+		b_int(c, q, 4, f->until);
+	if (shape & QF_TYPE)
+		b_int(c, q, 5, f->type);
+	if (shape & QF_TEXT)
+		b_blob(c, q, 6, f->text, strlen(f->text));
+	if (shape & QF_BEFORE)
+		b_int(c, q, 7, f->before_id);
+	b_int(c, q, 8, clamp_limit(f->limit));
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = event_summary(q, &e)) != 0)
+			goto out;
+		if (json_array_append_new(a, e) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "query events", err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	if (r == VG_ERR_NOMEM)
+		seterr(err, errlen, "out of memory");
+	return r;
+}
+
+static int
+sq_event_get(struct hub_store *s, int64_t id, json_t **out, char *err,
+    size_t errlen)
+{
+	struct vg_item *old = NULL, *new = NULL;
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	json_t *o = NULL;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_EVENT_GET, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((rc = step(c, q)) == SQLITE_DONE) {
+		seterr(err, errlen, "no event %" PRId64, id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(c, rc, "get event", err, errlen);
+		goto out;
+	}
+	if ((r = event_summary(q, &o)) != 0)
+		goto out;
+	if (sqlite3_column_type(q, 8) != SQLITE_NULL &&
+	    (r = unpack_event(sqlite3_column_int(q, 8),
+	    sqlite3_column_blob(q, 9), (size_t)sqlite3_column_bytes(q, 9),
+	    sqlite3_column_blob(q, EVENT_NCOLS),
+	    (size_t)sqlite3_column_bytes(q, EVENT_NCOLS),
+	    sqlite3_column_blob(q, EVENT_NCOLS + 1),
+	    (size_t)sqlite3_column_bytes(q, EVENT_NCOLS + 1),
+	    col_same(q, EVENT_NCOLS + 2), id, &old,
+	    &new, err, errlen)) != 0)
+		goto out;
+	if (jset(o, "old", old ? vg_attrs_to_json(old) : json_null()) != 0 ||
+	    jset(o, "new", new ? vg_attrs_to_json(new) : json_null()) != 0 ||
+	    jset(o, "diff", j_text(q, EVENT_NCOLS + 3)) != 0 ||
+	    jset(o, "diff_truncated", j_bool(q, EVENT_NCOLS + 4)) != 0 ||
+	    jset(o, "ack_by", j_text(q, EVENT_NCOLS + 5)) != 0 ||
+	    jset(o, "ack_at", j_int(q, EVENT_NCOLS + 6)) != 0 ||
+	    jset(o, "comment", j_text(q, EVENT_NCOLS + 7)) != 0 ||
+	    jset(o, "accepted_by", j_text(q, EVENT_NCOLS + 8)) != 0 ||
+	    jset(o, "accepted_at", j_int(q, EVENT_NCOLS + 9)) != 0) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(o);
+	vg_item_free(old);
+	vg_item_free(new);
+	if (r == VG_ERR_NOMEM)
+		seterr(err, errlen, "out of memory");
+	return r;
+}
+
+static int
+sq_event_ack(struct hub_store *s, int64_t id, const char *user,
+    const char *comment, int64_t now, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_EVENT_ACK, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_text(c, q, 2, user);
+	b_int(c, q, 3, now);
+	b_text(c, q, 4, comment ? comment : "");
+	if ((r = run(c, q, "acknowledge event", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0) {
+		seterr(err, errlen, "no event %" PRId64, id);
+		return VG_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+static int
+sq_event_accept(struct hub_store *s, int64_t id, const char *user,
+    int64_t now, char *err, size_t errlen)
+{
+	struct vg_item *old = NULL, *new = NULL;
+	unsigned char *attrs = NULL;
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL, *w;
+	int64_t device;
+	size_t alen = 0;
+	int rc, r, type, kind;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "accept event", err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_EVENT_FOR_ACCEPT, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	if ((rc = step(c, q)) == SQLITE_DONE) {
+		seterr(err, errlen, "no event %" PRId64, id);
+		r = VG_ERR_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(c, rc, "accept event", err, errlen);
+		goto out;
+	}
+	device = sqlite3_column_int64(q, 0);
+	type = sqlite3_column_int(q, 1);
+	kind = sqlite3_column_int(q, 2);
+	if (type < HS_EV_ADDED || type > HS_EV_CHANGED ||
+	    sqlite3_column_type(q, 3) == SQLITE_NULL) {
+		seterr(err, errlen, "event %" PRId64 " is not a change", id);
+		r = VG_ERR_INVAL;
+		goto out;
+	}
+	if ((r = unpack_event(kind, sqlite3_column_blob(q, 3),
+	    (size_t)sqlite3_column_bytes(q, 3), sqlite3_column_blob(q, 4),
+	    (size_t)sqlite3_column_bytes(q, 4), sqlite3_column_blob(q, 5),
+	    (size_t)sqlite3_column_bytes(q, 5),
+	    col_same(q, 6), id, &old, &new, err,
+	    errlen)) != 0)
+		goto out;
+	if (type != HS_EV_REMOVED && new == NULL) {
+		seterr(err, errlen, "event %" PRId64 " has no new attributes",
+		    id);
+		r = VG_ERR_CORRUPT;
+		goto out;
+	}
+	if (new != NULL && (r = vg_pack_attrs(new, &attrs, &alen)) != 0) {
+		seterr(err, errlen, "event %" PRId64 ": %s", id,
+		    vg_strerror(r));
+		goto out;
+	}
+	/* The path column of q stays valid while q is not reset. */
+	if ((r = stmt_get(c, type == HS_EV_REMOVED ? ST_BASELINE_DELETE :
+	    ST_BASELINE_PUT, &w, err, errlen)) != 0)
+		goto out;
+	b_int(c, w, 1, device);
+	b_int(c, w, 2, kind);
+	b_blob(c, w, 3, sqlite3_column_blob(q, 3),
+	    (size_t)sqlite3_column_bytes(q, 3));
+	if (type != HS_EV_REMOVED) {
+		b_blob(c, w, 4, attrs, alen);
+		b_int(c, w, 5, id);
+		b_int(c, w, 6, now);
+	}
+	if ((r = run(c, w, "accept event", err, errlen)) != 0)
+		goto out;
+	stmt_done(q);
+	q = NULL;
+	if ((r = stmt_get(c, ST_EVENT_ACCEPTED, &w, err, errlen)) != 0)
+		goto out;
+	b_int(c, w, 1, id);
+	b_text(c, w, 2, user);
+	b_int(c, w, 3, now);
+	if ((r = run(c, w, "accept event", err, errlen)) != 0)
+		goto out;
+	r = tx_commit(c, "accept event", err, errlen);
+out:
+	stmt_done(q);
+	if (r != 0)
+		tx_rollback(c);
+	vg_item_free(old);
+	vg_item_free(new);
+	free(attrs);
+	return r;
+}
+
+static int
+sq_events_purge(struct hub_store *s, int64_t cutoff, int limit,
+    int *deleted, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (limit <= 0)
+		return 0;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_EVENT_PURGE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, cutoff);
+	b_int(c, q, 2, limit);
+	/* One statement: its own short transaction. */
+	if ((r = run(c, q, "purge events", err, errlen)) != 0)
+		return r;
+	if (deleted != NULL)
+		*deleted = sqlite3_changes(c->db);
+	return 0;
+}
+
+/* ---- audit ---- */
+
+static int
+sq_audit_add(struct hub_store *s, const char *who, const char *peer,
+    const char *what, const char *target, const json_t *detail,
+    int64_t now, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	char *d = NULL;
+	int r;
+
+	if (what == NULL) {
+		seterr(err, errlen, "audit_add: no action");
+		return VG_ERR_INVAL;
+	}
+	if (detail != NULL && (d = json_dumps(detail, JSON_COMPACT |
+	    JSON_SORT_KEYS | JSON_ENCODE_ANY)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_AUDIT_INSERT, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, now);
+	b_text(c, q, 2, who);
+	b_text(c, q, 3, peer);
+	b_text(c, q, 4, what);
+	b_text(c, q, 5, target);
+	b_text(c, q, 6, d);
+	r = run(c, q, "audit", err, errlen);
+out:
+	free(d);
+	return r;
+}
+
+static int
+sq_audit_list(struct hub_store *s, int64_t before_id, int limit,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	json_t *a = NULL, *o, *d;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_AUDIT_LIST, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, before_id > 0 ? before_id : INT64_MAX);
+	b_int(c, q, 2, clamp_limit(limit));
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((o = json_object()) == NULL ||
+		    json_array_append_new(a, o) != 0 ||
+		    jset(o, "id", j_int(q, 0)) != 0 ||
+		    jset(o, "time", j_int(q, 1)) != 0 ||
+		    jset(o, "user", j_text(q, 2)) != 0 ||
+		    jset(o, "peer", j_text(q, 3)) != 0 ||
+		    jset(o, "action", j_text(q, 4)) != 0 ||
+		    jset(o, "target", j_text(q, 5)) != 0 ||
+		    jset(o, "detail", (d = j_doc(q, 6, NULL)) != NULL ? d :
+		    json_null()) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "list audit", err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	return r;
+}
+
+/* ---- settings ---- */
+
+static int
+sq_setting_get(struct hub_store *s, const char *key, char **value,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*value = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_SETTING_GET, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, key);
+	rc = step(c, q);
+	if (rc == SQLITE_ROW) {
+		if ((*value = strdup((const char *)sqlite3_column_text(q,
+		    0))) == NULL) {
+			seterr(err, errlen, "out of memory");
+			r = VG_ERR_NOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
+		seterr(err, errlen, "setting \"%s\" is not set", key);
+		r = VG_ERR_NOTFOUND;
+	} else
+		r = sq_fail(c, rc, "get setting", err, errlen);
+	stmt_done(q);
+	return r;
+}
+
+static int
+sq_setting_set(struct hub_store *s, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if (key == NULL) {
+		seterr(err, errlen, "setting_set: no key");
+		return VG_ERR_INVAL;
+	}
+	/* NULL unsets. */
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, value ? ST_SETTING_SET : ST_SETTING_DELETE, &q,
+	    err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, key);
+	if (value != NULL)
+		b_text(c, q, 2, value);
+	return run(c, q, "set setting", err, errlen);
+}
+
+static int
+sq_stats(struct hub_store *s, json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	json_t *o = NULL;
+	int rc, r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_STATS, &q, err, errlen)) != 0)
+		return r;
+	if ((rc = step(c, q)) != SQLITE_ROW) {
+		r = sq_fail(c, rc, "stats", err, errlen);
+		goto out;
+	}
+	if ((o = json_object()) == NULL ||
+	    jset(o, "devices", j_int(q, 0)) != 0 ||
+	    jset(o, "events", j_int(q, 1)) != 0 ||
+	    jset(o, "db_bytes", j_int(q, 2)) != 0) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(o);
+	return r;
+}
+
+/* ---- open and close ---- */
+
+static void
+sq_close(struct hub_store *s)
+{
+	struct sq_store *st = SQ(s);
+	struct sq_conn *c, *next;
+
+	if (st == NULL)
+		return;
+	/* Polls seen since the last flush are not lost on a clean stop. */
+	sq_flush(s, NULL, 0);
+	/* No destructor runs for this key any more; every connection,
+	 * whichever thread opened it, is closed here. */
+	pthread_key_delete(st->key);
+	pthread_mutex_lock(&st->conns_mu);
+	for (c = st->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
+	st->conns = NULL;
+	pthread_mutex_unlock(&st->conns_mu);
+	pthread_mutex_destroy(&st->conns_mu);
+	pthread_mutex_destroy(&st->seen_mu);
+	free(st->seen);
+	free(st->path);
+	free(st);
+}
+
+static const struct hub_store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.user_create = sq_user_create,
+	.user_get_by_name = sq_user_get_by_name,
+	.user_get = sq_user_get,
+	.user_list = sq_user_list,
+	.user_update = sq_user_update,
+	.user_delete = sq_user_delete,
+	.session_create = sq_session_create,
+	.session_get = sq_session_get,
+	.session_touch = sq_session_touch,
+	.session_delete = sq_session_delete,
+	.session_purge = sq_session_purge,
+	.device_register = sq_device_register,
+	.agent_auth = sq_agent_auth,
+	.device_owned = sq_device_owned,
+	.device_get = sq_device_get,
+	.device_list = sq_device_list,
+	.device_delete = sq_device_delete,
+	.device_touch = sq_device_touch,
+	.devices_mark_offline = sq_devices_mark_offline,
+	.flush = sq_flush,
+	.group_create = sq_group_create,
+	.group_get = sq_group_get,
+	.group_list = sq_group_list,
+	.group_rename = sq_group_rename,
+	.group_delete = sq_group_delete,
+	.group_member = sq_group_member,
+	.policy_get = sq_policy_get,
+	.policy_set = sq_policy_set,
+	.device_policies = sq_device_policies,
+	.events_insert = sq_events_insert,
+	.event_query = sq_event_query,
+	.event_get = sq_event_get,
+	.event_ack = sq_event_ack,
+	.event_accept = sq_event_accept,
+	.events_purge = sq_events_purge,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
+	.device_last_seq = sq_device_last_seq,
+	.setting_get = sq_setting_get,
+	.setting_set = sq_setting_set,
+	.stats = sq_stats,
+};
+
+int
+hub_store_sqlite_open(const char *path, struct hub_store **out, char *err,
+    size_t errlen)
+{
+	struct sq_store *st = NULL;
+	struct sq_conn *c = NULL;
+	int fd, r, key_made = 0, mu_made = 0;
+
+	*out = NULL;
+	if (path == NULL || path[0] == '\0') {
+		seterr(err, errlen, "no database path given");
+		return VG_ERR_INVAL;
+	}
+	/* Created here so that it is private from the start; SQLite gives
+	 * the -wal and -shm files the same mode. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0600)) < 0) {
+		r = vg_err_from_errno(errno);
+		seterr(err, errlen, "cannot open database %s: %s", path,
+		    strerror(errno));
+		return r;
+	}
+	close(fd);
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		r = VG_ERR_NOMEM;
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	st->base.ops = &sqlite_ops;
+	if (pthread_key_create(&st->key, conn_thread_exit) != 0) {
+		r = VG_ERR_NOMEM;
+		seterr(err, errlen, "cannot create a thread key");
+		goto fail;
+	}
+	key_made = 1;
+	pthread_mutex_init(&st->conns_mu, NULL);
+	pthread_mutex_init(&st->seen_mu, NULL);
+	mu_made = 1;
+	if ((r = conn_open(st, &c, err, errlen)) != 0 ||
+	    (r = schema_setup(c, err, errlen)) != 0)
+		goto fail;
+	if (pthread_setspecific(st->key, c) != 0) {
+		r = VG_ERR_NOMEM;
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	conn_link(st, c);
+	*out = &st->base;
+	return 0;
+fail:
+	conn_free(c);
+	if (key_made)
+		pthread_key_delete(st->key);
+	if (mu_made) {
+		pthread_mutex_destroy(&st->conns_mu);
+		pthread_mutex_destroy(&st->seen_mu);
+	}
+	if (st != NULL)
+		free(st->path);
+	free(st);
+	return r;
+}

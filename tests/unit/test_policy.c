@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Unit tests of hub/policy: validation of group policy documents (the
+ * message names the field), the merge of several groups' policies, and
+ * the version string (stable, and independent of key and group order).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg_err.h"
+
+#include "policy.h"
+
+static json_t *
+parse(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, JSON_ALLOW_NUL, &e);
+
+	if (j == NULL)
+		fail_msg("bad test JSON %s: %s", text, e.text);
+	return j;
+}
+
+static void
+check_valid(const char *text)
+{
+	json_t *doc = parse(text);
+	char err[256] = "";
+
+	if (hub_policy_validate(doc, err, sizeof(err)) != 0)
+		fail_msg("%s rejected: %s", text, err);
+	json_decref(doc);
+}
+
+static void
+check_invalid(const char *text, const char *want)
+{
+	json_t *doc = parse(text);
+	char err[256] = "";
+
+	assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_string_equal(err, want);
+	json_decref(doc);
+}
+
+static void
+test_validate_accepts(void **state)
+{
+	(void)state;
+	check_valid("{}");
+	check_valid("{\"paths\":[\"/etc\",\"/usr/bin\"],"
+	    "\"include\":[\"*.conf\"],\"exclude\":[\"/etc/mtab\",\"*.swp\"],"
+	    "\"hash\":\"sha256\",\"realtime\":true,"
+	    "\"content\":[\"/etc/ssh/sshd_config\"],"
+	    "\"schedule\":3600,\"max_hash_size\":\"1G\"}");
+	check_valid("{\"hash\":\"sha384\",\"realtime\":false}");
+	check_valid("{\"hash\":\"sha512\"}");
+	check_valid("{\"schedule\":60}");
+	check_valid("{\"schedule\":604800}");
+	check_valid("{\"max_hash_size\":0}");
+	check_valid("{\"max_hash_size\":1048576}");
+	check_valid("{\"max_hash_size\":\"512M\"}");
+	check_valid("{\"paths\":[]}");
+	check_valid("{\"paths\":[\"C:\\\\Windows\\\\System32\"]}");
+}
+
+static void
+test_validate_rejects(void **state)
+{
+	char big[HUB_POLICY_MAX_STRING + 32];
+	size_t i;
+
+	(void)state;
+	check_invalid("[]", "policy: must be a JSON object");
+	check_invalid("{\"path\":[\"/etc\"]}", "unknown field \"path\"");
+	check_invalid("{\"groups\":[1]}", "unknown field \"groups\"");
+	check_invalid("{\"paths\":\"/etc\"}",
+	    "paths: must be an array of strings");
+	check_invalid("{\"paths\":[\"/etc\",3]}",
+	    "paths[1]: must be a string");
+	check_invalid("{\"paths\":[\"etc\"]}",
+	    "paths[0]: must be an absolute path");
+	check_invalid("{\"content\":[\"/a\",\"relative/b\"]}",
+	    "content[1]: must be an absolute path");
+	check_invalid("{\"include\":[\"\"]}", "include[0]: must not be empty");
+	check_invalid("{\"exclude\":[\"a\\u0000b\"]}",
+	    "exclude[0]: contains a NUL byte");
+	/* Patterns need not be absolute. */
+	check_valid("{\"include\":[\"*.conf\"],\"exclude\":[\"tmp\"]}");
+	check_invalid("{\"hash\":\"sha1\"}",
+	    "hash: sha1 is weak; use sha256, sha384 or sha512");
+	check_invalid("{\"hash\":\"md5\"}",
+	    "hash: md5 is weak; use sha256, sha384 or sha512");
+	check_invalid("{\"hash\":\"crc32\"}",
+	    "hash: must be one of sha256, sha384, sha512");
+	check_invalid("{\"hash\":256}",
+	    "hash: must be one of sha256, sha384, sha512");
+	check_invalid("{\"realtime\":1}", "realtime: must be true or false");
+	check_invalid("{\"realtime\":\"yes\"}",
+	    "realtime: must be true or false");
+	check_invalid("{\"schedule\":59}",
+	    "schedule: must be an integer from 60 to 604800 (seconds)");
+	check_invalid("{\"schedule\":604801}",
+	    "schedule: must be an integer from 60 to 604800 (seconds)");
+	check_invalid("{\"schedule\":3600.0}",
+	    "schedule: must be an integer from 60 to 604800 (seconds)");
+	check_invalid("{\"schedule\":\"3600\"}",
+	    "schedule: must be an integer from 60 to 604800 (seconds)");
+	check_invalid("{\"max_hash_size\":\"1X\"}", "max_hash_size: must be "
+	    "a size such as \"512M\" or \"1G\", or a number of bytes");
+	check_invalid("{\"max_hash_size\":-1}", "max_hash_size: must be "
+	    "a size such as \"512M\" or \"1G\", or a number of bytes");
+	check_invalid("{\"max_hash_size\":true}", "max_hash_size: must be "
+	    "a size such as \"512M\" or \"1G\", or a number of bytes");
+	check_invalid("{\"max_hash_size\":\"99999999999T\"}", "max_hash_size: "
+	    "must be a size such as \"512M\" or \"1G\", or a number of "
+	    "bytes");
+
+	/* The caps: 4096 bytes a string, 1000 entries a list. */
+	big[0] = '/';
+	memset(big + 1, 'a', HUB_POLICY_MAX_STRING);
+	big[HUB_POLICY_MAX_STRING + 1] = '\0';
+	{
+		json_t *doc = json_pack("{s:[s]}", "paths", big);
+		char err[256];
+
+		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+		    VG_ERR_INVAL);
+		assert_string_equal(err, "paths[0]: longer than 4096 bytes");
+		json_decref(doc);
+		big[HUB_POLICY_MAX_STRING] = '\0';
+		doc = json_pack("{s:[s]}", "paths", big);
+		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+		    0);
+		json_decref(doc);
+	}
+	{
+		json_t *doc = json_object(), *arr = json_array();
+		char err[256];
+
+		assert_non_null(doc);
+		assert_non_null(arr);
+		for (i = 0; i < HUB_POLICY_MAX_ENTRIES; i++)
+			assert_int_equal(json_array_append_new(arr,
+			    json_string("x")), 0);
+		assert_int_equal(json_object_set(doc, "exclude", arr), 0);
+		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+		    0);
+		assert_int_equal(json_array_append_new(arr, json_string("x")),
+		    0);
+		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+		    VG_ERR_INVAL);
+		assert_string_equal(err, "exclude: more than 1000 entries");
+		json_decref(arr);
+		json_decref(doc);
+	}
+}
+
+/* Merges the policies given as a JSON array of {"group_id","policy"}. */
+static json_t *
+merge(const char *list_text)
+{
+	json_t *list = parse(list_text), *out = NULL;
+	char err[256] = "";
+
+	if (hub_policy_merge(list, &out, err, sizeof(err)) != 0)
+		fail_msg("merge failed: %s", err);
+	json_decref(list);
+	return out;
+}
+
+static void
+check_merge(const char *list_text, const char *want)
+{
+	json_t *got = merge(list_text);
+	char *text = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+
+	assert_non_null(text);
+	assert_string_equal(text, want);
+	free(text);
+	json_decref(got);
+}
+
+static void
+test_merge_rules(void **state)
+{
+	(void)state;
+	/* No group, or groups without a policy: {}. */
+	check_merge("[]", "{}");
+	check_merge("[{\"group_id\":3,\"group\":\"a\",\"version\":0,"
+	    "\"policy\":{}}]", "{}");
+	check_merge("[{\"group_id\":3,\"policy\":null}]", "{}");
+
+	/* One group: itself, with its id. */
+	check_merge("[{\"group_id\":7,\"policy\":{\"paths\":[\"/usr\","
+	    "\"/etc\",\"/etc\"],\"hash\":\"sha384\"}}]",
+	    "{\"groups\":[7],\"hash\":\"sha384\",\"paths\":[\"/etc\","
+	    "\"/usr\"]}");
+
+	/* Lists: sorted union; hash: strongest; realtime: any; schedule:
+	 * smallest; max_hash_size: largest, in bytes. */
+	check_merge("[{\"group_id\":2,\"policy\":{\"paths\":[\"/etc\","
+	    "\"/usr/bin\"],\"include\":[\"*.conf\"],\"exclude\":[\"*.swp\"],"
+	    "\"hash\":\"sha512\",\"realtime\":false,\"schedule\":3600,"
+	    "\"max_hash_size\":\"512M\",\"content\":[\"/etc/hosts\"]}},"
+	    "{\"group_id\":1,\"policy\":{\"paths\":[\"/etc\",\"/boot\"],"
+	    "\"exclude\":[\"/etc/mtab\",\"*.swp\"],\"hash\":\"sha256\","
+	    "\"realtime\":true,\"schedule\":600,\"max_hash_size\":\"1G\"}},"
+	    "{\"group_id\":5,\"policy\":{}}]",
+	    "{\"content\":[\"/etc/hosts\"],\"exclude\":[\"*.swp\","
+	    "\"/etc/mtab\"],\"groups\":[1,2],\"hash\":\"sha512\","
+	    "\"include\":[\"*.conf\"],\"max_hash_size\":1073741824,"
+	    "\"paths\":[\"/boot\",\"/etc\",\"/usr/bin\"],\"realtime\":true,"
+	    "\"schedule\":600}");
+
+	/* realtime false everywhere stays false; a field no group sets
+	 * stays absent. */
+	check_merge("[{\"group_id\":1,\"policy\":{\"realtime\":false}},"
+	    "{\"group_id\":2,\"policy\":{\"schedule\":120}}]",
+	    "{\"groups\":[1,2],\"realtime\":false,\"schedule\":120}");
+	check_merge("[{\"group_id\":1,\"policy\":{\"max_hash_size\":10}},"
+	    "{\"group_id\":2,\"policy\":{\"max_hash_size\":\"1K\"}}]",
+	    "{\"groups\":[1,2],\"max_hash_size\":1024}");
+}
+
+static void
+test_merge_rejects_invalid(void **state)
+{
+	json_t *list = parse("[{\"group_id\":4,\"policy\":{\"hash\":"
+	    "\"md5\"}}]"), *out = NULL;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(hub_policy_merge(list, &out, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_null(out);
+	assert_string_equal(err, "policy of group 4: hash: md5 is weak; use "
+	    "sha256, sha384 or sha512");
+	json_decref(list);
+}
+
+static void
+version_of(const char *list_text, char version[HUB_POLICY_VERSION_LEN])
+{
+	json_t *m = merge(list_text);
+
+	assert_int_equal(hub_policy_version(m, version), 0);
+	json_decref(m);
+}
+
+static void
+test_version(void **state)
+{
+	char a[HUB_POLICY_VERSION_LEN], b[HUB_POLICY_VERSION_LEN];
+	json_t *empty = json_object();
+
+	(void)state;
+	/* SHA-256 of "{}". */
+	assert_int_equal(hub_policy_version(empty, a), 0);
+	assert_string_equal(a, "44136fa355b3678a1146ad16f7e8649e"
+	    "94fb4fc21fe77e8310c060f61caaff8a");
+	json_decref(empty);
+
+	/* Key order and group order do not matter... */
+	version_of("[{\"group_id\":1,\"policy\":{\"paths\":[\"/etc\"],"
+	    "\"hash\":\"sha256\"}},{\"group_id\":2,\"policy\":{\"paths\":"
+	    "[\"/usr\"],\"schedule\":600}}]", a);
+	version_of("[{\"group_id\":2,\"policy\":{\"schedule\":600,\"paths\":"
+	    "[\"/usr\"]}},{\"group_id\":1,\"policy\":{\"hash\":\"sha256\","
+	    "\"paths\":[\"/etc\"]}}]", b);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), 64);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 64);
+
+	/* ...nor the spelling of a size, but every real change does. */
+	version_of("[{\"group_id\":1,\"policy\":{\"max_hash_size\":\"1K\"}}]",
+	    a);
+	version_of("[{\"group_id\":1,\"policy\":{\"max_hash_size\":1024}}]",
+	    b);
+	assert_string_equal(a, b);
+	version_of("[{\"group_id\":1,\"policy\":{\"max_hash_size\":1025}}]",
+	    b);
+	assert_string_not_equal(a, b);
+	version_of("[{\"group_id\":1,\"policy\":{\"paths\":[\"/etc\"]}}]", a);
+	version_of("[{\"group_id\":2,\"policy\":{\"paths\":[\"/etc\"]}}]", b);
+	assert_string_not_equal(a, b);
+
+	/* The version is the hash of exactly this text. */
+	version_of("[{\"group_id\":1,\"policy\":{\"realtime\":true}}]", a);
+	assert_string_equal(a, "998cf844b49ea4ad5ad78a086bf22737"
+	    "872c7aef01acac0acfe59f234055a651");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_validate_accepts),
+		cmocka_unit_test(test_validate_rejects),
+		cmocka_unit_test(test_merge_rules),
+		cmocka_unit_test(test_merge_rejects_invalid),
+		cmocka_unit_test(test_version),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

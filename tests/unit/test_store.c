@@ -1,0 +1,1483 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Unit tests of the hub's store (hub/store.c, hub/store_sqlite.c) on
+ * SQLite databases in a temporary folder: users, sessions, devices and
+ * clones, events (idempotency, queries, paging, ack and accept, purge),
+ * groups and policies, online/offline marking, audit, settings, and the
+ * database file itself (reopening, newer schemas, foreign files, threads).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "vg_err.h"
+#include "vg_hash.h"
+#include "vg_item.h"
+#include "vg_json.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct hub_store *s;
+};
+
+static char err[512];
+
+static void
+remove_db(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/hub.db", f->dir);
+	if (hub_store_open(f->path, &f->s, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	hub_store_close(f->s);
+	remove_db(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+#define OPS(f) ((f)->s->ops)
+#define OK(call) do { \
+	int r_ = (call); \
+	if (r_ != 0) \
+		fail_msg("%s: %d %s", #call, r_, err); \
+} while (0)
+
+static int64_t
+jint(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v))
+		fail_msg("\"%s\" is not an integer", k);
+	return json_integer_value(v);
+}
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	if (!json_is_string(v))
+		fail_msg("\"%s\" is not a string", k);
+	return json_string_value(v);
+}
+
+/* Registers a device; returns its id. */
+static int64_t
+reg(struct fixture *f, const char *host, const char *machine,
+    const char *macs, struct hs_register_result *res)
+{
+	struct hs_register_result tmp;
+	unsigned char cred[32];
+	struct hs_register in;
+
+	memset(&in, 0, sizeof(in));
+	memset(cred, host[0], sizeof(cred));
+	in.name = host;
+	in.hostname = host;
+	in.os = "Debian GNU/Linux 12 (bookworm)";
+	in.machine_id = machine;
+	in.agent_version = "0.2.0";
+	in.ips_json = "[\"10.0.0.5\"]";
+	in.macs_json = macs;
+	in.poll_period = 300;
+	in.cred_hash = cred;
+	in.peer = "10.0.0.5";
+	if (res == NULL)
+		res = &tmp;
+	OK(OPS(f)->device_register(f->s, &in, res, err, sizeof(err)));
+	return res->device_id;
+}
+
+/* A file item with typical attributes. */
+static struct vg_item *
+file_item(const char *path, uint64_t size, int64_t mtime)
+{
+	struct vg_item *it = vg_item_new(VG_KIND_FILE, path, strlen(path));
+
+	assert_non_null(it);
+	it->have = VG_A_TYPE | VG_A_SIZE | VG_A_MODE | VG_A_UID | VG_A_GID |
+	    VG_A_USER | VG_A_GROUP | VG_A_MTIME | VG_A_CTIME | VG_A_INODE |
+	    VG_A_DEV | VG_A_NLINK | VG_A_XATTRS | VG_A_ACL | VG_A_SELINUX |
+	    VG_A_HASH;
+	it->ftype = VG_FT_REG;
+	it->size = size;
+	it->mode = 0644;
+	it->uid = 0;
+	it->gid = 0;
+	assert_int_equal(vg_item_set_str(&it->user, "root"), 0);
+	assert_int_equal(vg_item_set_str(&it->group, "root"), 0);
+	it->mtime_ns = mtime;
+	it->ctime_ns = mtime + 7;
+	it->inode = 1311021;
+	it->dev = 65024;
+	it->nlink = 1;
+	assert_int_equal(vg_item_set_str(&it->xattrs, ""), 0);
+	assert_int_equal(vg_item_set_str(&it->acl, ""), 0);
+	assert_int_equal(vg_item_set_str(&it->selinux, ""), 0);
+	it->hash_alg = VG_HASH_SHA256;
+	it->hash_state = VG_HS_OK;
+	assert_int_equal(vg_hash_buffer(VG_HASH_SHA256, &size, sizeof(size),
+	    it->hash), 0);
+	return it;
+}
+
+/* A batch of n CHANGED events of one device, seqs from seq0, of paths
+ * prefix<seq>suffix. */
+struct batch {
+	struct hs_event_in *ev;
+	struct vg_change *ch;
+	unsigned char *stored;
+	size_t n;
+};
+
+static void
+batch_make(struct batch *b, int64_t device, uint64_t seq0, size_t n,
+    const char *prefix, const char *suffix)
+{
+	char path[128];
+	size_t i;
+
+	b->n = n;
+	b->ev = calloc(n, sizeof(*b->ev));
+	b->ch = calloc(n, sizeof(*b->ch));
+	b->stored = calloc(n, 1);
+	assert_true(b->ev && b->ch && b->stored);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s%u%s", prefix,
+		    (unsigned)(seq0 + i), suffix);
+		b->ch[i].type = VG_CHANGE_CHANGED;
+		b->ch[i].old = file_item(path, 100 + i, 1700000000000000000LL);
+		b->ch[i].new = file_item(path, 200 + i, 1700000001000000000LL);
+		b->ch[i].changed = VG_A_SIZE | VG_A_MTIME | VG_A_CTIME |
+		    VG_A_HASH;
+		b->ev[i].device_id = device;
+		b->ev[i].seq = seq0 + i;
+		b->ev[i].time_ns = 1764145114123456789LL + (int64_t)i;
+		b->ev[i].origin = 1;
+		b->ev[i].type = HS_EV_CHANGED;
+		b->ev[i].change = &b->ch[i];
+	}
+}
+
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		vg_change_clear(&b->ch[i]);
+	free(b->ev);
+	free(b->ch);
+	free(b->stored);
+}
+
+static int64_t
+count_events(struct fixture *f)
+{
+	json_t *st;
+	int64_t n;
+
+	OK(OPS(f)->stats(f->s, &st, err, sizeof(err)));
+	n = jint(st, "events");
+	json_decref(st);
+	return n;
+}
+
+/* Events matching the filter (limit 1000). */
+static json_t *
+query(struct fixture *f, struct hs_event_filter *flt)
+{
+	json_t *a;
+
+	if (flt->limit == 0)
+		flt->limit = 1000;
+	OK(OPS(f)->event_query(f->s, flt, &a, err, sizeof(err)));
+	assert_true(json_is_array(a));
+	return a;
+}
+
+/* ---- store.c ---- */
+
+static void
+test_names(void **state)
+{
+	int v;
+
+	(void)state;
+	assert_string_equal(hs_event_type_name(HS_EV_CHANGED), "changed");
+	assert_string_equal(hs_event_type_name(HS_EV_REGISTERED),
+	    "registered");
+	assert_null(hs_event_type_name(4));
+	assert_null(hs_event_type_name(-1));
+	assert_null(hs_event_type_name(99));
+	assert_int_equal(hs_event_type_parse("clone", &v), 0);
+	assert_int_equal(v, HS_EV_CLONE);
+	assert_int_equal(hs_event_type_parse("bogus", &v), VG_ERR_INVAL);
+	assert_string_equal(hs_role_name(HS_ROLE_ENROL), "enrol");
+	assert_null(hs_role_name(0));
+	assert_int_equal(hs_role_parse("readonly", &v), 0);
+	assert_int_equal(v, HS_ROLE_READONLY);
+	assert_int_equal(hs_role_parse("root", &v), VG_ERR_INVAL);
+}
+
+static void
+test_same_machine(void **state)
+{
+	(void)state;
+	assert_int_equal(hs_same_machine("web01", "[]", "WEB01", "[]"), 1);
+	assert_int_equal(hs_same_machine("web01", "[\"52:54:00:12:34:56\"]",
+	    "web02", "[\"52:54:00:12:34:56\", \"aa:bb:cc:dd:ee:ff\"]"), 1);
+	assert_int_equal(hs_same_machine("web01", "[\"52:54:00:12:34:56\"]",
+	    "web02", "[\"52:54:00:12:34:57\"]"), 0);
+	/* An all-zero MAC says nothing about the machine. */
+	assert_int_equal(hs_same_machine("web01", "[\"00:00:00:00:00:00\"]",
+	    "web02", "[\"00:00:00:00:00:00\"]"), 0);
+	assert_int_equal(hs_same_machine("web01", "not json", "web02",
+	    "[]"), 0);
+}
+
+static void
+test_postgresql_refused(void **state)
+{
+	struct hub_store *s = (struct hub_store *)1;
+
+	(void)state;
+	assert_int_equal(hub_store_open("postgresql://db/vigil", &s, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_null(s);
+	assert_string_equal(err, "PostgreSQL is not supported in this release");
+}
+
+/* ---- users and sessions ---- */
+
+static void
+test_users(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char tok[32];
+	int64_t id, id2;
+	json_t *u, *a, *sess;
+
+	OK(OPS(f)->user_create(f->s, "admin", "$argon2id$hash1",
+	    HS_ROLE_ADMIN, &id, err, sizeof(err)));
+	OK(OPS(f)->user_create(f->s, "viewer", "$argon2id$hash2",
+	    HS_ROLE_READONLY, &id2, err, sizeof(err)));
+	assert_true(id > 0 && id2 > id);
+	assert_int_equal(OPS(f)->user_create(f->s, "admin", "x",
+	    HS_ROLE_ADMIN, NULL, err, sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, "already taken"));
+
+	OK(OPS(f)->user_get_by_name(f->s, "admin", &u, err, sizeof(err)));
+	assert_int_equal(jint(u, "id"), id);
+	assert_string_equal(jstr(u, "role"), "admin");
+	assert_string_equal(jstr(u, "pwhash"), "$argon2id$hash1");
+	assert_true(json_is_false(json_object_get(u, "disabled")));
+	assert_true(jint(u, "created") > 0);
+	json_decref(u);
+	assert_int_equal(OPS(f)->user_get_by_name(f->s, "nobody", &u, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_null(u);
+
+	OK(OPS(f)->user_list(f->s, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(jstr(json_array_get(a, 1), "name"), "viewer");
+	/* The hash is for the auth module only. */
+	assert_null(json_object_get(json_array_get(a, 0), "pwhash"));
+	json_decref(a);
+
+	/* Changing the password only. */
+	OK(OPS(f)->user_update(f->s, id2, 0, "$argon2id$hash3", -1, err,
+	    sizeof(err)));
+	OK(OPS(f)->user_get(f->s, id2, &u, err, sizeof(err)));
+	assert_string_equal(jstr(u, "pwhash"), "$argon2id$hash3");
+	assert_string_equal(jstr(u, "role"), "readonly");
+	json_decref(u);
+	/* Disabling signs the user out. */
+	memset(tok, 7, sizeof(tok));
+	OK(OPS(f)->session_create(f->s, tok, id2, "csrf", 1000, 2000,
+	    "10.0.0.1", err, sizeof(err)));
+	OK(OPS(f)->user_update(f->s, id2, HS_ROLE_ADMIN, NULL, 1, err,
+	    sizeof(err)));
+	OK(OPS(f)->user_get(f->s, id2, &u, err, sizeof(err)));
+	assert_string_equal(jstr(u, "role"), "admin");
+	assert_true(json_is_true(json_object_get(u, "disabled")));
+	json_decref(u);
+	assert_int_equal(OPS(f)->session_get(f->s, tok, &sess, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->user_update(f->s, 999, 0, NULL, 0, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->user_update(f->s, id, 9, NULL, -1, err,
+	    sizeof(err)), VG_ERR_INVAL);
+
+	/* Deleting takes the sessions along. */
+	OK(OPS(f)->session_create(f->s, tok, id, "csrf", 1000, 2000, NULL,
+	    err, sizeof(err)));
+	OK(OPS(f)->user_delete(f->s, id, err, sizeof(err)));
+	assert_int_equal(OPS(f)->session_get(f->s, tok, &sess, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->user_get(f->s, id, &u, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->user_delete(f->s, id, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+}
+
+static void
+test_sessions(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char t1[32], t2[32], t3[32];
+	json_t *o;
+	int64_t uid;
+
+	OK(OPS(f)->user_create(f->s, "admin", "h", HS_ROLE_ADMIN, &uid, err,
+	    sizeof(err)));
+	memset(t1, 1, 32);
+	memset(t2, 2, 32);
+	memset(t3, 3, 32);
+	OK(OPS(f)->session_create(f->s, t1, uid, "c1", 1000, 1000 + 43200,
+	    "::1", err, sizeof(err)));
+	OK(OPS(f)->session_create(f->s, t2, uid, "c2", 1000, 1500, NULL, err,
+	    sizeof(err)));
+	OK(OPS(f)->session_create(f->s, t3, uid, "c3", 1000, 1000 + 43200,
+	    NULL, err, sizeof(err)));
+	assert_int_equal(OPS(f)->session_create(f->s, t1, uid, "c", 1, 2,
+	    NULL, err, sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->session_create(f->s, (unsigned char *)
+	    "0123456789abcdef0123456789abcdef", 77, "c", 1, 2, NULL, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	OK(OPS(f)->session_get(f->s, t1, &o, err, sizeof(err)));
+	assert_int_equal(jint(o, "user_id"), uid);
+	assert_string_equal(jstr(o, "csrf"), "c1");
+	assert_int_equal(jint(o, "created"), 1000);
+	assert_int_equal(jint(o, "expires"), 1000 + 43200);
+	assert_int_equal(jint(o, "last_used"), 1000);
+	json_decref(o);
+
+	OK(OPS(f)->session_touch(f->s, t1, 4000, err, sizeof(err)));
+	OK(OPS(f)->session_touch(f->s, t1, 4000, err, sizeof(err)));
+	OK(OPS(f)->session_get(f->s, t1, &o, err, sizeof(err)));
+	assert_int_equal(jint(o, "last_used"), 4000);
+	json_decref(o);
+
+	/* At 5000 with 3600 s idle: t2 expired, t3 idle since 1000, t1
+	 * used at 4000 stays. */
+	OK(OPS(f)->session_purge(f->s, 5000, 3600, err, sizeof(err)));
+	OK(OPS(f)->session_get(f->s, t1, &o, err, sizeof(err)));
+	json_decref(o);
+	assert_int_equal(OPS(f)->session_get(f->s, t2, &o, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->session_get(f->s, t3, &o, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->session_touch(f->s, t2, 6000, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	OK(OPS(f)->session_delete(f->s, t1, err, sizeof(err)));
+	assert_int_equal(OPS(f)->session_delete(f->s, t1, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+}
+
+/* ---- devices ---- */
+
+/* The events of a device of one type. */
+static json_t *
+device_events(struct fixture *f, int64_t device, int type)
+{
+	struct hs_event_filter flt;
+
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = device;
+	flt.type = type;
+	return query(f, &flt);
+}
+
+static void
+test_register_and_clone(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_register_result res;
+	int64_t a, b, c;
+	json_t *d, *evs, *auth;
+	char hex[65];
+	unsigned char cred[32];
+
+	a = reg(f, "web01", "m-1", "[\"52:54:00:00:00:01\"]", &res);
+	assert_true(a > 0);
+	assert_int_equal(res.created, 1);
+	assert_int_equal(res.clone_of, 0);
+	evs = device_events(f, a, HS_EV_REGISTERED);
+	assert_int_equal(json_array_size(evs), 1);
+	assert_string_equal(jstr(json_array_get(evs, 0), "origin"), "hub");
+	json_decref(evs);
+
+	/* Same machine id and host name: the same device comes back. */
+	assert_int_equal(reg(f, "web01", "m-1", "[\"52:54:00:00:00:01\"]",
+	    &res), a);
+	assert_int_equal(res.created, 0);
+	assert_int_equal(res.clone_of, 0);
+	/* A new host name but a MAC in common: still the same machine. */
+	assert_int_equal(reg(f, "web01-renamed", "m-1",
+	    "[\"52:54:00:00:00:01\"]", &res), a);
+	assert_int_equal(res.created, 0);
+	OK(OPS(f)->device_get(f->s, a, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "hostname"), "web01-renamed");
+	assert_int_equal(jint(d, "agent_id"), a);
+	assert_true(json_is_null(json_object_get(d, "clone_of")));
+	assert_true(json_is_true(json_object_get(d, "online")));
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(d, "ips"), 0)), "10.0.0.5");
+	assert_int_equal(jint(d, "poll_period"), 300);
+	json_decref(d);
+
+	/* Same machine id, other host name, disjoint MACs: a clone. */
+	b = reg(f, "web02", "m-1", "[\"52:54:00:00:00:02\"]", &res);
+	assert_true(b != a);
+	assert_int_equal(res.created, 1);
+	assert_int_equal(res.clone_of, a);
+	OK(OPS(f)->device_get(f->s, b, &d, err, sizeof(err)));
+	assert_int_equal(jint(d, "clone_of"), a);
+	json_decref(d);
+	evs = device_events(f, b, HS_EV_CLONE);
+	assert_int_equal(json_array_size(evs), 1);
+	assert_non_null(strstr(jstr(json_array_get(evs, 0), "message"),
+	    "cloned"));
+	json_decref(evs);
+	evs = device_events(f, a, HS_EV_CLONE);
+	assert_int_equal(json_array_size(evs), 1);
+	json_decref(evs);
+	/* The clone registering again is recognised as itself. */
+	assert_int_equal(reg(f, "web02", "m-1", "[]", &res), b);
+	assert_int_equal(res.created, 0);
+	assert_int_equal(res.clone_of, 0);
+
+	/* Another machine id: unrelated. */
+	c = reg(f, "db01", "m-2", "[]", &res);
+	assert_int_equal(res.clone_of, 0);
+
+	/* The credential is the last registration's. */
+	OK(OPS(f)->agent_auth(f->s, c, &auth, err, sizeof(err)));
+	memset(cred, 'd', sizeof(cred));
+	vg_hex_encode(cred, 32, hex);
+	assert_string_equal(jstr(auth, "cred_hash"), hex);
+	assert_true(json_is_false(json_object_get(auth, "deleted")));
+	json_decref(auth);
+	assert_int_equal(OPS(f)->agent_auth(f->s, 999, &auth, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	assert_int_equal(OPS(f)->device_owned(f->s, a, a), 0);
+	assert_int_equal(OPS(f)->device_owned(f->s, a, b), VG_ERR_PERM);
+	assert_int_equal(OPS(f)->device_owned(f->s, a, 999), VG_ERR_NOTFOUND);
+
+	/* Deleting a device ends its credential and events. */
+	OK(OPS(f)->device_delete(f->s, b, err, sizeof(err)));
+	assert_int_equal(OPS(f)->agent_auth(f->s, b, &auth, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	evs = device_events(f, b, 0);
+	assert_int_equal(json_array_size(evs), 0);
+	json_decref(evs);
+	assert_int_equal(OPS(f)->device_delete(f->s, b, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+}
+
+static void
+test_device_list(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_device_filter flt;
+	int64_t a, b, c, g;
+	json_t *l, *d;
+
+	a = reg(f, "web01", "m-1", "[]", NULL);
+	b = reg(f, "web02", "m-2", "[]", NULL);
+	c = reg(f, "DB01", "m-3", "[]", NULL);
+	OK(OPS(f)->group_create(f->s, "web", &g, err, sizeof(err)));
+	OK(OPS(f)->group_member(f->s, g, a, 1, err, sizeof(err)));
+	OK(OPS(f)->group_member(f->s, g, b, 1, err, sizeof(err)));
+
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 2;
+	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 2);
+	assert_int_equal(jint(json_array_get(l, 0), "id"), a);
+	d = json_object_get(json_array_get(l, 0), "groups");
+	assert_int_equal(json_array_size(d), 1);
+	assert_string_equal(jstr(json_array_get(d, 0), "name"), "web");
+	flt.after_id = jint(json_array_get(l, 1), "id");
+	json_decref(l);
+	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 1);
+	assert_int_equal(jint(json_array_get(l, 0), "id"), c);
+	json_decref(l);
+
+	memset(&flt, 0, sizeof(flt));
+	flt.group_id = g;
+	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 2);
+	json_decref(l);
+	memset(&flt, 0, sizeof(flt));
+	flt.text = "db0";
+	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 1);
+	json_decref(l);
+	memset(&flt, 0, sizeof(flt));
+	flt.os = "bookworm";
+	flt.status = 2;
+	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 0);
+	json_decref(l);
+	flt.status = 1;
+	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 3);
+	json_decref(l);
+}
+
+/* ---- events ---- */
+
+static void
+test_events_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	struct batch b, b2;
+	int64_t dev, before;
+	size_t i;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	before = count_events(f);
+	batch_make(&b, dev, 1, 50, "/srv/data/file", ".txt");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000, b.stored, err,
+	    sizeof(err)));
+	for (i = 0; i < b.n; i++)
+		assert_int_equal(b.stored[i], 1);
+	assert_int_equal(count_events(f), before + 50);
+	/* The agent did not get the answer and sends it all again. */
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1001, b.stored, err,
+	    sizeof(err)));
+	for (i = 0; i < b.n; i++)
+		assert_int_equal(b.stored[i], 2);
+	assert_int_equal(count_events(f), before + 50);
+	/* Half old, half new. */
+	batch_make(&b2, dev, 26, 50, "/srv/data/file", ".txt");
+	OK(OPS(f)->events_insert(f->s, b2.ev, b2.n, 1002, b2.stored, err,
+	    sizeof(err)));
+	for (i = 0; i < b2.n; i++)
+		assert_int_equal(b2.stored[i], i < 25 ? 2 : 1);
+	assert_int_equal(count_events(f), before + 75);
+	batch_free(&b2);
+
+	/* A batch naming a missing device stores nothing. */
+	b.ev[10].device_id = 999;
+	b.ev[10].seq = 5000;
+	assert_int_equal(OPS(f)->events_insert(f->s, b.ev, b.n, 1003,
+	    b.stored, err, sizeof(err)), VG_ERR_NOTFOUND);
+	for (i = 0; i < b.n; i++)
+		assert_int_equal(b.stored[i], 0);
+	assert_int_equal(count_events(f), before + 75);
+	/* So does a batch with a malformed event. */
+	b.ev[10].device_id = dev;
+	b.ev[10].change = NULL;
+	assert_int_equal(OPS(f)->events_insert(f->s, b.ev, b.n, 1003,
+	    b.stored, err, sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, "events[10]"));
+	b.ev[10].change = &b.ch[10];
+	batch_free(&b);
+}
+
+/* event_get gives back exactly the attributes that went in. */
+static void
+check_detail(struct fixture *f, int64_t id, const struct vg_change *c)
+{
+	json_t *d, *want;
+
+	OK(OPS(f)->event_get(f->s, id, &d, err, sizeof(err)));
+	if (c->old != NULL) {
+		want = vg_attrs_to_json(c->old);
+		assert_true(json_equal(want, json_object_get(d, "old")));
+		json_decref(want);
+	} else
+		assert_true(json_is_null(json_object_get(d, "old")));
+	if (c->new != NULL) {
+		want = vg_attrs_to_json(c->new);
+		if (!json_equal(want, json_object_get(d, "new"))) {
+			char *a = json_dumps(want, JSON_SORT_KEYS);
+			char *b = json_dumps(json_object_get(d, "new"),
+			    JSON_SORT_KEYS);
+			fail_msg("new differs:\n%s\n%s", a, b);
+		}
+		json_decref(want);
+	} else
+		assert_true(json_is_null(json_object_get(d, "new")));
+	json_decref(d);
+}
+
+static void
+test_event_detail(void **state)
+{
+	struct fixture *f = *state;
+	static const char bad_path[] = "/srv/\xff\xfe/x";
+	struct hs_event_in ev[5];
+	struct vg_change ch[4];
+	unsigned char stored[5];
+	struct hs_event_filter flt;
+	int64_t dev;
+	json_t *a, *d, *e;
+	size_t i;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	memset(ev, 0, sizeof(ev));
+	memset(ch, 0, sizeof(ch));
+	/* 0: changed, same attributes recorded on both sides */
+	ch[0].type = VG_CHANGE_CHANGED;
+	ch[0].old = file_item("/etc/passwd", 1234, 1700000000000000000LL);
+	ch[0].new = file_item("/etc/passwd", 1250, 1700000005000000000LL);
+	ch[0].changed = VG_A_SIZE | VG_A_MTIME | VG_A_CTIME | VG_A_HASH;
+	ch[0].diff = strdup("--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n");
+	/* 1: changed, the new side records other attributes (no hash,
+	 * a user name gone) */
+	ch[1].type = VG_CHANGE_CHANGED;
+	ch[1].old = file_item("/etc/shadow", 10, 5);
+	ch[1].new = file_item("/etc/shadow", 10, 5);
+	ch[1].new->have &= ~(VG_A_HASH | VG_A_SELINUX);
+	assert_int_equal(vg_item_set_str(&ch[1].new->user, NULL), 0);
+	ch[1].changed = VG_A_USER;
+	/* 2: added, a path that is not UTF-8 */
+	ch[2].type = VG_CHANGE_ADDED;
+	ch[2].new = vg_item_new(VG_KIND_FILE, bad_path, sizeof(bad_path) - 1);
+	ch[2].new->have = VG_A_TYPE;
+	ch[2].new->ftype = VG_FT_DIR;
+	/* 3: removed, a package */
+	ch[3].type = VG_CHANGE_REMOVED;
+	ch[3].old = vg_item_new(VG_KIND_PACKAGE, "openssl", 7);
+	assert_int_equal(vg_item_set_prop(ch[3].old, "version", "3.0.15"), 0);
+	for (i = 0; i < 4; i++) {
+		ev[i].device_id = dev;
+		ev[i].seq = 10 + i;
+		ev[i].time_ns = 1764145114123456789LL;
+		ev[i].type = (int)ch[i].type;
+		ev[i].change = &ch[i];
+	}
+	ev[4].device_id = dev;
+	ev[4].seq = 14;
+	ev[4].time_ns = 1764145114000000000LL;
+	ev[4].origin = 1;
+	ev[4].type = HS_EV_AGENT;
+	ev[4].message = "inotify watch limit reached";
+	ev[4].path = "/srv";
+	OK(OPS(f)->events_insert(f->s, ev, 5, 1764145120, stored, err,
+	    sizeof(err)));
+
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = dev;
+	flt.before_id = INT64_MAX;
+	a = query(f, &flt);
+	/* Newest first; the registered event is the oldest. */
+	assert_int_equal(json_array_size(a), 6);
+	e = json_array_get(a, 0);
+	assert_string_equal(jstr(e, "type"), "agent");
+	assert_string_equal(jstr(e, "message"), "inotify watch limit reached");
+	assert_string_equal(jstr(e, "path"), "/srv");
+	assert_true(json_is_null(json_object_get(e, "kind")));
+	e = json_array_get(a, 2);
+	assert_string_equal(jstr(e, "type"), "added");
+	assert_string_equal(jstr(e, "path"), "/srv/\xef\xbf\xbd\xef\xbf\xbd/x");
+	assert_string_equal(jstr(e, "path_b64"), "L3Nydi///i94");
+	e = json_array_get(a, 4);
+	assert_string_equal(jstr(e, "type"), "changed");
+	assert_string_equal(jstr(e, "kind"), "file");
+	assert_string_equal(jstr(e, "device"), "web01");
+	assert_int_equal(jint(e, "device_id"), dev);
+	assert_int_equal(jint(e, "seq"), 10);
+	assert_int_equal(jint(e, "received"), 1764145120);
+	assert_string_equal(jstr(e, "time"), "2025-11-26T08:18:34.123456789Z");
+	assert_string_equal(jstr(e, "origin"), "scan");
+	assert_string_equal(jstr(e, "state"), "new");
+	d = json_object_get(e, "changed");
+	assert_int_equal(json_array_size(d), 4);
+	assert_string_equal(json_string_value(json_array_get(d, 0)), "size");
+	assert_string_equal(json_string_value(json_array_get(d, 3)), "hash");
+	assert_null(json_object_get(e, "old"));
+
+	for (i = 0; i < 4; i++)
+		check_detail(f, jint(json_array_get(a, 4 - i), "id"), &ch[i]);
+	OK(OPS(f)->event_get(f->s, jint(json_array_get(a, 4), "id"), &d, err,
+	    sizeof(err)));
+	assert_string_equal(jstr(d, "diff"), ch[0].diff);
+	assert_true(json_is_false(json_object_get(d, "diff_truncated")));
+	assert_true(json_is_null(json_object_get(d, "ack_by")));
+	json_decref(d);
+	assert_int_equal(OPS(f)->event_get(f->s, 99999, &d, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	json_decref(a);
+	for (i = 0; i < 4; i++)
+		vg_change_clear(&ch[i]);
+}
+
+static void
+test_query_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct batch b1, b2;
+	int64_t d1, d2, g;
+	json_t *a;
+
+	d1 = reg(f, "web01", "m-1", "[]", NULL);
+	d2 = reg(f, "web02", "m-2", "[]", NULL);
+	OK(OPS(f)->group_create(f->s, "g", &g, err, sizeof(err)));
+	OK(OPS(f)->group_member(f->s, g, d2, 1, err, sizeof(err)));
+	batch_make(&b1, d1, 1, 30, "/srv/a_b/file", ".txt");
+	batch_make(&b2, d2, 1, 20, "/srv/a%b/file", ".log");
+	OK(OPS(f)->events_insert(f->s, b1.ev, b1.n, 1000, b1.stored, err,
+	    sizeof(err)));
+	OK(OPS(f)->events_insert(f->s, b2.ev, b2.n, 2000, b2.stored, err,
+	    sizeof(err)));
+
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = d1;
+	flt.type = HS_EV_CHANGED;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 30);
+	json_decref(a);
+	memset(&flt, 0, sizeof(flt));
+	flt.group_id = g;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 21);   /* + registered */
+	json_decref(a);
+	/* Text is bytes, not a pattern: "_" and "%" match themselves. */
+	memset(&flt, 0, sizeof(flt));
+	flt.text = "a_b";
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 30);
+	json_decref(a);
+	flt.text = "a%b";
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 20);
+	json_decref(a);
+	flt.text = "A_B";
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+	flt.text = "file1";
+	flt.device_id = d1;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 11);   /* 1, 10..19 */
+	json_decref(a);
+	memset(&flt, 0, sizeof(flt));
+	flt.since = 1500;
+	flt.type = HS_EV_CHANGED;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 20);
+	json_decref(a);
+	memset(&flt, 0, sizeof(flt));
+	flt.since = 500;
+	flt.until = 1500;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 30);
+	json_decref(a);
+	flt.limit = 7;
+	OK(OPS(f)->event_query(f->s, &flt, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 7);
+	json_decref(a);
+	batch_free(&b1);
+	batch_free(&b2);
+}
+
+/* Pages by the before cursor while new events keep arriving: every event
+ * present at the start is seen exactly once. */
+static void
+test_query_paging(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct batch b;
+	int64_t dev, last = INT64_MAX, id, before;
+	unsigned char seen[400];
+	json_t *a;
+	size_t i, total = 0, pages = 0;
+	uint64_t seq = 1000;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	batch_make(&b, dev, 1, 300, "/f", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	memset(seen, 0, sizeof(seen));
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = dev;
+	flt.type = HS_EV_CHANGED;
+	flt.limit = 37;
+	before = 0;
+	for (;;) {
+		flt.before_id = before;
+		OK(OPS(f)->event_query(f->s, &flt, &a, err, sizeof(err)));
+		pages++;
+		for (i = 0; i < json_array_size(a); i++) {
+			id = jint(json_array_get(a, i), "id");
+			assert_true(id < last);
+			last = id;
+			if (jint(json_array_get(a, i), "seq") < 1000) {
+				assert_true(id < (int64_t)sizeof(seen));
+				assert_int_equal(seen[id], 0);
+				seen[id] = 1;
+				total++;
+			}
+		}
+		if (json_array_size(a) < (size_t)flt.limit) {
+			json_decref(a);
+			break;
+		}
+		before = jint(json_array_get(a, json_array_size(a) - 1), "id");
+		json_decref(a);
+		/* Newer events arrive between two pages. */
+		batch_make(&b, dev, seq, 5, "/new", "");
+		seq += 5;
+		OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1001, b.stored, err,
+		    sizeof(err)));
+		batch_free(&b);
+	}
+	assert_int_equal(total, 300);
+	assert_int_equal(pages, 9);
+}
+
+static void
+test_ack_accept(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct hs_event_in ev[2];
+	struct vg_change ch[2];
+	unsigned char stored[2];
+	int64_t dev, id_changed, id_removed, id_reg;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	json_t *a, *d;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	memset(ev, 0, sizeof(ev));
+	memset(ch, 0, sizeof(ch));
+	ch[0].type = VG_CHANGE_CHANGED;
+	ch[0].old = file_item("/etc/hosts", 100, 1);
+	ch[0].new = file_item("/etc/hosts", 120, 2);
+	ch[1].type = VG_CHANGE_REMOVED;
+	ch[1].old = file_item("/etc/hosts", 120, 2);
+	ev[0].device_id = ev[1].device_id = dev;
+	ev[0].seq = 1;
+	ev[1].seq = 2;
+	ev[0].type = HS_EV_CHANGED;
+	ev[1].type = HS_EV_REMOVED;
+	ev[0].change = &ch[0];
+	ev[1].change = &ch[1];
+	OK(OPS(f)->events_insert(f->s, ev, 2, 1000, stored, err,
+	    sizeof(err)));
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = dev;
+	a = query(f, &flt);
+	id_removed = jint(json_array_get(a, 0), "id");
+	id_changed = jint(json_array_get(a, 1), "id");
+	id_reg = jint(json_array_get(a, 2), "id");
+	json_decref(a);
+
+	OK(OPS(f)->event_ack(f->s, id_changed, "alice", "expected", 5000, err,
+	    sizeof(err)));
+	OK(OPS(f)->event_get(f->s, id_changed, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "state"), "acknowledged");
+	assert_string_equal(jstr(d, "ack_by"), "alice");
+	assert_int_equal(jint(d, "ack_at"), 5000);
+	assert_string_equal(jstr(d, "comment"), "expected");
+	json_decref(d);
+	assert_int_equal(OPS(f)->event_ack(f->s, 99999, "alice", "", 1, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	OK(OPS(f)->event_accept(f->s, id_changed, "bob", 6000, err,
+	    sizeof(err)));
+	OK(OPS(f)->event_get(f->s, id_changed, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "state"), "accepted");
+	assert_string_equal(jstr(d, "accepted_by"), "bob");
+	assert_int_equal(jint(d, "accepted_at"), 6000);
+	json_decref(d);
+	/* Acknowledging later does not undo the acceptance. */
+	OK(OPS(f)->event_ack(f->s, id_changed, "carol", "", 7000, err,
+	    sizeof(err)));
+	OK(OPS(f)->event_get(f->s, id_changed, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "state"), "accepted");
+	json_decref(d);
+	assert_int_equal(OPS(f)->event_accept(f->s, id_reg, "bob", 6000, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->event_accept(f->s, 99999, "bob", 6000, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	/* The hub's baseline holds the accepted state of /etc/hosts ... */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), "
+	    "max(event) FROM hub_baseline WHERE device = ?1", -1, &q, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(q, 1, dev);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	assert_int_equal(sqlite3_column_int64(q, 1), id_changed);
+	sqlite3_reset(q);
+	/* ... until its removal is accepted. */
+	OK(OPS(f)->event_accept(f->s, id_removed, "bob", 6001, err,
+	    sizeof(err)));
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	vg_change_clear(&ch[0]);
+	vg_change_clear(&ch[1]);
+}
+
+static void
+test_purge(void **state)
+{
+	struct fixture *f = *state;
+	struct batch b;
+	int64_t dev, base;
+	int deleted;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	base = count_events(f);   /* the registered event, received now */
+	batch_make(&b, dev, 1, 100, "/f", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, 40, 1000, b.stored, err,
+	    sizeof(err)));
+	OK(OPS(f)->events_insert(f->s, b.ev + 40, 60, 2000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	OK(OPS(f)->events_purge(f->s, 1500, 25, &deleted, err, sizeof(err)));
+	assert_int_equal(deleted, 25);
+	OK(OPS(f)->events_purge(f->s, 1500, 25, &deleted, err, sizeof(err)));
+	assert_int_equal(deleted, 15);
+	OK(OPS(f)->events_purge(f->s, 1500, 25, &deleted, err, sizeof(err)));
+	assert_int_equal(deleted, 0);
+	assert_int_equal(count_events(f), base + 60);
+	OK(OPS(f)->events_purge(f->s, 2001, 1000, &deleted, err,
+	    sizeof(err)));
+	assert_int_equal(deleted, 60);
+	assert_int_equal(count_events(f), base);
+}
+
+/* The storage budget: typical file changes (size, mtime, ctime and
+ * hash differ; paths of about 50 bytes) cost at most 300 bytes each,
+ * indexes included. Counts pages, not time. */
+static void
+test_bytes_per_event(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev, before, after;
+	struct batch b;
+	json_t *st;
+	double per;
+	int i;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	OK(OPS(f)->stats(f->s, &st, err, sizeof(err)));
+	before = jint(st, "db_bytes");
+	json_decref(st);
+	for (i = 0; i < 20; i++) {
+		batch_make(&b, dev, 10000 + (uint64_t)i * 1000, 1000,
+		    "/srv/data/projects/dir123/subdir45/file", ".txt");
+		OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000 + i, b.stored,
+		    err, sizeof(err)));
+		batch_free(&b);
+	}
+	OK(OPS(f)->stats(f->s, &st, err, sizeof(err)));
+	after = jint(st, "db_bytes");
+	json_decref(st);
+	per = (double)(after - before) / 20000;
+	print_message("%.1f bytes per event\n", per);
+	assert_true(per <= 300);
+}
+
+/* ---- groups and policies ---- */
+
+static void
+test_groups_policies(void **state)
+{
+	struct fixture *f = *state;
+	int64_t g1, g2, dev, v;
+	json_t *p, *o, *l;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	OK(OPS(f)->group_create(f->s, "web", &g1, err, sizeof(err)));
+	OK(OPS(f)->group_create(f->s, "linux", &g2, err, sizeof(err)));
+	assert_int_equal(OPS(f)->group_create(f->s, "web", NULL, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->group_rename(f->s, g2, "web", err,
+	    sizeof(err)), VG_ERR_INVAL);
+	OK(OPS(f)->group_rename(f->s, g2, "servers", err, sizeof(err)));
+	assert_int_equal(OPS(f)->group_rename(f->s, 999, "x", err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	/* No policy yet: {} at version 0. */
+	OK(OPS(f)->policy_get(f->s, g1, &p, &v, err, sizeof(err)));
+	assert_int_equal(v, 0);
+	assert_int_equal(json_object_size(p), 0);
+	json_decref(p);
+	assert_int_equal(OPS(f)->policy_get(f->s, 999, &p, &v, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	p = json_pack("{s:[s,s], s:s}", "paths", "/etc", "/usr/bin", "hash",
+	    "sha256");
+	OK(OPS(f)->policy_set(f->s, g1, p, &v, err, sizeof(err)));
+	assert_int_equal(v, 1);
+	json_object_set_new(p, "realtime", json_true());
+	OK(OPS(f)->policy_set(f->s, g1, p, &v, err, sizeof(err)));
+	assert_int_equal(v, 2);
+	OK(OPS(f)->policy_get(f->s, g1, &o, &v, err, sizeof(err)));
+	assert_int_equal(v, 2);
+	assert_true(json_equal(o, p));
+	json_decref(o);
+	assert_int_equal(OPS(f)->policy_set(f->s, 999, p, &v, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	OK(OPS(f)->policy_set(f->s, g2, p, &v, err, sizeof(err)));
+	assert_int_equal(v, 1);
+
+	OK(OPS(f)->group_member(f->s, g1, dev, 1, err, sizeof(err)));
+	OK(OPS(f)->group_member(f->s, g1, dev, 1, err, sizeof(err)));
+	assert_int_equal(OPS(f)->group_member(f->s, g1, 999, 1, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->group_member(f->s, 999, dev, 1, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	OK(OPS(f)->group_get(f->s, g1, &o, err, sizeof(err)));
+	assert_string_equal(jstr(o, "name"), "web");
+	assert_int_equal(jint(o, "devices"), 1);
+	assert_int_equal(jint(o, "policy_version"), 2);
+	json_decref(o);
+
+	OK(OPS(f)->device_policies(f->s, dev, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 1);
+	o = json_array_get(l, 0);
+	assert_int_equal(jint(o, "group_id"), g1);
+	assert_string_equal(jstr(o, "group"), "web");
+	assert_int_equal(jint(o, "version"), 2);
+	assert_true(json_equal(json_object_get(o, "policy"), p));
+	json_decref(l);
+	OK(OPS(f)->group_member(f->s, g2, dev, 1, err, sizeof(err)));
+	OK(OPS(f)->device_policies(f->s, dev, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 2);
+	json_decref(l);
+	OK(OPS(f)->group_member(f->s, g2, dev, 0, err, sizeof(err)));
+	OK(OPS(f)->group_member(f->s, g2, dev, 0, err, sizeof(err)));
+	OK(OPS(f)->device_policies(f->s, dev, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 1);
+	json_decref(l);
+	assert_int_equal(OPS(f)->device_policies(f->s, 999, &l, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	OK(OPS(f)->group_list(f->s, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(jstr(json_array_get(l, 1), "name"), "servers");
+	json_decref(l);
+	/* Deleting the group takes its memberships and policy along. */
+	OK(OPS(f)->group_delete(f->s, g1, err, sizeof(err)));
+	OK(OPS(f)->device_policies(f->s, dev, &l, err, sizeof(err)));
+	assert_int_equal(json_array_size(l), 0);
+	json_decref(l);
+	assert_int_equal(OPS(f)->group_get(f->s, g1, &o, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->group_delete(f->s, g1, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+	json_decref(p);
+}
+
+/* ---- online and offline ---- */
+
+static int64_t
+device_int(struct fixture *f, int64_t id, const char *k)
+{
+	json_t *d;
+	int64_t v;
+
+	OK(OPS(f)->device_get(f->s, id, &d, err, sizeof(err)));
+	v = json_is_boolean(json_object_get(d, k)) ?
+	    json_is_true(json_object_get(d, k)) : jint(d, k);
+	json_decref(d);
+	return v;
+}
+
+static size_t
+count_type(struct fixture *f, int64_t dev, int type)
+{
+	json_t *a = device_events(f, dev, type);
+	size_t n = json_array_size(a);
+
+	json_decref(a);
+	return n;
+}
+
+static void
+test_online_offline(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev, dev2, now = time(NULL);
+	int count;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	dev2 = reg(f, "web02", "m-2", "[]", NULL);
+	OK(OPS(f)->device_touch(f->s, dev, now + 10, err, sizeof(err)));
+	/* Buffered, but already visible. */
+	assert_int_equal(device_int(f, dev, "last_seen"), now + 10);
+	assert_int_equal(OPS(f)->device_touch(f->s, 999, now, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+
+	/* dev2 last polled at registration: offline after the grace. */
+	OK(OPS(f)->devices_mark_offline(f->s, now + 5, now + 400, &count, err,
+	    sizeof(err)));
+	assert_int_equal(count, 1);
+	assert_int_equal(device_int(f, dev, "online"), 1);
+	assert_int_equal(device_int(f, dev2, "online"), 0);
+	assert_int_equal(count_type(f, dev2, HS_EV_OFFLINE), 1);
+	assert_int_equal(count_type(f, dev, HS_EV_OFFLINE), 0);
+	/* Marking again finds nothing new. */
+	OK(OPS(f)->devices_mark_offline(f->s, now + 5, now + 400, &count, err,
+	    sizeof(err)));
+	assert_int_equal(count, 0);
+
+	/* A poll brings it back with an ONLINE event, at once. */
+	OK(OPS(f)->device_touch(f->s, dev2, now + 500, err, sizeof(err)));
+	assert_int_equal(device_int(f, dev2, "online"), 1);
+	assert_int_equal(count_type(f, dev2, HS_EV_ONLINE), 1);
+	OK(OPS(f)->device_touch(f->s, dev2, now + 510, err, sizeof(err)));
+	assert_int_equal(count_type(f, dev2, HS_EV_ONLINE), 1);
+
+	/* A poll buffered in memory keeps a device online. */
+	OK(OPS(f)->device_touch(f->s, dev, now + 900, err, sizeof(err)));
+	OK(OPS(f)->devices_mark_offline(f->s, now + 800, now + 1000, &count,
+	    err, sizeof(err)));
+	assert_int_equal(count, 1);   /* dev2 (510), not dev (900) */
+	assert_int_equal(device_int(f, dev, "online"), 1);
+	assert_int_equal(device_int(f, dev2, "online"), 0);
+	assert_int_equal(count_type(f, dev2, HS_EV_OFFLINE), 2);
+	OK(OPS(f)->flush(f->s, err, sizeof(err)));
+}
+
+/* flush() writes last_seen to the database, where a new store (a restart)
+ * finds it. */
+static void
+test_flush_reopen(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev, now = time(NULL);
+	json_t *d;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	OK(OPS(f)->device_touch(f->s, dev, now + 100, err, sizeof(err)));
+	OK(OPS(f)->flush(f->s, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, dev, now + 200, err, sizeof(err)));
+	OK(OPS(f)->audit_add(f->s, "admin", "::1", "user.create", "user 1",
+	    NULL, now, err, sizeof(err)));
+	OK(OPS(f)->setting_set(f->s, "enrol_user", "agent", err,
+	    sizeof(err)));
+	/* close() flushes too. */
+	hub_store_close(f->s);
+	f->s = NULL;
+	OK(hub_store_open(f->path, &f->s, err, sizeof(err)));
+	OK(OPS(f)->device_get(f->s, dev, &d, err, sizeof(err)));
+	assert_int_equal(jint(d, "last_seen"), now + 200);
+	assert_string_equal(jstr(d, "name"), "web01");
+	json_decref(d);
+	OK(OPS(f)->audit_list(f->s, 0, 10, &d, err, sizeof(err)));
+	assert_int_equal(json_array_size(d), 1);
+	json_decref(d);
+	assert_int_equal(count_events(f), 1);
+}
+
+/* ---- audit and settings ---- */
+
+static void
+test_audit(void **state)
+{
+	struct fixture *f = *state;
+	json_t *detail, *a, *e;
+	int i;
+
+	detail = json_pack("{s:s, s:i}", "role", "admin", "n", 3);
+	for (i = 0; i < 5; i++)
+		OK(OPS(f)->audit_add(f->s, "admin", "10.0.0.1",
+		    i == 4 ? "user.create" : "session.create", "user 2",
+		    i == 4 ? detail : NULL, 1000 + i, err, sizeof(err)));
+	OK(OPS(f)->audit_list(f->s, 0, 3, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 3);
+	e = json_array_get(a, 0);
+	assert_string_equal(jstr(e, "action"), "user.create");
+	assert_string_equal(jstr(e, "user"), "admin");
+	assert_string_equal(jstr(e, "peer"), "10.0.0.1");
+	assert_string_equal(jstr(e, "target"), "user 2");
+	assert_int_equal(jint(e, "time"), 1004);
+	assert_true(json_equal(json_object_get(e, "detail"), detail));
+	assert_true(json_is_null(json_object_get(json_array_get(a, 1),
+	    "detail")));
+	i = (int)jint(json_array_get(a, 2), "id");
+	json_decref(a);
+	OK(OPS(f)->audit_list(f->s, i, 10, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(jint(json_array_get(a, 1), "time"), 1000);
+	json_decref(a);
+	json_decref(detail);
+}
+
+static void
+test_settings(void **state)
+{
+	struct fixture *f = *state;
+	char *v;
+
+	assert_int_equal(OPS(f)->setting_get(f->s, "x", &v, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+	assert_null(v);
+	OK(OPS(f)->setting_set(f->s, "x", "1", err, sizeof(err)));
+	OK(OPS(f)->setting_set(f->s, "x", "two", err, sizeof(err)));
+	OK(OPS(f)->setting_get(f->s, "x", &v, err, sizeof(err)));
+	assert_string_equal(v, "two");
+	free(v);
+	OK(OPS(f)->setting_set(f->s, "x", NULL, err, sizeof(err)));
+	assert_int_equal(OPS(f)->setting_get(f->s, "x", &v, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+}
+
+/* ---- the database file ---- */
+
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_file(void **state)
+{
+	struct fixture *f = *state;
+	struct hub_store *s = (struct hub_store *)1;
+	char other[160];
+	struct stat st;
+	FILE *fp;
+
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(strcmp(OPS(f)->name, "sqlite"), 0);
+
+	/* Not SQLite at all. */
+	snprintf(other, sizeof(other), "%s/notes.txt", f->dir);
+	fp = fopen(other, "w");
+	assert_non_null(fp);
+	fputs("these are not the tables you are looking for\n", fp);
+	for (int i = 0; i < 200; i++)
+		fputs("padding padding padding padding\n", fp);
+	fclose(fp);
+	assert_int_equal(hub_store_open(other, &s, err, sizeof(err)),
+	    VG_ERR_FORMAT);
+	assert_null(s);
+	assert_non_null(strstr(err, other));
+	unlink(other);
+
+	/* SQLite, but somebody else's. */
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	exec_sql(other, "CREATE TABLE t(x)");
+	assert_int_equal(hub_store_open(other, &s, err, sizeof(err)),
+	    VG_ERR_FORMAT);
+	assert_non_null(strstr(err, other));
+	assert_non_null(strstr(err, "not a vigil-hub database"));
+	remove_db(other);
+
+	/* Ours, from a newer release. */
+	hub_store_close(f->s);
+	f->s = NULL;
+	exec_sql(f->path, "PRAGMA user_version = 99");
+	assert_int_equal(hub_store_open(f->path, &s, err, sizeof(err)),
+	    VG_ERR_VERSION);
+	assert_non_null(strstr(err, "newer"));
+	exec_sql(f->path, "PRAGMA user_version = 1");
+	OK(hub_store_open(f->path, &f->s, err, sizeof(err)));
+
+	/* A missing folder. */
+	assert_int_equal(hub_store_open("/nonexistent-dir/hub.db", &s, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_non_null(strstr(err, "/nonexistent-dir/hub.db"));
+}
+
+/* ---- threads ---- */
+
+struct ingester {
+	struct hub_store *s;
+	int64_t device;
+	int failures;
+	char err[256];
+};
+
+#define INGEST_BATCHES 20
+#define INGEST_BATCH 100
+
+static void *
+ingest_run(void *arg)
+{
+	struct ingester *w = arg;
+	struct hs_event_in ev[INGEST_BATCH];
+	struct vg_change ch[INGEST_BATCH];
+	unsigned char stored[INGEST_BATCH];
+	char path[64];
+	int b, i, k;
+	json_t *a;
+	struct hs_event_filter flt;
+
+	for (b = 0; b < INGEST_BATCHES; b++) {
+		memset(ev, 0, sizeof(ev));
+		memset(ch, 0, sizeof(ch));
+		for (i = 0; i < INGEST_BATCH; i++) {
+			snprintf(path, sizeof(path), "/t/%d", i);
+			ch[i].type = VG_CHANGE_ADDED;
+			ch[i].new = vg_item_new(VG_KIND_FILE, path,
+			    strlen(path));
+			if (ch[i].new == NULL) {
+				w->failures++;
+				return NULL;
+			}
+			ch[i].new->have = VG_A_SIZE;
+			ch[i].new->size = (uint64_t)i;
+			ev[i].device_id = w->device;
+			ev[i].seq = (uint64_t)(b * INGEST_BATCH + i + 1);
+			ev[i].type = HS_EV_ADDED;
+			ev[i].change = &ch[i];
+		}
+		if (w->s->ops->events_insert(w->s, ev, INGEST_BATCH, 1000,
+		    stored, w->err, sizeof(w->err)) != 0)
+			w->failures++;
+		for (i = 0; i < INGEST_BATCH; i++) {
+			if (stored[i] != 1)
+				w->failures++;
+			vg_change_clear(&ch[i]);
+		}
+		for (k = 0; k < 5; k++)
+			if (w->s->ops->device_touch(w->s, w->device,
+			    time(NULL) + b, w->err, sizeof(w->err)) != 0)
+				w->failures++;
+		memset(&flt, 0, sizeof(flt));
+		flt.device_id = w->device;
+		flt.limit = 10;
+		if (w->s->ops->event_query(w->s, &flt, &a, w->err,
+		    sizeof(w->err)) != 0)
+			w->failures++;
+		else
+			json_decref(a);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct fixture *f = *state;
+	struct ingester w[4];
+	pthread_t t[4];
+	char host[16], mid[16];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		snprintf(host, sizeof(host), "host%d", i);
+		snprintf(mid, sizeof(mid), "m-%d", i);
+		w[i].s = f->s;
+		w[i].device = reg(f, host, mid, "[]", NULL);
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, ingest_run, &w[i]),
+		    0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		if (w[i].failures != 0)
+			fail_msg("thread %d: %d failures, last: %s", i,
+			    w[i].failures, w[i].err);
+	}
+	assert_int_equal(count_events(f), 4 + 4 * INGEST_BATCHES *
+	    INGEST_BATCH);
+	OK(OPS(f)->flush(f->s, err, sizeof(err)));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_same_machine),
+		cmocka_unit_test(test_postgresql_refused),
+		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_register_and_clone,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_list, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_events_idempotent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_event_detail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_query_filters, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_query_paging, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ack_accept, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bytes_per_event, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_groups_policies, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_online_offline, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flush_reopen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
