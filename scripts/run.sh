@@ -41,7 +41,7 @@ if [ ! -e "$data/hub.db" ]; then
 	umask 077
 	head -c 15 /dev/urandom | base64 | tr -d '/+=' >"$run/admin.password"
 	"$hub" init --data-dir "$data" --listen "0.0.0.0:$port" \
-		--admin-password-file "$run/admin.password" >"$run/init.log"
+		--admin-password-file "$run/admin.password" >"$run/init.log" 2>&1
 fi
 
 "$hub" --data-dir "$data" --listen "0.0.0.0:$port" >>"$run/hub.log" 2>&1 &
