@@ -321,6 +321,12 @@ hub_api_store_error(struct hub_resp *rs, int r, const char *err,
 }
 
 void
+hub_api_nomem(struct hub_resp *rs)
+{
+	hub_resp_error(rs, 503, "unavailable", "out of memory");
+}
+
+void
 hub_api_bad(struct hub_resp *rs, const char *fmt, ...)
 {
 	char msg[512];
@@ -493,7 +499,7 @@ hub_api_body(struct hub_req *rq, struct hub_resp *rs, int empty_ok,
 			return -1;
 		}
 		if ((*out = json_object()) == NULL) {
-			hub_resp_error(rs, 503, "unavailable", "out of memory");
+			hub_api_nomem(rs);
 			return -1;
 		}
 		return 0;
@@ -502,21 +508,22 @@ hub_api_body(struct hub_req *rq, struct hub_resp *rs, int empty_ok,
 }
 
 int
-hub_api_device_policy(struct hub *h, int64_t device_id, json_t **policy,
-    char version[65], char *err, size_t errlen)
+hub_api_device_policy(struct hub *h, int64_t device_id, json_t **dev,
+    json_t **policy, char version[65], char *err, size_t errlen)
 {
 	struct hub_store *st = h->store;
 	json_t *list = NULL;
 	int r;
 
-	*policy = NULL;
-	if ((r = st->ops->device_policies(st, device_id, &list, err,
-	    errlen)) != 0)
-		return r;
-	if ((r = hub_policy_merge(list, policy, err, errlen)) == 0 &&
+	*dev = *policy = NULL;
+	if ((r = st->ops->device_get(st, device_id, dev, err, errlen)) != 0 ||
+	    (r = st->ops->device_policies(st, device_id, &list, err,
+	    errlen)) != 0 ||
+	    (r = hub_policy_merge(list, policy, err, errlen)) != 0 ||
 	    (r = hub_policy_version(*policy, version)) != 0) {
+		json_decref(*dev);
 		json_decref(*policy);
-		*policy = NULL;
+		*dev = *policy = NULL;
 	}
 	json_decref(list);
 	return r;

@@ -66,6 +66,9 @@ void hub_api_audit_failure(struct hub_req *rq, const char *name,
 void hub_api_store_error(struct hub_resp *rs, int r, const char *err,
     const char *what, int64_t id);
 
+/* Answers 503 unavailable "out of memory". */
+void hub_api_nomem(struct hub_resp *rs);
+
 /* Answers 400 bad_request with the message. */
 void hub_api_bad(struct hub_resp *rs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -124,10 +127,11 @@ void hub_api_time(int64_t t, char buf[32]);
 int hub_api_body(struct hub_req *rq, struct hub_resp *rs, int empty_ok,
     json_t **out);
 
-/* The merged policy of a device and its version: new reference in *policy.
- * Returns 0 or an error with a message. */
-int hub_api_device_policy(struct hub *h, int64_t device_id, json_t **policy,
-    char version[65], char *err, size_t errlen);
+/* The device object of device_id, its merged policy and the policy's
+ * version: new references in *dev and *policy. Returns 0 or an error with
+ * a message. */
+int hub_api_device_policy(struct hub *h, int64_t device_id, json_t **dev,
+    json_t **policy, char version[65], char *err, size_t errlen);
 
 /*
  * Writes DATA_DIR/HubDetails.xml, what a new agent needs to register: the

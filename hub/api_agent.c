@@ -170,7 +170,7 @@ address_list(struct hub_resp *rs, const json_t *body, const char *key,
 	r = 0;
 	goto out;
 nomem:
-	hub_resp_error(rs, 503, "unavailable", "out of memory");
+	hub_api_nomem(rs);
 out:
 	json_decref(norm);
 	return r;
@@ -271,7 +271,7 @@ hub_api_register(struct hub_req *rq, struct hub_resp *rs)
 	    "created", res.created, "clone_of", "next_event_id",
 	    (json_int_t)(last_seq + 1));
 	if (ans == NULL) {
-		hub_resp_error(rs, 503, "unavailable", "out of memory");
+		hub_api_nomem(rs);
 		goto out;
 	}
 	if (res.clone_of > 0) {
@@ -378,9 +378,7 @@ hub_api_poll(struct hub_req *rq, struct hub_resp *rs)
 		goto out;
 	if ((r = st->ops->device_touch(st, device, hub_now(), err,
 	    sizeof(err))) != 0 ||
-	    (r = st->ops->device_get(st, device, &dev, err,
-	    sizeof(err))) != 0 ||
-	    (r = hub_api_device_policy(h, device, &policy, version, err,
+	    (r = hub_api_device_policy(h, device, &dev, &policy, version, err,
 	    sizeof(err))) != 0) {
 		hub_api_store_error(rs, r, err, "device", device);
 		goto out;
@@ -400,7 +398,7 @@ hub_api_poll(struct hub_req *rq, struct hub_resp *rs)
 	/* The policy goes out only when the agent's copy is not current. */
 	if (ans == NULL || ((have == NULL || strcmp(have, version) != 0) &&
 	    json_object_set(ans, "policy", policy) != 0)) {
-		hub_resp_error(rs, 503, "unavailable", "out of memory");
+		hub_api_nomem(rs);
 		goto out;
 	}
 	hub_resp_json(rs, 200, ans);
@@ -445,7 +443,7 @@ agent_event(struct hub_req *rq, struct hub_resp *rs, const json_t *obj,
 	/* The store keeps one text: "code: message". */
 	len = strlen(code) + strlen(message) + 3;
 	if ((text = hub_req_alloc(rq, len)) == NULL) {
-		hub_resp_error(rs, 503, "unavailable", "out of memory");
+		hub_api_nomem(rs);
 		return -1;
 	}
 	snprintf(text, len, "%s: %s", code, message);
@@ -560,8 +558,7 @@ one_event(struct hub_req *rq, struct hub_resp *rs, const json_t *obj,
 	}
 	if ((r = vg_change_from_json(change, c, err, sizeof(err))) != 0) {
 		if (r == VG_ERR_NOMEM)
-			hub_resp_error(rs, 503, "unavailable",
-			    "out of memory");
+			hub_api_nomem(rs);
 		else
 			change_error(rs, prefix, err);
 		return -1;
@@ -610,7 +607,7 @@ hub_api_events(struct hub_req *rq, struct hub_resp *rs)
 	if (n > 0 && ((ev = calloc(n, sizeof(*ev))) == NULL ||
 	    (changes = calloc(n, sizeof(*changes))) == NULL ||
 	    (stored = calloc(n, 1)) == NULL)) {
-		hub_resp_error(rs, 503, "unavailable", "out of memory");
+		hub_api_nomem(rs);
 		goto out;
 	}
 	/* Everything is checked before anything is stored: a bad event
@@ -649,7 +646,7 @@ hub_api_events(struct hub_req *rq, struct hub_resp *rs)
 	acked = NULL;
 	goto out;
 nomem:
-	hub_resp_error(rs, 503, "unavailable", "out of memory");
+	hub_api_nomem(rs);
 out:
 	if (changes != NULL)
 		for (i = 0; i < n; i++)

@@ -26,12 +26,6 @@
 
 #define COOKIE_ATTRS "Path=/; HttpOnly; Secure; SameSite=Strict"
 
-static void
-nomem(struct hub_resp *rs)
-{
-	hub_resp_error(rs, 503, "unavailable", "out of memory");
-}
-
 /* Overwrites a secret held in the parsed body once it has been used. */
 static void
 wipe(json_t *body, const char *key)
@@ -128,9 +122,68 @@ answer_page(struct hub_resp *rs, const char *key, json_t *arr, int64_t limit)
 
 	json_decref(arr);
 	if (ans == NULL)
-		nomem(rs);
+		hub_api_nomem(rs);
 	else
 		hub_resp_json(rs, 200, ans);
+}
+
+/* Audits what the signed-in user did to "<kind> <id>". */
+static void
+audit_id(struct hub_req *rq, const char *what, const char *kind, int64_t id,
+    json_t *detail)
+{
+	char target[64];
+
+	snprintf(target, sizeof(target), "%s %lld", kind, (long long)id);
+	hub_api_audit(rq, NULL, what, target, detail);
+}
+
+/* The store's read and removal of one object (user, device, group ...). */
+typedef int store_get_fn(struct hub_store *s, int64_t id, json_t **out,
+    char *err, size_t errlen);
+typedef int store_delete_fn(struct hub_store *s, int64_t id, char *err,
+    size_t errlen);
+
+/* Answers object id of kind what, as get reads it, with status. */
+static void
+answer_object(struct hub_req *rq, struct hub_resp *rs, store_get_fn *get,
+    const char *what, int64_t id, int status)
+{
+	json_t *obj = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = get(rq->hub->store, id, &obj, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, what, id);
+		return;
+	}
+	/* A user's object goes out without its password hash. */
+	hub_resp_json(rs, status, public_user(obj));
+}
+
+/* Deletes object rq->param[0] of kind what, auditing action with the name
+ * it had; answers 204 or the error. Returns 0 when it was deleted. */
+static int
+delete_named(struct hub_req *rq, struct hub_resp *rs, store_get_fn *get,
+    store_delete_fn *del, const char *what, const char *action)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *obj = NULL;
+	char err[256] = "";
+	int64_t id = rq->param[0];
+	int r;
+
+	if ((r = get(st, id, &obj, err, sizeof(err))) != 0 ||
+	    (r = del(st, id, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, what, id);
+		goto out;
+	}
+	audit_id(rq, action, what, id, json_pack("{s:O}", "name",
+	    json_object_get(obj, "name")));
+	hub_resp_json(rs, 204, NULL);
+out:
+	json_decref(obj);
+	return r;
 }
 
 /* ---- sessions ---- */
@@ -219,7 +272,7 @@ hub_api_session_create(struct hub_req *rq, struct hub_resp *rs)
 	ans = json_pack("{s:s, s:s, s:I}", "token", token, "csrf", csrf,
 	    "expires", (json_int_t)expires);
 	if (ans == NULL) {
-		nomem(rs);
+		hub_api_nomem(rs);
 		goto out;
 	}
 	user_summary_set(ans, "user", user);
@@ -257,7 +310,7 @@ hub_api_session_get(struct hub_req *rq, struct hub_resp *rs)
 	    json_object_get(sess, "expires"), "csrf", rq->who.csrf);
 	json_decref(sess);
 	if (ans == NULL)
-		nomem(rs);
+		hub_api_nomem(rs);
 	else
 		hub_resp_json(rs, 200, ans);
 }
@@ -266,7 +319,7 @@ void
 hub_api_session_delete(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub_store *st = rq->hub->store;
-	char err[256] = "", target[160];
+	char err[256] = "";
 	int r;
 
 	if ((r = st->ops->session_delete(st, rq->who.session, err,
@@ -274,9 +327,7 @@ hub_api_session_delete(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "session", 0);
 		return;
 	}
-	snprintf(target, sizeof(target), "user %lld",
-	    (long long)rq->who.user_id);
-	hub_api_audit(rq, NULL, "session.delete", target, NULL);
+	audit_id(rq, "session.delete", "user", rq->who.user_id, NULL);
 	hub_resp_json(rs, 204, NULL);
 	hub_resp_header(rs, "Set-Cookie", "vigil_session=; Max-Age=0; "
 	    COOKIE_ATTRS);
@@ -302,22 +353,6 @@ hub_api_users_list(struct hub_req *rq, struct hub_resp *rs)
 	hub_resp_json(rs, 200, json_pack("{s:o}", "users", users));
 }
 
-/* Answers the user id with status. */
-static void
-answer_user(struct hub_req *rq, struct hub_resp *rs, int64_t id, int status)
-{
-	struct hub_store *st = rq->hub->store;
-	json_t *user = NULL;
-	char err[256] = "";
-	int r;
-
-	if ((r = st->ops->user_get(st, id, &user, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "user", id);
-		return;
-	}
-	hub_resp_json(rs, status, public_user(user));
-}
-
 void
 hub_api_user_create(struct hub_req *rq, struct hub_resp *rs)
 {
@@ -327,7 +362,7 @@ hub_api_user_create(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = h->store;
 	json_t *body = NULL;
 	const char *name, *password;
-	char hash[crypto_pwhash_STRBYTES], target[64], err[256] = "";
+	char hash[crypto_pwhash_STRBYTES], err[256] = "";
 	int64_t id;
 	int r, role;
 
@@ -362,10 +397,9 @@ hub_api_user_create(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "user", 0);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "user %lld", (long long)id);
-	hub_api_audit(rq, NULL, "user.create", target, json_pack("{s:s, s:s}",
+	audit_id(rq, "user.create", "user", id, json_pack("{s:s, s:s}",
 	    "name", name, "role", hs_role_name(role)));
-	answer_user(rq, rs, id, 201);
+	answer_object(rq, rs, st->ops->user_get, "user", id, 201);
 out:
 	wipe(body, "password");
 	json_decref(body);
@@ -380,7 +414,7 @@ hub_api_user_update(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = h->store;
 	json_t *body = NULL, *v, *detail = NULL;
 	const char *password;
-	char hash[crypto_pwhash_STRBYTES], target[64], err[256] = "";
+	char hash[crypto_pwhash_STRBYTES], err[256] = "";
 	int64_t id = rq->param[0];
 	int r, role, disabled = -1;
 
@@ -419,7 +453,7 @@ hub_api_user_update(struct hub_req *rq, struct hub_resp *rs)
 	/* The account may be an enrolment account: forget its password. */
 	hub_auth_enrol_clear(h);
 	if ((detail = json_object()) == NULL) {
-		nomem(rs);
+		hub_api_nomem(rs);
 		goto out;
 	}
 	if (role != 0)
@@ -429,9 +463,8 @@ hub_api_user_update(struct hub_req *rq, struct hub_resp *rs)
 		json_object_set_new(detail, "disabled", json_boolean(disabled));
 	if (password != NULL)
 		json_object_set_new(detail, "password", json_string("changed"));
-	snprintf(target, sizeof(target), "user %lld", (long long)id);
-	hub_api_audit(rq, NULL, "user.update", target, detail);
-	answer_user(rq, rs, id, 200);
+	audit_id(rq, "user.update", "user", id, detail);
+	answer_object(rq, rs, st->ops->user_get, "user", id, 200);
 out:
 	wipe(body, "password");
 	json_decref(body);
@@ -442,28 +475,16 @@ hub_api_user_delete(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub *h = rq->hub;
 	struct hub_store *st = h->store;
-	json_t *user = NULL;
-	char target[64], err[256] = "";
-	int64_t id = rq->param[0];
-	int r;
 
-	if (id == rq->who.user_id) {
+	if (rq->param[0] == rq->who.user_id) {
 		hub_resp_error(rs, 409, "conflict", "you cannot delete your "
 		    "own account");
 		return;
 	}
-	if ((r = st->ops->user_get(st, id, &user, err, sizeof(err))) != 0 ||
-	    (r = st->ops->user_delete(st, id, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "user", id);
-		goto out;
-	}
-	hub_auth_enrol_clear(h);
-	snprintf(target, sizeof(target), "user %lld", (long long)id);
-	hub_api_audit(rq, NULL, "user.delete", target, json_pack("{s:O}",
-	    "name", json_object_get(user, "name")));
-	hub_resp_json(rs, 204, NULL);
-out:
-	json_decref(user);
+	/* The account may be an enrolment account: forget its password. */
+	if (delete_named(rq, rs, st->ops->user_get, st->ops->user_delete,
+	    "user", "user.delete") == 0)
+		hub_auth_enrol_clear(h);
 }
 
 void
@@ -475,7 +496,7 @@ hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = h->store;
 	json_t *body = NULL, *user = NULL;
 	const char *old, *new_pw, *shown;
-	char hash[crypto_pwhash_STRBYTES], target[160], err[256] = "";
+	char hash[crypto_pwhash_STRBYTES], err[256] = "";
 	struct hub_lockout lk;
 	int r;
 
@@ -519,9 +540,7 @@ hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "user", rq->who.user_id);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "user %lld",
-	    (long long)rq->who.user_id);
-	hub_api_audit(rq, NULL, "user.password", target, NULL);
+	audit_id(rq, "user.password", "user", rq->who.user_id, NULL);
 	hub_resp_json(rs, 204, NULL);
 out:
 	wipe(body, "old_password");
@@ -595,14 +614,11 @@ hub_api_devices_list(struct hub_req *rq, struct hub_resp *rs)
 void
 hub_api_device_get(struct hub_req *rq, struct hub_resp *rs)
 {
-	struct hub_store *st = rq->hub->store;
 	json_t *dev = NULL, *policy = NULL;
 	char version[HUB_POLICY_VERSION_LEN], err[256] = "";
 	int r;
 
-	if ((r = st->ops->device_get(st, rq->param[0], &dev, err,
-	    sizeof(err))) != 0 ||
-	    (r = hub_api_device_policy(rq->hub, rq->param[0], &policy,
+	if ((r = hub_api_device_policy(rq->hub, rq->param[0], &dev, &policy,
 	    version, err, sizeof(err))) != 0) {
 		hub_api_store_error(rs, r, err, "device", rq->param[0]);
 		goto out;
@@ -610,7 +626,7 @@ hub_api_device_get(struct hub_req *rq, struct hub_resp *rs)
 	if (json_object_set(dev, "policy", policy) != 0 ||
 	    json_object_set_new(dev, "policy_version",
 	    json_string(version)) != 0) {
-		nomem(rs);
+		hub_api_nomem(rs);
 		goto out;
 	}
 	hub_resp_json(rs, 200, dev);
@@ -624,22 +640,9 @@ void
 hub_api_device_delete(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub_store *st = rq->hub->store;
-	json_t *dev = NULL;
-	char target[64], err[256] = "";
-	int64_t id = rq->param[0];
-	int r;
 
-	if ((r = st->ops->device_get(st, id, &dev, err, sizeof(err))) != 0 ||
-	    (r = st->ops->device_delete(st, id, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "device", id);
-		goto out;
-	}
-	snprintf(target, sizeof(target), "device %lld", (long long)id);
-	hub_api_audit(rq, NULL, "device.delete", target, json_pack("{s:O}",
-	    "name", json_object_get(dev, "name")));
-	hub_resp_json(rs, 204, NULL);
-out:
-	json_decref(dev);
+	(void)delete_named(rq, rs, st->ops->device_get, st->ops->device_delete,
+	    "device", "device.delete");
 }
 
 /* ---- groups ---- */
@@ -657,21 +660,6 @@ hub_api_groups_list(struct hub_req *rq, struct hub_resp *rs)
 		return;
 	}
 	hub_resp_json(rs, 200, json_pack("{s:o}", "groups", list));
-}
-
-static void
-answer_group(struct hub_req *rq, struct hub_resp *rs, int64_t id, int status)
-{
-	struct hub_store *st = rq->hub->store;
-	json_t *g = NULL;
-	char err[256] = "";
-	int r;
-
-	if ((r = st->ops->group_get(st, id, &g, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "group", id);
-		return;
-	}
-	hub_resp_json(rs, status, g);
 }
 
 /* The body {"name": ...} of a group. */
@@ -699,7 +687,7 @@ hub_api_group_create(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = rq->hub->store;
 	json_t *body = NULL;
 	const char *name;
-	char target[64], err[256] = "";
+	char err[256] = "";
 	int64_t id;
 	int r;
 
@@ -709,10 +697,9 @@ hub_api_group_create(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "group", 0);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "group %lld", (long long)id);
-	hub_api_audit(rq, NULL, "group.create", target, json_pack("{s:s}",
-	    "name", name));
-	answer_group(rq, rs, id, 201);
+	audit_id(rq, "group.create", "group", id, json_pack("{s:s}", "name",
+	    name));
+	answer_object(rq, rs, st->ops->group_get, "group", id, 201);
 out:
 	json_decref(body);
 }
@@ -720,7 +707,8 @@ out:
 void
 hub_api_group_get(struct hub_req *rq, struct hub_resp *rs)
 {
-	answer_group(rq, rs, rq->param[0], 200);
+	answer_object(rq, rs, rq->hub->store->ops->group_get, "group",
+	    rq->param[0], 200);
 }
 
 void
@@ -729,7 +717,7 @@ hub_api_group_update(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = rq->hub->store;
 	json_t *body = NULL;
 	const char *name;
-	char target[64], err[256] = "";
+	char err[256] = "";
 	int r;
 
 	if (group_name(rq, rs, &body, &name) != 0)
@@ -739,11 +727,9 @@ hub_api_group_update(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "group", rq->param[0]);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "group %lld",
-	    (long long)rq->param[0]);
-	hub_api_audit(rq, NULL, "group.update", target, json_pack("{s:s}",
+	audit_id(rq, "group.update", "group", rq->param[0], json_pack("{s:s}",
 	    "name", name));
-	answer_group(rq, rs, rq->param[0], 200);
+	answer_object(rq, rs, st->ops->group_get, "group", rq->param[0], 200);
 out:
 	json_decref(body);
 }
@@ -752,24 +738,9 @@ void
 hub_api_group_delete(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub_store *st = rq->hub->store;
-	json_t *g = NULL;
-	char target[64], err[256] = "";
-	int r;
 
-	if ((r = st->ops->group_get(st, rq->param[0], &g, err,
-	    sizeof(err))) != 0 ||
-	    (r = st->ops->group_delete(st, rq->param[0], err,
-	    sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "group", rq->param[0]);
-		goto out;
-	}
-	snprintf(target, sizeof(target), "group %lld",
-	    (long long)rq->param[0]);
-	hub_api_audit(rq, NULL, "group.delete", target, json_pack("{s:O}",
-	    "name", json_object_get(g, "name")));
-	hub_resp_json(rs, 204, NULL);
-out:
-	json_decref(g);
+	(void)delete_named(rq, rs, st->ops->group_get, st->ops->group_delete,
+	    "group", "group.delete");
 }
 
 static void
@@ -777,7 +748,7 @@ member(struct hub_req *rq, struct hub_resp *rs, int add)
 {
 	struct hub_store *st = rq->hub->store;
 	json_t *obj = NULL;
-	char target[64], err[256] = "";
+	char err[256] = "";
 	int64_t gid = rq->param[0], did = rq->param[1];
 	int r;
 
@@ -793,10 +764,8 @@ member(struct hub_req *rq, struct hub_resp *rs, int add)
 		hub_api_store_error(rs, r, err, "device", did);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "group %lld", (long long)gid);
-	hub_api_audit(rq, NULL, add ? "group.member.add" :
-	    "group.member.remove", target, json_pack("{s:I}", "device",
-	    (json_int_t)did));
+	audit_id(rq, add ? "group.member.add" : "group.member.remove",
+	    "group", gid, json_pack("{s:I}", "device", (json_int_t)did));
 	hub_resp_json(rs, 204, NULL);
 out:
 	json_decref(obj);
@@ -841,7 +810,7 @@ hub_api_policy_set(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub_store *st = rq->hub->store;
 	json_t *body = NULL;
-	char target[64], err[512] = "";
+	char err[512] = "";
 	int64_t version = 0;
 	int r;
 
@@ -856,9 +825,7 @@ hub_api_policy_set(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "group", rq->param[0]);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "group %lld",
-	    (long long)rq->param[0]);
-	hub_api_audit(rq, NULL, "policy.set", target, json_pack("{s:I}",
+	audit_id(rq, "policy.set", "group", rq->param[0], json_pack("{s:I}",
 	    "version", (json_int_t)version));
 	hub_resp_json(rs, 200, json_pack("{s:I, s:O}", "version",
 	    (json_int_t)version, "policy", body));
@@ -927,25 +894,11 @@ hub_api_events_list(struct hub_req *rq, struct hub_resp *rs)
 	answer_page(rs, "events", list, limit);
 }
 
-static void
-answer_event(struct hub_req *rq, struct hub_resp *rs, int64_t id)
-{
-	struct hub_store *st = rq->hub->store;
-	json_t *ev = NULL;
-	char err[256] = "";
-	int r;
-
-	if ((r = st->ops->event_get(st, id, &ev, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "event", id);
-		return;
-	}
-	hub_resp_json(rs, 200, ev);
-}
-
 void
 hub_api_event_get(struct hub_req *rq, struct hub_resp *rs)
 {
-	answer_event(rq, rs, rq->param[0]);
+	answer_object(rq, rs, rq->hub->store->ops->event_get, "event",
+	    rq->param[0], 200);
 }
 
 void
@@ -955,7 +908,7 @@ hub_api_event_ack(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = rq->hub->store;
 	json_t *body = NULL;
 	const char *comment;
-	char target[64], err[256] = "";
+	char err[256] = "";
 	int r;
 
 	if (hub_api_body(rq, rs, 1, &body) != 0 ||
@@ -969,11 +922,9 @@ hub_api_event_ack(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "event", rq->param[0]);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "event %lld",
-	    (long long)rq->param[0]);
-	hub_api_audit(rq, NULL, "event.ack", target, json_pack("{s:s}",
+	audit_id(rq, "event.ack", "event", rq->param[0], json_pack("{s:s}",
 	    "comment", comment != NULL ? comment : ""));
-	answer_event(rq, rs, rq->param[0]);
+	answer_object(rq, rs, st->ops->event_get, "event", rq->param[0], 200);
 out:
 	json_decref(body);
 }
@@ -984,7 +935,7 @@ hub_api_event_accept(struct hub_req *rq, struct hub_resp *rs)
 	static const char *const fields[] = { NULL };
 	struct hub_store *st = rq->hub->store;
 	json_t *body = NULL;
-	char target[64], err[256] = "";
+	char err[256] = "";
 	int r;
 
 	if (hub_api_body(rq, rs, 1, &body) != 0 ||
@@ -1010,10 +961,8 @@ hub_api_event_accept(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "event", rq->param[0]);
 		goto out;
 	}
-	snprintf(target, sizeof(target), "event %lld",
-	    (long long)rq->param[0]);
-	hub_api_audit(rq, NULL, "event.accept", target, NULL);
-	answer_event(rq, rs, rq->param[0]);
+	audit_id(rq, "event.accept", "event", rq->param[0], NULL);
+	answer_object(rq, rs, st->ops->event_get, "event", rq->param[0], 200);
 out:
 	json_decref(body);
 }

@@ -22,6 +22,7 @@
 
 #include "http.h"
 #include "vg_err.h"
+#include "vg_hash.h"
 #include "vg_util.h"
 
 /*
@@ -992,18 +993,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	hub_log(HUB_LOG_DEBUG, "libmicrohttpd: %s", msg);
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes %XX in the path and the query arguments, in place, except %00:
  * the handlers see C strings, and a NUL byte would cut "/devices/1%00x"
@@ -1014,13 +1003,15 @@ static size_t
 unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
 	char *in = s, *out = s;
-	int hi, lo;
+	unsigned char c;
 
 	(void)cls, (void)conn;
 	while (*in != '\0') {
-		if (in[0] == '%' && (hi = hex_value(in[1])) >= 0 &&
-		    (lo = hex_value(in[2])) >= 0 && (hi | lo) != 0) {
-			*out++ = (char)(hi << 4 | lo);
+		/* vg_hex_decode() stops at the first non-digit: it never
+		 * reads past a NUL. */
+		if (in[0] == '%' && vg_hex_decode(in + 1, 2, &c, 1) == 0 &&
+		    c != 0) {
+			*out++ = (char)c;
 			in += 3;
 		} else {
 			*out++ = *in++;

@@ -189,6 +189,49 @@ close_store(struct hub *h)
 	h->store = NULL;
 }
 
+/* Zeroes h and loads the configuration: how both commands start. */
+static int
+hub_prepare(struct hub *h, const struct opts *o)
+{
+	memset(h, 0, sizeof(*h));
+	atomic_init(&h->inflight, 0);
+	atomic_init(&h->requests, 0);
+	return load_conf(&h->conf, o);
+}
+
+/* Sets up authentication, then loads the TLS certificate or makes one;
+ * the store is open. *auth is set once hub_auth_free() is due. */
+static int
+start_auth_tls(struct hub *h, int *auth)
+{
+	char err[1024];
+	int r;
+
+	if ((r = hub_auth_init(h)) != 0) {
+		hub_log(HUB_LOG_ERROR, "cannot set up authentication: %s",
+		    vg_strerror(r));
+		return -1;
+	}
+	*auth = 1;
+	if (hub_tls_load_or_create(h, err, sizeof(err)) != 0) {
+		hub_log(HUB_LOG_ERROR, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Releases what hub_prepare(), open_store() and start_auth_tls() set
+ * up. */
+static void
+hub_release(struct hub *h, int auth)
+{
+	close_store(h);
+	if (auth)
+		hub_auth_free(h);
+	hub_tls_free(h);
+	hub_conf_free(&h->conf);
+}
+
 /* "HOST:PORT", bracketing an IPv6 address. */
 static void
 format_listen(const struct hub_conf *c, char *out, size_t outlen)
@@ -208,10 +251,7 @@ run_daemon(const struct opts *o)
 	char err[1024], where[320];
 	int r, sig, ret = EXIT_FAIL, http = 0, hk = 0, auth = 0;
 
-	memset(&h, 0, sizeof(h));
-	atomic_init(&h.inflight, 0);
-	atomic_init(&h.requests, 0);
-	if (load_conf(&h.conf, o) != 0)
+	if (hub_prepare(&h, o) != 0)
 		goto out;
 
 	/* Every thread started from here on inherits the mask; the signals
@@ -237,16 +277,8 @@ run_daemon(const struct opts *o)
 			    "vigil-hub init first", h.conf.data_dir);
 		goto out;
 	}
-	if ((r = hub_auth_init(&h)) != 0) {
-		hub_log(HUB_LOG_ERROR, "cannot set up authentication: %s",
-		    vg_strerror(r));
+	if (start_auth_tls(&h, &auth) != 0)
 		goto out;
-	}
-	auth = 1;
-	if (hub_tls_load_or_create(&h, err, sizeof(err)) != 0) {
-		hub_log(HUB_LOG_ERROR, "%s", err);
-		goto out;
-	}
 	if (hub_http_start(&h, err, sizeof(err)) != 0) {
 		hub_log(HUB_LOG_ERROR, "%s", err);
 		goto out;
@@ -278,14 +310,10 @@ out:
 		hub_http_stop();
 	if (hk)
 		hub_housekeeping_stop();
-	close_store(&h);
-	if (auth)
-		hub_auth_free(&h);
+	hub_release(&h, auth);
 	if (http)
 		hub_log(HUB_LOG_INFO, "stopped after %lld requests",
 		    (long long)atomic_load(&h.requests));
-	hub_tls_free(&h);
-	hub_conf_free(&h.conf);
 	return ret;
 }
 
@@ -425,11 +453,8 @@ run_init(const struct opts *o)
 	size_t len;
 	int r, ret = EXIT_FAIL, auth = 0;
 
-	memset(&h, 0, sizeof(h));
 	admin_pw[0] = enrol_pw[0] = '\0';
-	atomic_init(&h.inflight, 0);
-	atomic_init(&h.requests, 0);
-	if (load_conf(&h.conf, o) != 0)
+	if (hub_prepare(&h, o) != 0)
 		goto out;
 	if (!valid_user_name(admin) || !valid_user_name(enrol)) {
 		hub_log(HUB_LOG_ERROR, "user names are 1 to 64 characters of "
@@ -453,16 +478,8 @@ run_init(const struct opts *o)
 			    "(delete it to start again)", h.conf.data_dir);
 		goto out;
 	}
-	if ((r = hub_auth_init(&h)) != 0) {
-		hub_log(HUB_LOG_ERROR, "cannot set up authentication: %s",
-		    vg_strerror(r));
+	if (start_auth_tls(&h, &auth) != 0)
 		goto out;
-	}
-	auth = 1;
-	if (hub_tls_load_or_create(&h, err, sizeof(err)) != 0) {
-		hub_log(HUB_LOG_ERROR, "%s", err);
-		goto out;
-	}
 
 	if (o->admin_pwfile == NULL)
 		hub_auth_random_password(admin_pw, ADMIN_PASSWORD_LEN);
@@ -530,11 +547,7 @@ run_init(const struct opts *o)
 out:
 	explicit_bzero(admin_pw, sizeof(admin_pw));
 	explicit_bzero(enrol_pw, sizeof(enrol_pw));
-	close_store(&h);
-	if (auth)
-		hub_auth_free(&h);
-	hub_tls_free(&h);
-	hub_conf_free(&h.conf);
+	hub_release(&h, auth);
 	return ret;
 }
 

@@ -38,6 +38,29 @@ hub_store_close(struct hub_store *s)
 		s->ops->close(s);
 }
 
+/* names[i] when i is in [0, n), else NULL. */
+static const char *
+table_name(const char *const *names, int n, int i)
+{
+	return i >= 0 && i < n ? names[i] : NULL;
+}
+
+/* Sets *i to the index of s in names[0..n) (which may have gaps). Returns
+ * 0 or VG_ERR_INVAL. */
+static int
+table_parse(const char *const *names, int n, const char *s, int *i)
+{
+	int k;
+
+	for (k = 0; s != NULL && k < n; k++) {
+		if (names[k] != NULL && strcmp(names[k], s) == 0) {
+			*i = k;
+			return 0;
+		}
+	}
+	return VG_ERR_INVAL;
+}
+
 static const char *const event_type_names[] = {
 	[HS_EV_ADDED] = "added",
 	[HS_EV_REMOVED] = "removed",
@@ -54,24 +77,13 @@ static const char *const event_type_names[] = {
 const char *
 hs_event_type_name(int type)
 {
-	if (type < 0 || type >= N_EVENT_TYPES)
-		return NULL;
-	return event_type_names[type];
+	return table_name(event_type_names, N_EVENT_TYPES, type);
 }
 
 int
 hs_event_type_parse(const char *s, int *type)
 {
-	int i;
-
-	for (i = 0; s != NULL && i < N_EVENT_TYPES; i++) {
-		if (event_type_names[i] != NULL &&
-		    strcmp(event_type_names[i], s) == 0) {
-			*type = i;
-			return 0;
-		}
-	}
-	return VG_ERR_INVAL;
+	return table_parse(event_type_names, N_EVENT_TYPES, s, type);
 }
 
 static const char *const role_names[] = {
@@ -84,23 +96,13 @@ static const char *const role_names[] = {
 const char *
 hs_role_name(int role)
 {
-	if (role < 0 || role >= N_ROLES)
-		return NULL;
-	return role_names[role];
+	return table_name(role_names, N_ROLES, role);
 }
 
 int
 hs_role_parse(const char *s, int *role)
 {
-	int i;
-
-	for (i = 0; s != NULL && i < N_ROLES; i++) {
-		if (role_names[i] != NULL && strcmp(role_names[i], s) == 0) {
-			*role = i;
-			return 0;
-		}
-	}
-	return VG_ERR_INVAL;
+	return table_parse(role_names, N_ROLES, s, role);
 }
 
 /* A MAC address that identifies a machine: not empty and not all zero

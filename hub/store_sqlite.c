@@ -682,23 +682,90 @@ tx_rollback(struct sq_conn *c)
 		run(c, q, "rollback", NULL, 0);
 }
 
-/* 1 when the row exists (statement of one id parameter). */
+/* The calling thread's connection and its cached statement id, as
+ * conn_get() and stmt_get() give them. */
 static int
-row_exists(struct sq_conn *c, enum stmt_id id, int64_t key, const char *op,
-    int *exists, char *err, size_t errlen)
+conn_stmt(struct hub_store *s, enum stmt_id id, struct sq_conn **c,
+    sqlite3_stmt **q, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = conn_get(s, c, err, errlen)) != 0)
+		return r;
+	return stmt_get(*c, id, q, err, errlen);
+}
+
+/* Writes "no <what> <id>" and returns VG_ERR_NOTFOUND. */
+static int
+not_found(char *err, size_t errlen, const char *what, int64_t id)
+{
+	seterr(err, errlen, "no %s %" PRId64, what, id);
+	return VG_ERR_NOTFOUND;
+}
+
+/* Steps a statement that returns at most one row: 0 with the row to
+ * read, VG_ERR_NOTFOUND (with no message: the caller names what is
+ * missing) when there is none. The caller resets q. */
+static int
+step_one(struct sq_conn *c, sqlite3_stmt *q, const char *op, char *err,
+    size_t errlen)
+{
+	int rc = step(c, q);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return VG_ERR_NOTFOUND;
+	return sq_fail(c, rc, op, err, errlen);
+}
+
+/* run() for a statement meant to change a row: VG_ERR_NOTFOUND, with no
+ * message, when it changed none. */
+static int
+run_changed(struct sq_conn *c, sqlite3_stmt *q, const char *op, char *err,
+    size_t errlen)
+{
+	int r;
+
+	if ((r = run(c, q, op, err, errlen)) != 0)
+		return r;
+	return sqlite3_changes(c->db) > 0 ? 0 : VG_ERR_NOTFOUND;
+}
+
+/* run() for an INSERT or UPDATE of a row with a unique name (user,
+ * group): a name in use is the caller's mistake, not the database's. */
+static int
+run_named(struct sq_conn *c, sqlite3_stmt *q, const char *what,
+    const char *name, const char *op, char *err, size_t errlen)
+{
+	int rc = step(c, q);
+
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		seterr(err, errlen, "%s name \"%s\" is already taken", what,
+		    name);
+		return VG_ERR_INVAL;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, op, err, errlen);
+	return 0;
+}
+
+/* 0 when the row of key exists (statement of one id parameter), else
+ * VG_ERR_NOTFOUND with "no <what> <key>". */
+static int
+row_exists(struct sq_conn *c, enum stmt_id id, int64_t key, const char *what,
+    const char *op, char *err, size_t errlen)
 {
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
 	if ((r = stmt_get(c, id, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, key);
-	rc = step(c, q);
+	r = step_one(c, q, op, err, errlen);
 	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_fail(c, rc, op, err, errlen);
-	*exists = rc == SQLITE_ROW;
-	return 0;
+	return r == VG_ERR_NOTFOUND ? not_found(err, errlen, what, key) : r;
 }
 
 /* ---- JSON from columns ---- */
@@ -770,6 +837,129 @@ static int
 jset(json_t *o, const char *k, json_t *v)
 {
 	return json_object_set_new(o, k, v) == 0 ? 0 : VG_ERR_NOMEM;
+}
+
+/* Sets the members of o from the statement's current row; fails only
+ * for want of memory. */
+typedef int (*row_json_fn)(struct sq_conn *c, sqlite3_stmt *q, json_t *o);
+
+/* A new object (*out, the caller's) of the statement's current row. */
+static int
+row_object(struct sq_conn *c, sqlite3_stmt *q, row_json_fn fn, json_t **out)
+{
+	json_t *o;
+	int r;
+
+	if ((o = json_object()) == NULL)
+		return VG_ERR_NOMEM;
+	if ((r = fn(c, q, o)) != 0) {
+		json_decref(o);
+		return r;
+	}
+	*out = o;
+	return 0;
+}
+
+/* The object of a statement's one row; VG_ERR_NOTFOUND, with no
+ * message, when there is no row. Resets q. */
+static int
+row_json(struct sq_conn *c, sqlite3_stmt *q, row_json_fn fn, const char *op,
+    json_t **out, char *err, size_t errlen)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = step_one(c, q, op, err, errlen)) == 0)
+		r = row_object(c, q, fn, out);
+	stmt_done(q);
+	return r;
+}
+
+/* The array (*out, the caller's) of the objects of all the statement's
+ * rows. Resets q. */
+static int
+rows_json(struct sq_conn *c, sqlite3_stmt *q, row_json_fn fn,
+    const char *op, json_t **out, char *err, size_t errlen)
+{
+	json_t *a, *o;
+	int rc, r;
+
+	*out = NULL;
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = row_object(c, q, fn, &o)) != 0)
+			goto out;
+		if (json_array_append_new(a, o) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, op, err, errlen);
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	stmt_done(q);
+	json_decref(a);
+	return r;
+}
+
+/* The object of the row of id (what: the kind of row, for "no <what>
+ * <id>"), read by a statement of one id parameter. */
+static int
+get_by_id(struct hub_store *s, enum stmt_id sid, int64_t id, row_json_fn fn,
+    const char *what, const char *op, json_t **out, char *err,
+    size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	*out = NULL;
+	if ((r = conn_stmt(s, sid, &c, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((r = row_json(c, q, fn, op, out, err, errlen)) == VG_ERR_NOTFOUND)
+		not_found(err, errlen, what, id);
+	return r;
+}
+
+/* The array of the rows of a statement without parameters. */
+static int
+list_all(struct hub_store *s, enum stmt_id sid, row_json_fn fn,
+    const char *op, json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	*out = NULL;
+	if ((r = conn_stmt(s, sid, &c, &q, err, errlen)) != 0)
+		return r;
+	return rows_json(c, q, fn, op, out, err, errlen);
+}
+
+/* Deletes the row of id with a statement of one id parameter. */
+static int
+delete_by_id(struct hub_store *s, enum stmt_id sid, int64_t id,
+    const char *what, const char *op, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_stmt(s, sid, &c, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((r = run_changed(c, q, op, err, errlen)) == VG_ERR_NOTFOUND)
+		return not_found(err, errlen, what, id);
+	return r;
 }
 
 /* ---- the last_seen table ---- */
@@ -982,139 +1172,80 @@ sq_user_create(struct hub_store *s, const char *name, const char *pwhash,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
 	if (name == NULL || pwhash == NULL || hs_role_name(role) == NULL) {
 		seterr(err, errlen, "user_create: bad arguments");
 		return VG_ERR_INVAL;
 	}
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_USER_INSERT, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_USER_INSERT, &c, &q, err, errlen)) != 0)
 		return r;
 	b_text(c, q, 1, name);
 	b_text(c, q, 2, pwhash);
 	b_int(c, q, 3, role);
 	b_int(c, q, 4, wall_now());
-	rc = step(c, q);
-	sqlite3_reset(q);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		seterr(err, errlen, "user name \"%s\" is already taken", name);
-		return VG_ERR_INVAL;
-	}
-	if (rc != SQLITE_DONE)
-		return sq_fail(c, rc, "create user", err, errlen);
+	if ((r = run_named(c, q, "user", name, "create user", err,
+	    errlen)) != 0)
+		return r;
 	if (id != NULL)
 		*id = sqlite3_last_insert_rowid(c->db);
 	return 0;
 }
 
-/* {"id", "name", "role", "created", "disabled"[, "pwhash"]} of the row. */
+/* {"id", "name", "role", "created", "disabled"[, "pwhash"]} of the row;
+ * "pwhash" where the statement selects it (not in a list). */
 static int
-user_json(sqlite3_stmt *q, int with_hash, json_t **out)
+user_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 {
 	const char *role = hs_role_name(sqlite3_column_int(q, 2));
-	json_t *o;
+	int with_hash = sqlite3_column_count(q) > 5;
 
-	if ((o = json_object()) == NULL)
-		return VG_ERR_NOMEM;
+	(void)c;
 	if (jset(o, "id", j_int(q, 0)) != 0 ||
 	    jset(o, "name", j_text(q, 1)) != 0 ||
 	    jset(o, "role", role ? json_string(role) : json_null()) != 0 ||
 	    jset(o, "created", j_int(q, 3)) != 0 ||
 	    jset(o, "disabled", j_bool(q, 4)) != 0 ||
-	    (with_hash && jset(o, "pwhash", j_text(q, 5)) != 0)) {
-		json_decref(o);
+	    (with_hash && jset(o, "pwhash", j_text(q, 5)) != 0))
 		return VG_ERR_NOMEM;
-	}
-	*out = o;
 	return 0;
-}
-
-static int
-user_get_one(struct hub_store *s, enum stmt_id id, const char *name,
-    int64_t uid, json_t **out, char *err, size_t errlen)
-{
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	int rc, r;
-
-	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, id, &q, err, errlen)) != 0)
-		return r;
-	if (name != NULL)
-		b_text(c, q, 1, name);
-	else
-		b_int(c, q, 1, uid);
-	rc = step(c, q);
-	if (rc == SQLITE_ROW)
-		r = user_json(q, 1, out);
-	else if (rc == SQLITE_DONE) {
-		if (name != NULL)
-			seterr(err, errlen, "no user \"%s\"", name);
-		else
-			seterr(err, errlen, "no user %" PRId64, uid);
-		r = VG_ERR_NOTFOUND;
-	} else
-		r = sq_fail(c, rc, "get user", err, errlen);
-	stmt_done(q);
-	return r;
 }
 
 static int
 sq_user_get_by_name(struct hub_store *s, const char *name, json_t **out,
     char *err, size_t errlen)
 {
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	*out = NULL;
 	if (name == NULL) {
-		*out = NULL;
 		seterr(err, errlen, "no user name");
 		return VG_ERR_INVAL;
 	}
-	return user_get_one(s, ST_USER_BY_NAME, name, 0, out, err, errlen);
+	if ((r = conn_stmt(s, ST_USER_BY_NAME, &c, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, name);
+	if ((r = row_json(c, q, user_json, "get user", out, err,
+	    errlen)) == VG_ERR_NOTFOUND)
+		seterr(err, errlen, "no user \"%s\"", name);
+	return r;
 }
 
 static int
 sq_user_get(struct hub_store *s, int64_t id, json_t **out, char *err,
     size_t errlen)
 {
-	return user_get_one(s, ST_USER_BY_ID, NULL, id, out, err, errlen);
+	return get_by_id(s, ST_USER_BY_ID, id, user_json, "user", "get user",
+	    out, err, errlen);
 }
 
 static int
 sq_user_list(struct hub_store *s, json_t **out, char *err, size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	json_t *a = NULL, *u;
-	int rc, r;
-
-	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_USER_LIST, &q, err, errlen)) != 0)
-		return r;
-	if ((a = json_array()) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if ((r = user_json(q, 0, &u)) != 0)
-			goto out;
-		if (json_array_append_new(a, u) != 0) {
-			r = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "list users", err, errlen);
-		goto out;
-	}
-	*out = a;
-	a = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(a);
-	return r;
+	return list_all(s, ST_USER_LIST, user_json, "list users", out, err,
+	    errlen);
 }
 
 static int
@@ -1139,13 +1270,11 @@ sq_user_update(struct hub_store *s, int64_t id, int role, const char *pwhash,
 	b_int(c, q, 2, role);
 	b_text(c, q, 3, pwhash);
 	b_int(c, q, 4, disabled);
-	if ((r = run(c, q, "update user", err, errlen)) != 0)
+	if ((r = run_changed(c, q, "update user", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
+		r = not_found(err, errlen, "user", id);
+	if (r != 0)
 		goto out;
-	if (sqlite3_changes(c->db) == 0) {
-		seterr(err, errlen, "no user %" PRId64, id);
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
 	/* A disabled account is signed out everywhere at once. */
 	if (disabled == 1) {
 		if ((r = stmt_get(c, ST_USER_SESSIONS_DELETE, &q, err,
@@ -1165,22 +1294,9 @@ out:
 static int
 sq_user_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	int r;
-
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_USER_DELETE, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, id);
 	/* Sessions go with the user (ON DELETE CASCADE). */
-	if ((r = run(c, q, "delete user", err, errlen)) != 0)
-		return r;
-	if (sqlite3_changes(c->db) == 0) {
-		seterr(err, errlen, "no user %" PRId64, id);
-		return VG_ERR_NOTFOUND;
-	}
-	return 0;
+	return delete_by_id(s, ST_USER_DELETE, id, "user", "delete user",
+	    err, errlen);
 }
 
 /* ---- sessions ---- */
@@ -1200,8 +1316,7 @@ sq_session_create(struct hub_store *s, const unsigned char *token_hash,
 		seterr(err, errlen, "session_create: bad arguments");
 		return VG_ERR_INVAL;
 	}
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_SESSION_INSERT, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_SESSION_INSERT, &c, &q, err, errlen)) != 0)
 		return r;
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
 	b_int(c, q, 2, user_id);
@@ -1225,43 +1340,33 @@ sq_session_create(struct hub_store *s, const unsigned char *token_hash,
 }
 
 static int
+session_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	(void)c;
+	if (jset(o, "user_id", j_int(q, 0)) != 0 ||
+	    jset(o, "csrf", j_text(q, 1)) != 0 ||
+	    jset(o, "created", j_int(q, 2)) != 0 ||
+	    jset(o, "expires", j_int(q, 3)) != 0 ||
+	    jset(o, "last_used", j_int(q, 4)) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
 sq_session_get(struct hub_store *s, const unsigned char *token_hash,
     json_t **out, char *err, size_t errlen)
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	json_t *o = NULL;
-	int rc, r;
+	int r;
 
 	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_SESSION_GET, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_SESSION_GET, &c, &q, err, errlen)) != 0)
 		return r;
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
-	if ((rc = step(c, q)) == SQLITE_DONE) {
+	if ((r = row_json(c, q, session_json, "get session", out, err,
+	    errlen)) == VG_ERR_NOTFOUND)
 		seterr(err, errlen, "no such session");
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_fail(c, rc, "get session", err, errlen);
-		goto out;
-	}
-	if ((o = json_object()) == NULL ||
-	    jset(o, "user_id", j_int(q, 0)) != 0 ||
-	    jset(o, "csrf", j_text(q, 1)) != 0 ||
-	    jset(o, "created", j_int(q, 2)) != 0 ||
-	    jset(o, "expires", j_int(q, 3)) != 0 ||
-	    jset(o, "last_used", j_int(q, 4)) != 0) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	*out = o;
-	o = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(o);
 	return r;
 }
 
@@ -1271,10 +1376,9 @@ sq_session_touch(struct hub_store *s, const unsigned char *token_hash,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_SESSION_TOUCH, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_SESSION_TOUCH, &c, &q, err, errlen)) != 0)
 		return r;
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
 	b_int(c, q, 2, now);
@@ -1286,15 +1390,11 @@ sq_session_touch(struct hub_store *s, const unsigned char *token_hash,
 	if ((r = stmt_get(c, ST_SESSION_EXISTS, &q, err, errlen)) != 0)
 		return r;
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
-	rc = step(c, q);
+	r = step_one(c, q, "touch session", err, errlen);
 	sqlite3_reset(q);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE) {
+	if (r == VG_ERR_NOTFOUND)
 		seterr(err, errlen, "no such session");
-		return VG_ERR_NOTFOUND;
-	}
-	return sq_fail(c, rc, "touch session", err, errlen);
+	return r;
 }
 
 static int
@@ -1305,17 +1405,13 @@ sq_session_delete(struct hub_store *s, const unsigned char *token_hash,
 	sqlite3_stmt *q;
 	int r;
 
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_SESSION_DELETE, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_SESSION_DELETE, &c, &q, err, errlen)) != 0)
 		return r;
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
-	if ((r = run(c, q, "delete session", err, errlen)) != 0)
-		return r;
-	if (sqlite3_changes(c->db) == 0) {
+	if ((r = run_changed(c, q, "delete session", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
 		seterr(err, errlen, "no such session");
-		return VG_ERR_NOTFOUND;
-	}
-	return 0;
+	return r;
 }
 
 static int
@@ -1326,8 +1422,7 @@ sq_session_purge(struct hub_store *s, int64_t now, int64_t idle, char *err,
 	sqlite3_stmt *q;
 	int r;
 
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_SESSION_PURGE, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_SESSION_PURGE, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, now);
 	b_int(c, q, 2, now - idle);
@@ -1486,46 +1581,27 @@ out:
 }
 
 static int
-sq_agent_auth(struct hub_store *s, int64_t agent_id, json_t **out,
-    char *err, size_t errlen)
+agent_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 {
 	char hex[2 * TOKEN_HASH_LEN + 1];
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	json_t *o = NULL;
-	int rc, r;
 
-	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_AGENT_AUTH, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, agent_id);
-	if ((rc = step(c, q)) == SQLITE_DONE) {
-		seterr(err, errlen, "no agent %" PRId64, agent_id);
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_fail(c, rc, "agent credential", err, errlen);
-		goto out;
-	}
+	(void)c;
 	hex[0] = '\0';
 	if (sqlite3_column_bytes(q, 1) == TOKEN_HASH_LEN)
 		vg_hex_encode(sqlite3_column_blob(q, 1), TOKEN_HASH_LEN, hex);
-	if ((o = json_object()) == NULL ||
-	    jset(o, "id", j_int(q, 0)) != 0 ||
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
 	    jset(o, "cred_hash", json_string(hex)) != 0 ||
-	    jset(o, "deleted", json_false()) != 0) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	*out = o;
-	o = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(o);
-	return r;
+	    jset(o, "deleted", json_false()) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
+sq_agent_auth(struct hub_store *s, int64_t agent_id, json_t **out,
+    char *err, size_t errlen)
+{
+	return get_by_id(s, ST_AGENT_AUTH, agent_id, agent_json, "agent",
+	    "agent credential", out, err, errlen);
 }
 
 static int
@@ -1533,19 +1609,14 @@ sq_device_owned(struct hub_store *s, int64_t agent_id, int64_t device_id)
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
-	if ((r = conn_get(s, &c, NULL, 0)) != 0 ||
-	    (r = stmt_get(c, ST_DEVICE_AGENT, &q, NULL, 0)) != 0)
+	if ((r = conn_stmt(s, ST_DEVICE_AGENT, &c, &q, NULL, 0)) != 0)
 		return r;
 	b_int(c, q, 1, device_id);
-	rc = step(c, q);
-	if (rc == SQLITE_ROW)
-		r = sqlite3_column_int64(q, 0) == agent_id ? 0 : VG_ERR_PERM;
-	else if (rc == SQLITE_DONE)
-		r = VG_ERR_NOTFOUND;
-	else
-		r = sq_fail(c, rc, "device owner", NULL, 0);
+	if ((r = step_one(c, q, "device owner", NULL, 0)) == 0 &&
+	    sqlite3_column_int64(q, 0) != agent_id)
+		r = VG_ERR_PERM;
 	stmt_done(q);
 	return r;
 }
@@ -1559,8 +1630,7 @@ sq_device_last_seq(struct hub_store *s, int64_t device_id, uint64_t *seq,
 	int rc, r;
 
 	*seq = 0;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_DEVICE_LAST_SEQ, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_DEVICE_LAST_SEQ, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, device_id);
 	rc = step(c, q);
@@ -1576,15 +1646,11 @@ sq_device_last_seq(struct hub_store *s, int64_t device_id, uint64_t *seq,
 
 /* The device object of a DEVICE_COLS row. */
 static int
-device_json(struct sq_store *st, sqlite3_stmt *q, json_t **out)
+device_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 {
-	int64_t last = seen_last(st, sqlite3_column_int64(q, 0),
+	int64_t last = seen_last(c->st, sqlite3_column_int64(q, 0),
 	    sqlite3_column_int64(q, 11));
-	json_t *o;
 
-	*out = NULL;
-	if ((o = json_object()) == NULL)
-		return VG_ERR_NOMEM;
 	if (jset(o, "id", j_int(q, 0)) != 0 ||
 	    jset(o, "agent_id", j_int(q, 1)) != 0 ||
 	    jset(o, "name", j_text(q, 2)) != 0 ||
@@ -1600,11 +1666,8 @@ device_json(struct sq_store *st, sqlite3_stmt *q, json_t **out)
 	    last == 0 ? json_null() : json_integer(last)) != 0 ||
 	    jset(o, "online", j_bool(q, 12)) != 0 ||
 	    jset(o, "clone_of", j_int(q, 13)) != 0 ||
-	    jset(o, "groups", j_doc(q, 14, json_array())) != 0) {
-		json_decref(o);
+	    jset(o, "groups", j_doc(q, 14, json_array())) != 0)
 		return VG_ERR_NOMEM;
-	}
-	*out = o;
 	return 0;
 }
 
@@ -1612,25 +1675,8 @@ static int
 sq_device_get(struct hub_store *s, int64_t id, json_t **out, char *err,
     size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	int rc, r;
-
-	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_DEVICE_GET, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, id);
-	rc = step(c, q);
-	if (rc == SQLITE_ROW)
-		r = device_json(SQ(s), q, out);
-	else if (rc == SQLITE_DONE) {
-		seterr(err, errlen, "no device %" PRId64, id);
-		r = VG_ERR_NOTFOUND;
-	} else
-		r = sq_fail(c, rc, "get device", err, errlen);
-	stmt_done(q);
-	return r;
+	return get_by_id(s, ST_DEVICE_GET, id, device_json, "device",
+	    "get device", out, err, errlen);
 }
 
 static int
@@ -1638,13 +1684,11 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
     json_t **out, char *err, size_t errlen)
 {
 	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	json_t *a = NULL, *d;
-	int rc, r;
+	sqlite3_stmt *q;
+	int r;
 
 	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_DEVICE_LIST, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_DEVICE_LIST, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, f->after_id);
 	b_int(c, q, 2, f->group_id);
@@ -1652,52 +1696,20 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
 	b_text(c, q, 4, f->os && f->os[0] ? f->os : NULL);
 	b_text(c, q, 5, f->text && f->text[0] ? f->text : NULL);
 	b_int(c, q, 6, clamp_limit(f->limit));
-	if ((a = json_array()) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if ((r = device_json(SQ(s), q, &d)) != 0)
-			goto out;
-		if (json_array_append_new(a, d) != 0) {
-			r = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "list devices", err, errlen);
-		goto out;
-	}
-	*out = a;
-	a = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(a);
-	return r;
+	return rows_json(c, q, device_json, "list devices", out, err, errlen);
 }
 
 static int
 sq_device_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q;
 	int r;
 
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_DEVICE_DELETE, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, id);
 	/* Events, memberships and the hub baseline go with it (ON DELETE
 	 * CASCADE); the credential hash is in the row itself. */
-	if ((r = run(c, q, "delete device", err, errlen)) != 0)
-		return r;
-	if (sqlite3_changes(c->db) == 0) {
-		seterr(err, errlen, "no device %" PRId64, id);
-		return VG_ERR_NOTFOUND;
-	}
-	seen_forget(SQ(s), id);
-	return 0;
+	if ((r = delete_by_id(s, ST_DEVICE_DELETE, id, "device",
+	    "delete device", err, errlen)) == 0)
+		seen_forget(SQ(s), id);
+	return r;
 }
 
 /* Marks a device online with an ONLINE event, durably. */
@@ -1737,12 +1749,10 @@ sq_device_touch(struct hub_store *s, int64_t id, int64_t now, char *err,
 	sqlite3_stmt *q;
 	struct seen *e;
 	int64_t stored_seen = 0;
-	int rc, r, known, online = 0;
+	int r, known, online = 0;
 
-	if (id <= 0) {
-		seterr(err, errlen, "no device %" PRId64, id);
-		return VG_ERR_NOTFOUND;
-	}
+	if (id <= 0)
+		return not_found(err, errlen, "device", id);
 	pthread_mutex_lock(&st->seen_mu);
 	if ((e = seen_find(st, id)) != NULL && e->known && e->online) {
 		/* The common case: an online device polls again. */
@@ -1762,18 +1772,15 @@ sq_device_touch(struct hub_store *s, int64_t id, int64_t now, char *err,
 		if ((r = stmt_get(c, ST_DEVICE_STATE, &q, err, errlen)) != 0)
 			return r;
 		b_int(c, q, 1, id);
-		rc = step(c, q);
-		if (rc == SQLITE_ROW) {
+		if ((r = step_one(c, q, "device state", err, errlen)) == 0) {
 			online = sqlite3_column_int(q, 0) != 0;
 			stored_seen = sqlite3_column_int64(q, 1);
 		}
 		sqlite3_reset(q);
-		if (rc == SQLITE_DONE) {
-			seterr(err, errlen, "no device %" PRId64, id);
-			return VG_ERR_NOTFOUND;
-		}
-		if (rc != SQLITE_ROW)
-			return sq_fail(c, rc, "device state", err, errlen);
+		if (r == VG_ERR_NOTFOUND)
+			return not_found(err, errlen, "device", id);
+		if (r != 0)
+			return r;
 		if (online) {
 			pthread_mutex_lock(&st->seen_mu);
 			if ((e = seen_get(st, id)) == NULL) {
@@ -1979,19 +1986,14 @@ out:
 /* ---- groups and policies ---- */
 
 static int
-group_json(sqlite3_stmt *q, json_t **out)
+group_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 {
-	json_t *o;
-
-	if ((o = json_object()) == NULL ||
-	    jset(o, "id", j_int(q, 0)) != 0 ||
+	(void)c;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
 	    jset(o, "name", j_text(q, 1)) != 0 ||
 	    jset(o, "devices", j_int(q, 2)) != 0 ||
-	    jset(o, "policy_version", j_int(q, 3)) != 0) {
-		json_decref(o);
+	    jset(o, "policy_version", j_int(q, 3)) != 0)
 		return VG_ERR_NOMEM;
-	}
-	*out = o;
 	return 0;
 }
 
@@ -2001,25 +2003,19 @@ sq_group_create(struct hub_store *s, const char *name, int64_t *id,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
 	if (name == NULL) {
 		seterr(err, errlen, "group_create: no name");
 		return VG_ERR_INVAL;
 	}
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_GROUP_INSERT, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_GROUP_INSERT, &c, &q, err, errlen)) != 0)
 		return r;
 	b_text(c, q, 1, name);
 	b_int(c, q, 2, wall_now());
-	rc = step(c, q);
-	sqlite3_reset(q);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		seterr(err, errlen, "group name \"%s\" is already taken", name);
-		return VG_ERR_INVAL;
-	}
-	if (rc != SQLITE_DONE)
-		return sq_fail(c, rc, "create group", err, errlen);
+	if ((r = run_named(c, q, "group", name, "create group", err,
+	    errlen)) != 0)
+		return r;
 	if (id != NULL)
 		*id = sqlite3_last_insert_rowid(c->db);
 	return 0;
@@ -2029,62 +2025,15 @@ static int
 sq_group_get(struct hub_store *s, int64_t id, json_t **out, char *err,
     size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	int rc, r;
-
-	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_GROUP_GET, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, id);
-	rc = step(c, q);
-	if (rc == SQLITE_ROW)
-		r = group_json(q, out);
-	else if (rc == SQLITE_DONE) {
-		seterr(err, errlen, "no group %" PRId64, id);
-		r = VG_ERR_NOTFOUND;
-	} else
-		r = sq_fail(c, rc, "get group", err, errlen);
-	stmt_done(q);
-	return r;
+	return get_by_id(s, ST_GROUP_GET, id, group_json, "group", "get group",
+	    out, err, errlen);
 }
 
 static int
 sq_group_list(struct hub_store *s, json_t **out, char *err, size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	json_t *a = NULL, *g;
-	int rc, r;
-
-	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_GROUP_LIST, &q, err, errlen)) != 0)
-		return r;
-	if ((a = json_array()) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if ((r = group_json(q, &g)) != 0)
-			goto out;
-		if (json_array_append_new(a, g) != 0) {
-			r = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "list groups", err, errlen);
-		goto out;
-	}
-	*out = a;
-	a = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(a);
-	return r;
+	return list_all(s, ST_GROUP_LIST, group_json, "list groups", out, err,
+	    errlen);
 }
 
 static int
@@ -2093,50 +2042,29 @@ sq_group_rename(struct hub_store *s, int64_t id, const char *name,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
 	if (name == NULL) {
 		seterr(err, errlen, "group_rename: no name");
 		return VG_ERR_INVAL;
 	}
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_GROUP_RENAME, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_GROUP_RENAME, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, id);
 	b_text(c, q, 2, name);
-	rc = step(c, q);
-	sqlite3_reset(q);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		seterr(err, errlen, "group name \"%s\" is already taken", name);
-		return VG_ERR_INVAL;
-	}
-	if (rc != SQLITE_DONE)
-		return sq_fail(c, rc, "rename group", err, errlen);
-	if (sqlite3_changes(c->db) == 0) {
-		seterr(err, errlen, "no group %" PRId64, id);
-		return VG_ERR_NOTFOUND;
-	}
+	if ((r = run_named(c, q, "group", name, "rename group", err,
+	    errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0)
+		return not_found(err, errlen, "group", id);
 	return 0;
 }
 
 static int
 sq_group_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	int r;
-
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_GROUP_DELETE, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, id);
-	if ((r = run(c, q, "delete group", err, errlen)) != 0)
-		return r;
-	if (sqlite3_changes(c->db) == 0) {
-		seterr(err, errlen, "no group %" PRId64, id);
-		return VG_ERR_NOTFOUND;
-	}
-	return 0;
+	return delete_by_id(s, ST_GROUP_DELETE, id, "group", "delete group",
+	    err, errlen);
 }
 
 static int
@@ -2145,27 +2073,16 @@ sq_group_member(struct hub_store *s, int64_t group_id, int64_t device_id,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int r, exists;
+	int r;
 
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
 	    (r = tx_begin(c, "group membership", err, errlen)) != 0)
 		return r;
-	if ((r = row_exists(c, ST_GROUP_EXISTS, group_id, "group membership",
-	    &exists, err, errlen)) != 0)
+	if ((r = row_exists(c, ST_GROUP_EXISTS, group_id, "group",
+	    "group membership", err, errlen)) != 0 ||
+	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id, "device",
+	    "group membership", err, errlen)) != 0)
 		goto out;
-	if (!exists) {
-		seterr(err, errlen, "no group %" PRId64, group_id);
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
-	if ((r = row_exists(c, ST_DEVICE_EXISTS, device_id,
-	    "group membership", &exists, err, errlen)) != 0)
-		goto out;
-	if (!exists) {
-		seterr(err, errlen, "no device %" PRId64, device_id);
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
 	if ((r = stmt_get(c, add ? ST_MEMBER_ADD : ST_MEMBER_DELETE, &q, err,
 	    errlen)) != 0)
 		goto out;
@@ -2187,30 +2104,23 @@ sq_policy_get(struct hub_store *s, int64_t group_id, json_t **out,
 	struct sq_conn *c;
 	sqlite3_stmt *q = NULL;
 	json_t *doc = NULL;
-	int rc, r, exists;
+	int r;
 
 	*out = NULL;
 	*version = 0;
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = row_exists(c, ST_GROUP_EXISTS, group_id, "get policy",
-	    &exists, err, errlen)) != 0)
-		return r;
-	if (!exists) {
-		seterr(err, errlen, "no group %" PRId64, group_id);
-		return VG_ERR_NOTFOUND;
-	}
-	if ((r = stmt_get(c, ST_POLICY_GET, &q, err, errlen)) != 0)
+	    (r = row_exists(c, ST_GROUP_EXISTS, group_id, "group",
+	    "get policy", err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_POLICY_GET, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, group_id);
-	rc = step(c, q);
-	if (rc == SQLITE_DONE) {
+	if ((r = step_one(c, q, "get policy", err, errlen)) ==
+	    VG_ERR_NOTFOUND) {
 		r = (*out = json_object()) != NULL ? 0 : VG_ERR_NOMEM;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
-		r = sq_fail(c, rc, "get policy", err, errlen);
+	if (r != 0)
 		goto out;
-	}
 	doc = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
 	if (!json_is_object(doc)) {
 		seterr(err, errlen, "policy of group %" PRId64 " is damaged",
@@ -2235,7 +2145,7 @@ sq_policy_set(struct hub_store *s, int64_t group_id, const json_t *policy,
 	struct sq_conn *c = NULL;
 	sqlite3_stmt *q = NULL;
 	char *doc = NULL;
-	int rc, r, exists;
+	int rc, r;
 
 	if (!json_is_object(policy)) {
 		seterr(err, errlen, "a policy must be a JSON object");
@@ -2250,14 +2160,9 @@ sq_policy_set(struct hub_store *s, int64_t group_id, const json_t *policy,
 		goto out;
 	if ((r = tx_begin(c, "set policy", err, errlen)) != 0)
 		goto out;
-	if ((r = row_exists(c, ST_GROUP_EXISTS, group_id, "set policy",
-	    &exists, err, errlen)) != 0)
+	if ((r = row_exists(c, ST_GROUP_EXISTS, group_id, "group",
+	    "set policy", err, errlen)) != 0)
 		goto out;
-	if (!exists) {
-		seterr(err, errlen, "no group %" PRId64, group_id);
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
 	if ((r = stmt_get(c, ST_POLICY_SET, &q, err, errlen)) != 0)
 		goto out;
 	b_int(c, q, 1, group_id);
@@ -2279,53 +2184,36 @@ out:
 	return r;
 }
 
+/* An entry of DEVICE_POLICIES: a group's policy. */
+static int
+device_policy_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	(void)c;
+	if (jset(o, "group_id", j_int(q, 0)) != 0 ||
+	    jset(o, "group", j_text(q, 1)) != 0 ||
+	    jset(o, "version", j_int(q, 2)) != 0 ||
+	    jset(o, "policy", j_doc(q, 3, json_object())) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
 static int
 sq_device_policies(struct hub_store *s, int64_t device_id, json_t **out,
     char *err, size_t errlen)
 {
 	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	json_t *a = NULL, *o;
-	int rc, r, exists;
+	sqlite3_stmt *q;
+	int r;
 
 	*out = NULL;
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id,
-	    "device policies", &exists, err, errlen)) != 0)
-		return r;
-	if (!exists) {
-		seterr(err, errlen, "no device %" PRId64, device_id);
-		return VG_ERR_NOTFOUND;
-	}
-	if ((r = stmt_get(c, ST_DEVICE_POLICIES, &q, err, errlen)) != 0)
+	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id, "device",
+	    "device policies", err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_DEVICE_POLICIES, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, device_id);
-	if ((a = json_array()) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if ((o = json_object()) == NULL ||
-		    json_array_append_new(a, o) != 0 ||
-		    jset(o, "group_id", j_int(q, 0)) != 0 ||
-		    jset(o, "group", j_text(q, 1)) != 0 ||
-		    jset(o, "version", j_int(q, 2)) != 0 ||
-		    jset(o, "policy", j_doc(q, 3, json_object())) != 0) {
-			r = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "device policies", err, errlen);
-		goto out;
-	}
-	*out = a;
-	a = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(a);
-	return r;
+	return rows_json(c, q, device_policy_json, "device policies", out,
+	    err, errlen);
 }
 
 /* ---- events: the packed attributes ---- */
@@ -2709,23 +2597,22 @@ set_path(json_t *o, const void *path, size_t len)
 
 /* The summary of an EVENT_COLS row. */
 static int
-event_summary(sqlite3_stmt *q, json_t **out)
+event_summary(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 {
 	char when[VG_TIME_BUFLEN];
 	const char *type = hs_event_type_name(sqlite3_column_int(q, 6));
 	const char *origin = origin_name(sqlite3_column_int(q, 7));
 	const char *kind = NULL;
-	json_t *o, *names = NULL;
 	uint32_t changed, bit;
+	json_t *names;
 
-	*out = NULL;
+	(void)c;
 	if (sqlite3_column_type(q, 8) != SQLITE_NULL)
 		kind = vg_kind_name((enum vg_item_kind)sqlite3_column_int(q,
 		    8));
 	changed = (uint32_t)sqlite3_column_int64(q, 10);
 	vg_time_format(sqlite3_column_int64(q, 4), when);
-	if ((o = json_object()) == NULL)
-		return VG_ERR_NOMEM;
+	/* names: borrowed from o, which holds it from here on. */
 	if (jset(o, "id", j_int(q, 0)) != 0 ||
 	    jset(o, "device_id", j_int(q, 1)) != 0 ||
 	    jset(o, "device", j_text(q, 2)) != 0 ||
@@ -2739,22 +2626,16 @@ event_summary(sqlite3_stmt *q, json_t **out)
 	    set_path(o, sqlite3_column_blob(q, 9),
 	    (size_t)sqlite3_column_bytes(q, 9)) != 0 ||
 	    (names = json_array()) == NULL ||
-	    jset(o, "changed", json_incref(names)) != 0 ||
+	    jset(o, "changed", names) != 0 ||
 	    jset(o, "message", j_text(q, 11)) != 0 ||
 	    jset(o, "state", json_string(state_name(sqlite3_column_int(q,
 	    12)))) != 0)
-		goto fail;
+		return VG_ERR_NOMEM;
 	for (bit = 1; bit & VG_A_ALL; bit <<= 1)
 		if ((changed & bit) && json_array_append_new(names,
 		    json_string(vg_attr_name(bit))) != 0)
-			goto fail;
-	json_decref(names);
-	*out = o;
+			return VG_ERR_NOMEM;
 	return 0;
-fail:
-	json_decref(names);
-	json_decref(o);
-	return VG_ERR_NOMEM;
 }
 
 /* The statement of one combination of filters. */
@@ -2800,10 +2681,9 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
     json_t **out, char *err, size_t errlen)
 {
 	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	json_t *a = NULL, *e;
+	sqlite3_stmt *q;
 	unsigned shape = 0;
-	int rc, r;
+	int r;
 
 	*out = NULL;
 	if (f->device_id != 0)
@@ -2838,29 +2718,8 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
 	if (shape & QF_BEFORE)
 		b_int(c, q, 7, f->before_id);
 	b_int(c, q, 8, clamp_limit(f->limit));
-	if ((a = json_array()) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if ((r = event_summary(q, &e)) != 0)
-			goto out;
-		if (json_array_append_new(a, e) != 0) {
-			r = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "query events", err, errlen);
-		goto out;
-	}
-	*out = a;
-	a = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(a);
-	if (r == VG_ERR_NOMEM)
+	if ((r = rows_json(c, q, event_summary, "query events", out, err,
+	    errlen)) == VG_ERR_NOMEM)
 		seterr(err, errlen, "out of memory");
 	return r;
 }
@@ -2873,23 +2732,16 @@ sq_event_get(struct hub_store *s, int64_t id, json_t **out, char *err,
 	struct sq_conn *c;
 	sqlite3_stmt *q;
 	json_t *o = NULL;
-	int rc, r;
+	int r;
 
 	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_EVENT_GET, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_EVENT_GET, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, id);
-	if ((rc = step(c, q)) == SQLITE_DONE) {
-		seterr(err, errlen, "no event %" PRId64, id);
-		r = VG_ERR_NOTFOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_fail(c, rc, "get event", err, errlen);
-		goto out;
-	}
-	if ((r = event_summary(q, &o)) != 0)
+	if ((r = step_one(c, q, "get event", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
+		not_found(err, errlen, "event", id);
+	if (r != 0 || (r = row_object(c, q, event_summary, &o)) != 0)
 		goto out;
 	if (sqlite3_column_type(q, 8) != SQLITE_NULL &&
 	    (r = unpack_event(sqlite3_column_int(q, 8),
@@ -2934,20 +2786,16 @@ sq_event_ack(struct hub_store *s, int64_t id, const char *user,
 	sqlite3_stmt *q;
 	int r;
 
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_EVENT_ACK, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_EVENT_ACK, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, id);
 	b_text(c, q, 2, user);
 	b_int(c, q, 3, now);
 	b_text(c, q, 4, comment ? comment : "");
-	if ((r = run(c, q, "acknowledge event", err, errlen)) != 0)
-		return r;
-	if (sqlite3_changes(c->db) == 0) {
-		seterr(err, errlen, "no event %" PRId64, id);
-		return VG_ERR_NOTFOUND;
-	}
-	return 0;
+	if ((r = run_changed(c, q, "acknowledge event", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
+		return not_found(err, errlen, "event", id);
+	return r;
 }
 
 static int
@@ -2960,7 +2808,7 @@ sq_event_accept(struct hub_store *s, int64_t id, const char *user,
 	sqlite3_stmt *q = NULL, *w;
 	int64_t device;
 	size_t alen = 0;
-	int rc, r, type, kind;
+	int r, type, kind;
 
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
 	    (r = tx_begin(c, "accept event", err, errlen)) != 0)
@@ -2968,15 +2816,11 @@ sq_event_accept(struct hub_store *s, int64_t id, const char *user,
 	if ((r = stmt_get(c, ST_EVENT_FOR_ACCEPT, &q, err, errlen)) != 0)
 		goto out;
 	b_int(c, q, 1, id);
-	if ((rc = step(c, q)) == SQLITE_DONE) {
-		seterr(err, errlen, "no event %" PRId64, id);
-		r = VG_ERR_NOTFOUND;
+	if ((r = step_one(c, q, "accept event", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
+		not_found(err, errlen, "event", id);
+	if (r != 0)
 		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_fail(c, rc, "accept event", err, errlen);
-		goto out;
-	}
 	device = sqlite3_column_int64(q, 0);
 	type = sqlite3_column_int(q, 1);
 	kind = sqlite3_column_int(q, 2);
@@ -3051,8 +2895,7 @@ sq_events_purge(struct hub_store *s, int64_t cutoff, int limit,
 		*deleted = 0;
 	if (limit <= 0)
 		return 0;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_EVENT_PURGE, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_EVENT_PURGE, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, cutoff);
 	b_int(c, q, 2, limit);
@@ -3085,8 +2928,7 @@ sq_audit_add(struct hub_store *s, const char *who, const char *peer,
 		seterr(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_AUDIT_INSERT, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_AUDIT_INSERT, &c, &q, err, errlen)) != 0)
 		goto out;
 	b_int(c, q, 1, now);
 	b_text(c, q, 2, who);
@@ -3101,50 +2943,37 @@ out:
 }
 
 static int
+audit_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	json_t *d;
+
+	(void)c;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "time", j_int(q, 1)) != 0 ||
+	    jset(o, "user", j_text(q, 2)) != 0 ||
+	    jset(o, "peer", j_text(q, 3)) != 0 ||
+	    jset(o, "action", j_text(q, 4)) != 0 ||
+	    jset(o, "target", j_text(q, 5)) != 0 ||
+	    jset(o, "detail", (d = j_doc(q, 6, NULL)) != NULL ? d :
+	    json_null()) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
 sq_audit_list(struct hub_store *s, int64_t before_id, int limit,
     json_t **out, char *err, size_t errlen)
 {
 	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	json_t *a = NULL, *o, *d;
-	int rc, r;
+	sqlite3_stmt *q;
+	int r;
 
 	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_AUDIT_LIST, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_AUDIT_LIST, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, before_id > 0 ? before_id : INT64_MAX);
 	b_int(c, q, 2, clamp_limit(limit));
-	if ((a = json_array()) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if ((o = json_object()) == NULL ||
-		    json_array_append_new(a, o) != 0 ||
-		    jset(o, "id", j_int(q, 0)) != 0 ||
-		    jset(o, "time", j_int(q, 1)) != 0 ||
-		    jset(o, "user", j_text(q, 2)) != 0 ||
-		    jset(o, "peer", j_text(q, 3)) != 0 ||
-		    jset(o, "action", j_text(q, 4)) != 0 ||
-		    jset(o, "target", j_text(q, 5)) != 0 ||
-		    jset(o, "detail", (d = j_doc(q, 6, NULL)) != NULL ? d :
-		    json_null()) != 0) {
-			r = VG_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "list audit", err, errlen);
-		goto out;
-	}
-	*out = a;
-	a = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(a);
-	return r;
+	return rows_json(c, q, audit_json, "list audit", out, err, errlen);
 }
 
 /* ---- settings ---- */
@@ -3155,25 +2984,19 @@ sq_setting_get(struct hub_store *s, const char *key, char **value,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int rc, r;
+	int r;
 
 	*value = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_SETTING_GET, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_SETTING_GET, &c, &q, err, errlen)) != 0)
 		return r;
 	b_text(c, q, 1, key);
-	rc = step(c, q);
-	if (rc == SQLITE_ROW) {
-		if ((*value = strdup((const char *)sqlite3_column_text(q,
-		    0))) == NULL) {
-			seterr(err, errlen, "out of memory");
-			r = VG_ERR_NOMEM;
-		}
-	} else if (rc == SQLITE_DONE) {
+	if ((r = step_one(c, q, "get setting", err, errlen)) == 0 &&
+	    (*value = strdup((const char *)sqlite3_column_text(q,
+	    0))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		r = VG_ERR_NOMEM;
+	} else if (r == VG_ERR_NOTFOUND)
 		seterr(err, errlen, "setting \"%s\" is not set", key);
-		r = VG_ERR_NOTFOUND;
-	} else
-		r = sq_fail(c, rc, "get setting", err, errlen);
 	stmt_done(q);
 	return r;
 }
@@ -3191,9 +3014,8 @@ sq_setting_set(struct hub_store *s, const char *key, const char *value,
 		return VG_ERR_INVAL;
 	}
 	/* NULL unsets. */
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, value ? ST_SETTING_SET : ST_SETTING_DELETE, &q,
-	    err, errlen)) != 0)
+	if ((r = conn_stmt(s, value ? ST_SETTING_SET : ST_SETTING_DELETE,
+	    &c, &q, err, errlen)) != 0)
 		return r;
 	b_text(c, q, 1, key);
 	if (value != NULL)
@@ -3202,35 +3024,28 @@ sq_setting_set(struct hub_store *s, const char *key, const char *value,
 }
 
 static int
+stats_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	(void)c;
+	if (jset(o, "devices", j_int(q, 0)) != 0 ||
+	    jset(o, "events", j_int(q, 1)) != 0 ||
+	    jset(o, "db_bytes", j_int(q, 2)) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
 sq_stats(struct hub_store *s, json_t **out, char *err, size_t errlen)
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	json_t *o = NULL;
-	int rc, r;
+	int r;
 
 	*out = NULL;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_STATS, &q, err, errlen)) != 0)
+	if ((r = conn_stmt(s, ST_STATS, &c, &q, err, errlen)) != 0)
 		return r;
-	if ((rc = step(c, q)) != SQLITE_ROW) {
-		r = sq_fail(c, rc, "stats", err, errlen);
-		goto out;
-	}
-	if ((o = json_object()) == NULL ||
-	    jset(o, "devices", j_int(q, 0)) != 0 ||
-	    jset(o, "events", j_int(q, 1)) != 0 ||
-	    jset(o, "db_bytes", j_int(q, 2)) != 0) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	*out = o;
-	o = NULL;
-	r = 0;
-out:
-	stmt_done(q);
-	json_decref(o);
-	return r;
+	/* The statement reads counts: it always has its one row. */
+	return row_json(c, q, stats_json, "stats", out, err, errlen);
 }
 
 /* ---- open and close ---- */

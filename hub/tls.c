@@ -44,6 +44,16 @@ struct san_list {
 	size_t n;
 };
 
+/* Frees a private key in PEM (NULL-safe), overwritten first. */
+static void
+free_key_pem(char *pem)
+{
+	if (pem != NULL) {
+		explicit_bzero(pem, strlen(pem));
+		free(pem);
+	}
+}
+
 /* Appends OpenSSL's first queued error to msg, then clears the queue. */
 static void
 ssl_err(char *err, size_t errlen, const char *what)
@@ -448,10 +458,7 @@ generate(const struct hub_conf *conf, const char *crt_path,
 	    "%s with %zu names: %s", cn, names->n, crt_path);
 	r = 0;
 out:
-	if (key_pem != NULL) {
-		explicit_bzero(key_pem, strlen(key_pem));
-		free(key_pem);
-	}
+	free_key_pem(key_pem);
 	free(crt_pem);
 	BIO_free(kb);
 	BIO_free(cb);
@@ -557,10 +564,7 @@ out:
 		explicit_bzero(key_file, key_len);
 		free(key_file);
 	}
-	if (key_pem != NULL) {
-		explicit_bzero(key_pem, strlen(key_pem));
-		free(key_pem);
-	}
+	free_key_pem(key_pem);
 	free(crt_pem);
 	BIO_free(b);
 	BIO_free(kb);
@@ -605,10 +609,7 @@ hub_tls_load_or_create(struct hub *h, char *err, size_t errlen)
 void
 hub_tls_free(struct hub *h)
 {
-	if (h->key_pem != NULL) {
-		explicit_bzero(h->key_pem, strlen(h->key_pem));
-		free(h->key_pem);
-	}
+	free_key_pem(h->key_pem);
 	free(h->cert_pem);
 	h->key_pem = h->cert_pem = NULL;
 }

@@ -12,6 +12,8 @@
 #                                  cookie:JAR[:CSRF] or - (nobody)
 #   expect DESC STATUS [JQ...]     one assertion on the last answer
 #   expect_err DESC STATUS CODE [WORD...]  an error answer naming WORDs
+#   hub_stop_checked [DESC]        hub_stop, exit 0 and a clean log checked
+#   hub_abort / hub_finish         end the test early / normally
 #
 # Every answer: status in $CODE, body in $T/body, headers in $T/hdr.
 : "${VIGIL_HUB:?set VIGIL_HUB to the vigil-hub binary}"
@@ -34,7 +36,22 @@ SRC_ADDR=
 EXTRA=()
 CODE=000
 LAST_REQ=
+START=$(date +%s)
 : >"$HUB_LOG"
+
+# hub_abort: ends a test whose hub could not be set up (there is nothing
+# left to test): the summary so far, then exit 1.
+hub_abort() {
+	finish
+	exit 1
+}
+
+# hub_finish: the last line of a test: how long it took, then the summary
+# and exit status of finish.
+hub_finish() {
+	echo "# $(($(date +%s) - START)) s"
+	finish
+}
 
 # A TCP port nobody listens on now (the daemon may still lose a race for
 # it: hub_start then tries another).
@@ -176,6 +193,15 @@ hub_kill() {
 	hub_forget
 }
 
+# hub_stop_checked [DESC]: hub_stop, checking that the hub exited 0 (DESC,
+# default "hub stops cleanly") and that its log holds no sanitizer report.
+hub_stop_checked() {
+	local rc=0
+	hub_stop || rc=$?
+	check "${1:-hub stops cleanly} (exit $rc)" test "$rc" -eq 0
+	check "no sanitizer report in the hub's log" hub_log_clean
+}
+
 # The hub's own log must hold no sanitizer report.
 hub_log_clean() {
 	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' \
@@ -185,6 +211,29 @@ hub_log_clean() {
 		return 1
 	fi
 	return 0
+}
+
+# count_leaks FILE... -- SECRET...: sets LEAKS to the number of (secret,
+# file) pairs where a non-empty secret appears in the file, and shows
+# where.
+count_leaks() {
+	local files=() s f
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		files+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	LEAKS=0
+	for s in "$@"; do
+		[ -n "$s" ] || continue
+		for f in "${files[@]}"; do
+			if grep -qF -- "$s" "$f"; then
+				LEAKS=$((LEAKS + 1))
+				echo "    secret ${s:0:6}... found in $(basename "$f"):"
+				grep -F -- "$s" "$f" | head -2 | sed 's/^/      /'
+			fi
+		done
+	done
 }
 
 # SHA-256 fingerprint "AB:CD:..." of the certificate the hub serves.

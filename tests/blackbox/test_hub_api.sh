@@ -9,7 +9,6 @@ export VIGIL=${VIGIL:-unused} # lib.sh wants it; these tests do not run vigil
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
 
-START=$(date +%s)
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$'
 
 # --- command line refusals ---
@@ -29,7 +28,7 @@ run 1 "bad value in the config file: exit 1" \
 check "the message names file and line" has "$T/err" "hub.conf:1:"
 
 # --- init ---
-hub_init main || { finish; exit 1; }
+hub_init main || hub_abort
 ok "init with an admin password file"
 check "data dir is private (0700)" test "$(stat -c %a "$HUB_DIR")" = 700
 check "HubDetails.xml is readable by its owner only (0600)" \
@@ -62,7 +61,7 @@ run 1 "init on an initialised data dir refuses" "$VIGIL_HUB" init \
 check "the refusal says why" grep -qiE 'already|exist|initiali' "$T/err"
 
 # --- start, health, certificate ---
-hub_start || { finish; exit 1; }
+hub_start || hub_abort
 ok "daemon started (pid $HUB_PID, port $HUB_PORT)"
 fp=$(served_fingerprint)
 check "served certificate's SHA-256 = Thumbprint of HubDetails.xml" \
@@ -573,17 +572,12 @@ expect "audit paging" 200 '(.entries | length) == 2' '.next != null' \
 api GET "/audit?limit=2&before=$(jq -r .next "$T/body")"
 expect "audit next page, older entries" 200 '(.entries | length) == 2'
 
-leaks=0
-for s in "$ADMIN_PW" "$ENROL_PW" "$old_enrol" "carol password" "${CRED1##*.}" \
-	"${CRED2##*.}" "${ADMIN_TOKEN#vs1.}" "${T2#vs1.}"; do
-	grep -qF -- "$s" "$HUB_LOG" && leaks=$((leaks + 1))
-done
-check "no password, credential or token in the debug log ($leaks found)" \
-	test "$leaks" -eq 0
-rc=0
-hub_stop || rc=$?
-check "SIGTERM stops the hub cleanly (exit $rc)" test "$rc" -eq 0
-check "no sanitizer report in the hub's log" hub_log_clean
+count_leaks "$HUB_LOG" -- "$ADMIN_PW" "$ENROL_PW" "$old_enrol" \
+	"carol password" "${CRED1##*.}" "${CRED2##*.}" "${ADMIN_TOKEN#vs1.}" \
+	"${T2#vs1.}"
+check "no password, credential or token in the debug log ($LEAKS found)" \
+	test "$LEAKS" -eq 0
+hub_stop_checked "SIGTERM stops the hub cleanly"
 
 # --- offline detection: a second hub with a short grace, made by an init
 # that prints a random admin password and takes the public URL given ---
@@ -601,12 +595,12 @@ if ! "$VIGIL_HUB" init -c "$T/off.conf" --data-dir "$T/probe" \
 	printf 'offline_grace = %s\npoll_period = 10\n' "$grace" >"$T/off.conf"
 fi
 RANDOM_ADMIN=1 hub_init offline -c "$T/off.conf" \
-	--url https://hub.example:8443/api/ || { finish; exit 1; }
+	--url https://hub.example:8443/api/ || hub_abort
 check "init printed a random admin password of 20 characters" \
 	test "${#ADMIN_PW}" -eq 20
 check "HubDetails.xml has the --url given" \
 	test "$(xml_field Url)" = https://hub.example:8443/api/
-hub_start -c "$T/off.conf" || { finish; exit 1; }
+hub_start -c "$T/off.conf" || hub_abort
 register off01 mid-off-1 52:54:00:00:00:01
 OFFDEV=$DEV
 OFFCRED=$CRED
@@ -639,9 +633,5 @@ expect "an online event is stored by that poll" 200 '(.events | length) == 1' \
 api GET "/devices/$OFFDEV"
 expect "the device is online again" 200 '.online == true'
 
-rc=0
-hub_stop || rc=$?
-check "second hub stops cleanly (exit $rc)" test "$rc" -eq 0
-check "no sanitizer report in the hub's log" hub_log_clean
-echo "# $(($(date +%s) - START)) s"
-finish
+hub_stop_checked "second hub stops cleanly"
+hub_finish

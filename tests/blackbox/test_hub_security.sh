@@ -10,9 +10,8 @@ export VIGIL=${VIGIL:-unused} # lib.sh wants it; these tests do not run vigil
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
 
-START=$(date +%s)
-hub_init sec || { finish; exit 1; }
-hub_start || { finish; exit 1; }
+hub_init sec || hub_abort
+hub_start || hub_abort
 admin_session
 expect "admin signs in" 200
 SECRETS=("$ADMIN_PW" "$ENROL_PW" "$ADMIN_TOKEN")
@@ -314,23 +313,9 @@ expect "audit is readable" 200 '[.entries[] | select(.action == "session.fail")]
 cp "$T/body" "$T/audit.json"
 check "hub log has debug output" test "$(wc -l <"$HUB_LOG")" -ge 5
 SECRETS+=("$(printf '%s' "$ENROL_USER:$ENROL_PW" | base64 -w0)")
-leaks=0
-for s in "${SECRETS[@]}"; do
-	[ -n "$s" ] || continue
-	for f in "$HUB_LOG" "$T/audit.json"; do
-		if grep -qF -- "$s" "$f"; then
-			leaks=$((leaks + 1))
-			echo "    secret ${s:0:6}... found in $(basename "$f"):"
-			grep -F -- "$s" "$f" | head -2 | sed 's/^/      /'
-		fi
-	done
-done
+count_leaks "$HUB_LOG" "$T/audit.json" -- "${SECRETS[@]}"
 check "no password, credential or token in the log or the audit (${#SECRETS[@]} secrets)" \
-	test "$leaks" -eq 0
+	test "$LEAKS" -eq 0
 
-rc=0
-hub_stop || rc=$?
-check "hub stops cleanly (exit $rc)" test "$rc" -eq 0
-check "no sanitizer report in the hub's log" hub_log_clean
-echo "# $(($(date +%s) - START)) s"
-finish
+hub_stop_checked
+hub_finish

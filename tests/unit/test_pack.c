@@ -167,6 +167,19 @@ test_symlink(void **state)
 	vg_item_free(it);
 }
 
+/* The file "/f" recording only a hash, in state hs with algorithm alg. */
+static struct vg_item *
+hash_only(enum vg_hash_state hs, enum vg_hash_alg alg)
+{
+	struct vg_item *it = vg_item_new(VG_KIND_FILE, "/f", 2);
+
+	assert_non_null(it);
+	it->have = VG_A_HASH;
+	it->hash_state = hs;
+	it->hash_alg = alg;
+	return it;
+}
+
 static void
 test_hash_states(void **state)
 {
@@ -176,11 +189,7 @@ test_hash_states(void **state)
 	size_t i, base, len;
 
 	(void)state;
-	it = vg_item_new(VG_KIND_FILE, "/f", 2);
-	assert_non_null(it);
-	it->have = VG_A_HASH;
-	it->hash_state = VG_HS_SIZE_CAP;
-	it->hash_alg = VG_HASH_SHA256;
+	it = hash_only(VG_HS_SIZE_CAP, VG_HASH_SHA256);
 	/* Without a digest only the two bytes of algorithm and state. */
 	base = round_trip(it);
 	assert_int_equal(base, 1 + 3 + 2);
@@ -424,11 +433,7 @@ test_pack_refuses(void **state)
 	char *big;
 
 	(void)state;
-	it = vg_item_new(VG_KIND_FILE, "/f", 2);
-	assert_non_null(it);
-	it->have = VG_A_HASH;
-	it->hash_state = VG_HS_OK;
-	it->hash_alg = VG_HASH_NONE;
+	it = hash_only(VG_HS_OK, VG_HASH_NONE);
 	assert_int_equal(vg_pack_attrs(it, &p, &len), VG_ERR_INVAL);
 	assert_null(p);
 	it->hash_alg = (enum vg_hash_alg)42;
