@@ -32,7 +32,6 @@ struct vg_item *
 vg_item_dup(const struct vg_item *it)
 {
 	struct vg_item *c;
-	size_t i;
 
 	if ((c = vg_item_new(it->kind, it->path, it->path_len)) == NULL)
 		return NULL;
@@ -48,10 +47,8 @@ vg_item_dup(const struct vg_item *it)
 	    dup_str(&c->acl, it->acl) != 0 ||
 	    dup_str(&c->selinux, it->selinux) != 0)
 		goto fail;
-	for (i = 0; i < it->nprops; i++)
-		if (vg_item_set_prop(c, it->props[i].name,
-		    it->props[i].value) != 0)
-			goto fail;
+	if (vg_item_copy_props(c, it) != 0)
+		goto fail;
 	return c;
 fail:
 	vg_item_free(c);
@@ -61,8 +58,6 @@ fail:
 void
 vg_item_free(struct vg_item *it)
 {
-	size_t i;
-
 	if (it == NULL)
 		return;
 	free(it->user);
@@ -71,11 +66,7 @@ vg_item_free(struct vg_item *it)
 	free(it->xattrs);
 	free(it->acl);
 	free(it->selinux);
-	for (i = 0; i < it->nprops; i++) {
-		free(it->props[i].name);
-		free(it->props[i].value);
-	}
-	free(it->props);
+	vg_props_free(it->props, it->nprops);
 	free(it);
 }
 
@@ -91,39 +82,126 @@ vg_item_set_str(char **field, const char *s)
 	return 0;
 }
 
+/* The index of name in the sorted props, or where it would go (*found 0). */
+static size_t
+prop_find(const struct vg_item *it, const char *name, int *found)
+{
+	size_t lo = 0, hi = it->nprops, mid;
+	int cmp;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((cmp = strcmp(it->props[mid].name, name)) == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int
 vg_item_set_prop(struct vg_item *it, const char *name, const char *value)
 {
 	struct vg_prop *p;
+	char *n, *v;
 	size_t i;
-	int cmp = 1;
-	char *v;
+	int found;
 
-	for (i = 0; i < it->nprops; i++)
-		if ((cmp = strcmp(it->props[i].name, name)) >= 0)
-			break;
+	i = prop_find(it, name, &found);
 	if ((v = strdup(value)) == NULL)
 		return VG_ERR_NOMEM;
-	if (i < it->nprops && cmp == 0) {
+	if (found) {
 		free(it->props[i].value);
 		it->props[i].value = v;
 		return 0;
 	}
+	if ((n = strdup(name)) == NULL) {
+		free(v);
+		return VG_ERR_NOMEM;
+	}
 	if ((p = reallocarray(it->props, it->nprops + 1, sizeof(*p))) ==
 	    NULL) {
+		free(n);
 		free(v);
 		return VG_ERR_NOMEM;
 	}
 	it->props = p;
-	if ((name = strdup(name)) == NULL) {
-		free(v);
-		return VG_ERR_NOMEM;
-	}
 	memmove(&p[i + 1], &p[i], (it->nprops - i) * sizeof(*p));
-	p[i].name = (char *)name;
+	p[i].name = n;
 	p[i].value = v;
 	it->nprops++;
 	it->have |= VG_A_PROPS;
+	return 0;
+}
+
+void
+vg_props_free(struct vg_prop *props, size_t n)
+{
+	size_t i;
+
+	if (props == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(props[i].name);
+		free(props[i].value);
+	}
+	free(props);
+}
+
+static int
+prop_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vg_prop *)a)->name,
+	    ((const struct vg_prop *)b)->name);
+}
+
+int
+vg_item_take_props(struct vg_item *it, struct vg_prop *props, size_t n,
+    const char **dup)
+{
+	size_t i;
+
+	if (n > 1)
+		qsort(props, n, sizeof(*props), prop_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(props[i - 1].name, props[i].name) == 0) {
+			if (dup != NULL)
+				*dup = props[i].name;
+			return VG_ERR_INVAL;
+		}
+	}
+	vg_props_free(it->props, it->nprops);
+	it->props = n > 0 ? props : NULL;
+	it->nprops = n;
+	if (n == 0)
+		free(props);
+	it->have |= VG_A_PROPS;
+	return 0;
+}
+
+int
+vg_item_copy_props(struct vg_item *dst, const struct vg_item *src)
+{
+	struct vg_prop *p = NULL;
+	size_t i, n = src->nprops;
+
+	if (n > 0 && (p = calloc(n, sizeof(*p))) == NULL)
+		return VG_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if ((p[i].name = strdup(src->props[i].name)) == NULL ||
+		    (p[i].value = strdup(src->props[i].value)) == NULL) {
+			vg_props_free(p, n);
+			return VG_ERR_NOMEM;
+		}
+	}
+	vg_props_free(dst->props, dst->nprops);
+	dst->props = p;
+	dst->nprops = n;
 	return 0;
 }
 
@@ -131,11 +209,10 @@ const char *
 vg_item_prop(const struct vg_item *it, const char *name)
 {
 	size_t i;
+	int found;
 
-	for (i = 0; i < it->nprops; i++)
-		if (strcmp(it->props[i].name, name) == 0)
-			return it->props[i].value;
-	return NULL;
+	i = prop_find(it, name, &found);
+	return found ? it->props[i].value : NULL;
 }
 
 static int

@@ -143,8 +143,30 @@ void vg_item_free(struct vg_item *it);
 int vg_item_set_str(char **field, const char *s);
 
 /* Sets property name to value on a non-file item, keeping props sorted.
- * Returns 0 or VG_ERR_NOMEM. */
+ * Returns 0 or VG_ERR_NOMEM. Finding the place takes O(log n), but an
+ * insertion in the middle moves the ones after it: to set many at once,
+ * use vg_item_take_props(). */
 int vg_item_set_prop(struct vg_item *it, const char *name, const char *value);
+
+/*
+ * Replaces the item's properties with props[0..n), in any order: they are
+ * sorted once, in O(n log n). props is a malloc'd array whose names and
+ * values are malloc'd strings (NULL when n is 0). On success the item owns
+ * all of it and records VG_A_PROPS. Two properties of the same name are
+ * refused: VG_ERR_INVAL with *dup (if dup is not NULL) set to that name,
+ * which stays valid as long as props; the caller then still owns props
+ * (now sorted) and frees it with vg_props_free().
+ */
+int vg_item_take_props(struct vg_item *it, struct vg_prop *props, size_t n,
+    const char **dup);
+
+/* Frees n properties and the array; accepts NULL. */
+void vg_props_free(struct vg_prop *props, size_t n);
+
+/* Replaces dst's properties with copies of src's, in O(n); dst->have is
+ * left to the caller. Returns 0 or VG_ERR_NOMEM (dst then keeps its
+ * own). */
+int vg_item_copy_props(struct vg_item *dst, const struct vg_item *src);
 
 /* Value of a property or NULL. */
 const char *vg_item_prop(const struct vg_item *it, const char *name);

@@ -5,6 +5,7 @@
 
 #include "vg_err.h"
 #include "vg_json.h"
+#include "vg_pack.h"
 #include "vg_util.h"
 
 /* A JSON string of bytes that may not be UTF-8: invalid sequences become
@@ -233,6 +234,9 @@ get_str(const json_t *v, const char *key, char **field, char *err,
 		FAIL("\"%s\" must be a string", key);
 	if (memchr(json_string_value(v), '\0', json_string_length(v)))
 		FAIL("\"%s\" must not contain NUL", key);
+	/* What the stores can keep (vg_pack). */
+	if (json_string_length(v) > VG_ITEM_PATH_MAX)
+		FAIL("\"%s\" is longer than %d bytes", key, VG_ITEM_PATH_MAX);
 	if (vg_item_set_str(field, json_string_value(v)) != 0)
 		return VG_ERR_NOMEM;
 out:
@@ -279,12 +283,65 @@ out:
 	return r;
 }
 
+/*
+ * The "props" object: every property checked against what the stores can
+ * keep (vg_pack: at most VG_PACK_MAX_PROPS, strings of at most
+ * VG_ITEM_PATH_MAX bytes) before any is copied, then sorted once.
+ */
+static int
+parse_props(const json_t *v, struct vg_item *it, char *err, size_t errlen)
+{
+	struct vg_prop *props = NULL;
+	const char *key, *dup = NULL;
+	size_t n = 0, len;
+	json_t *pv;
+	int r = 0;
+
+	if (!json_is_object(v))
+		FAIL("\"props\" must be an object of strings");
+	if (json_object_size(v) > VG_PACK_MAX_PROPS)
+		FAIL("\"props\": %zu properties, at most %d",
+		    json_object_size(v), VG_PACK_MAX_PROPS);
+	json_object_foreach((json_t *)v, key, pv) {
+		if (strlen(key) > VG_ITEM_PATH_MAX)
+			FAIL("\"props\": a property name is longer than %d "
+			    "bytes", VG_ITEM_PATH_MAX);
+		if (!json_is_string(pv))
+			FAIL("\"props\": \"%s\" must be a string", key);
+		len = json_string_length(pv);
+		if (memchr(json_string_value(pv), '\0', len) != NULL)
+			FAIL("\"props\": \"%s\" must not contain NUL", key);
+		if (len > VG_ITEM_PATH_MAX)
+			FAIL("\"props\": \"%s\" is longer than %d bytes", key,
+			    VG_ITEM_PATH_MAX);
+	}
+	if (json_object_size(v) > 0 &&
+	    (props = calloc(json_object_size(v), sizeof(*props))) == NULL)
+		return VG_ERR_NOMEM;
+	json_object_foreach((json_t *)v, key, pv) {
+		if ((props[n].name = strdup(key)) == NULL ||
+		    (props[n].value = strdup(json_string_value(pv))) == NULL) {
+			n++;
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if ((r = vg_item_take_props(it, props, n, &dup)) == 0)
+		props = NULL;
+	else if (r == VG_ERR_INVAL)
+		FAIL("\"props\": \"%s\" appears twice", dup);
+out:
+	vg_props_free(props, n);
+	return r;
+}
+
 static int
 parse_attrs(const json_t *attrs, struct vg_item *it, char *err,
     size_t errlen)
 {
 	const char *key, *s;
-	json_t *v, *pv;
+	json_t *v;
 	uint32_t bit;
 	uint64_t u;
 	int r = 0;
@@ -371,16 +428,7 @@ parse_attrs(const json_t *attrs, struct vg_item *it, char *err,
 			r = parse_hash(v, it, err, errlen);
 			break;
 		case VG_A_PROPS:
-			if (!json_is_object(v))
-				FAIL("\"props\" must be an object of strings");
-			json_object_foreach(v, s, pv) {
-				if (!json_is_string(pv))
-					FAIL("\"props\": \"%s\" must be a "
-					    "string", s);
-				if (vg_item_set_prop(it, s,
-				    json_string_value(pv)) != 0)
-					return VG_ERR_NOMEM;
-			}
+			r = parse_props(v, it, err, errlen);
 			break;
 		}
 		if (r != 0)
@@ -416,6 +464,11 @@ parse_head(const json_t *j, struct vg_item **out, char *err, size_t errlen)
 	path = json_string_value(p);
 	plen = json_string_length(p);
 	if ((b = json_object_get(j, "path_b64")) != NULL) {
+		/* Too long for any path: refused before decoding. */
+		if (json_is_string(b) && json_string_length(b) / 4 * 3 >
+		    VG_ITEM_PATH_MAX + 3)
+			FAIL("\"path_b64\" is longer than a path of %d bytes",
+			    VG_ITEM_PATH_MAX);
 		if (!json_is_string(b) || vg_base64_decode(json_string_value(b),
 		    json_string_length(b), &raw, &rawlen) != 0 || rawlen == 0)
 			FAIL("\"path_b64\" must be base64 of the path");
@@ -530,6 +583,12 @@ vg_change_from_json(const json_t *j, struct vg_change *c, char *err,
 		FAIL("a \"%s\" change needs \"old\"", json_string_value(v));
 	if (c->type != VG_CHANGE_REMOVED && c->new == NULL)
 		FAIL("a \"%s\" change needs \"new\"", json_string_value(v));
+	/* docs/protocol.md: an addition has no old side, a removal no new
+	 * one (what would the hub show or accept from it?). */
+	if (c->type == VG_CHANGE_ADDED && c->old != NULL)
+		FAIL("\"old\": not allowed in an \"added\" change");
+	if (c->type == VG_CHANGE_REMOVED && c->new != NULL)
+		FAIL("\"new\": not allowed in a \"removed\" change");
 	if ((names = json_object_get(j, "changed")) != NULL) {
 		if (!json_is_array(names))
 			FAIL("\"changed\" must be an array of attribute names");

@@ -12,7 +12,11 @@
  * The canonical JSON form of items and changes (docs/protocol.md): what the
  * scanner prints with --json and what agents send to the hub. Readers are
  * strict: a wrong type, an unknown field or a bad value is an error whose
- * message names the field.
+ * message names the field. They take nothing vg_pack_attrs() would refuse
+ * (strings of more than VG_ITEM_PATH_MAX bytes, more than
+ * VG_PACK_MAX_PROPS properties), so what they accept can be stored, and a
+ * change has only the sides its type allows (added: "new"; removed:
+ * "old"; changed: both).
  */
 
 /* The JSON value of one attribute (a VG_A_* bit) of it, or NULL when the

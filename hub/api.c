@@ -298,26 +298,58 @@ void
 hub_api_store_error(struct hub_resp *rs, int r, const char *err,
     const char *what, int64_t id)
 {
-	if (r == VG_ERR_NOTFOUND) {
+	const char *msg = err != NULL && *err != '\0' ? err : vg_strerror(r);
+
+	switch (r) {
+	case VG_ERR_NOTFOUND:
 		if (id > 0)
 			hub_resp_error(rs, 404, "not_found", "no %s %lld", what,
 			    (long long)id);
 		else
 			hub_resp_error(rs, 404, "not_found", "no such %s",
 			    what);
-	} else if (r == VG_ERR_INVAL || r == VG_ERR_PERM) {
-		hub_resp_error(rs, 409, "conflict", "%s", err != NULL &&
-		    *err != '\0' ? err : vg_strerror(r));
-	} else if (r == VG_ERR_NOMEM) {
+		break;
+	case VG_ERR_INVAL:
+		hub_resp_error(rs, 400, "bad_request", "%s", msg);
+		break;
+	case VG_ERR_PERM:
+		hub_resp_error(rs, 409, "conflict", "%s", msg);
+		break;
+	case VG_ERR_TOOBIG:
+		hub_resp_error(rs, 413, "too_large", "%s", msg);
+		break;
+	case VG_ERR_BUSY:
+		hub_log(HUB_LOG_WARN, "%s: busy: %s", what, msg);
+		hub_api_unavailable(rs, HUB_API_RETRY_AFTER, "the hub is busy; "
+		    "try again in %d s", HUB_API_RETRY_AFTER);
+		break;
+	case VG_ERR_NOMEM:
 		hub_log(HUB_LOG_ERROR, "%s: out of memory", what);
-		hub_resp_error(rs, 503, "unavailable", "the hub is out of "
-		    "memory; try again later");
-	} else {
+		hub_api_unavailable(rs, HUB_API_RETRY_AFTER, "the hub is out "
+		    "of memory; try again later");
+		break;
+	default:
 		hub_log(HUB_LOG_ERROR, "%s: %s: %s", what, vg_strerror(r),
 		    err != NULL ? err : "");
 		hub_resp_error(rs, 500, "internal", "internal error (%s); "
 		    "the hub's log has the details", vg_strerror(r));
+		break;
 	}
+}
+
+void
+hub_api_unavailable(struct hub_resp *rs, int retry_after, const char *fmt,
+    ...)
+{
+	char msg[512], secs[24];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	hub_resp_error(rs, 503, "unavailable", "%s", msg);
+	snprintf(secs, sizeof(secs), "%d", retry_after);
+	hub_resp_header(rs, "Retry-After", secs);
 }
 
 void

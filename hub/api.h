@@ -59,12 +59,22 @@ void hub_api_audit_failure(struct hub_req *rq, const char *name,
 
 /*
  * Answers a failed store call: VG_ERR_NOTFOUND -> 404 "no <what> <id>"
- * (id 0: "no such <what>"), VG_ERR_INVAL -> 409 with the store's message,
- * VG_ERR_NOMEM -> 503, anything else -> 500 (the store's message is
- * logged, not sent).
+ * (id 0: "no such <what>"), VG_ERR_INVAL -> 400 bad_request with the
+ * store's message, VG_ERR_PERM -> 409 conflict with it, VG_ERR_TOOBIG ->
+ * 413 too_large with it, VG_ERR_BUSY and VG_ERR_NOMEM -> 503 unavailable
+ * with Retry-After, anything else -> 500 (the store's message is logged,
+ * not sent).
  */
 void hub_api_store_error(struct hub_resp *rs, int r, const char *err,
     const char *what, int64_t id);
+
+/* Seconds a client is told to wait (Retry-After) when the hub is busy. */
+#define HUB_API_RETRY_AFTER 2
+
+/* Answers 503 unavailable with the message and a Retry-After header of
+ * retry_after seconds. */
+void hub_api_unavailable(struct hub_resp *rs, int retry_after,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Answers 503 unavailable "out of memory". */
 void hub_api_nomem(struct hub_resp *rs);

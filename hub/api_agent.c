@@ -18,6 +18,7 @@
 /* Caps of registration. */
 #define REG_MAX_ADDRS 64
 #define REG_MACHINE_ID_MAX 128
+#define REG_CREDENTIAL_MAX 128
 #define POLL_PERIOD_MIN 10
 #define POLL_PERIOD_MAX 86400
 
@@ -195,17 +196,17 @@ hub_api_register(struct hub_req *rq, struct hub_resp *rs)
 {
 	static const char *const fields[] = { "hostname", "name", "os",
 		"machine_id", "agent_version", "ips", "macs", "poll_period",
-		NULL };
+		"credential", NULL };
 	struct hub *h = rq->hub;
 	struct hub_store *st = h->store;
 	struct hs_register in;
 	struct hs_register_result res;
 	uint64_t last_seq = 0;
 	json_t *body = NULL, *other = NULL, *ans = NULL;
-	const char *hostname, *name, *os, *machine_id, *version;
+	const char *hostname, *name, *os, *machine_id, *version, *old_cred;
 	char *ips = NULL, *macs = NULL, secret[64], cred[96], now[32];
-	char err[256] = "", warning[512];
-	unsigned char hash[32];
+	char err[256] = "", warning[768];
+	unsigned char hash[32], old_hash[32];
 	int64_t period = h->conf.poll_period;
 	int r;
 
@@ -225,11 +226,22 @@ hub_api_register(struct hub_req *rq, struct hub_resp *rs)
 	    address_list(rs, body, "ips", 0, &ips) != 0 ||
 	    address_list(rs, body, "macs", 1, &macs) != 0 ||
 	    hub_api_get_int(rs, body, "poll_period", "", POLL_PERIOD_MIN,
-	    POLL_PERIOD_MAX, &period, NULL) != 0)
+	    POLL_PERIOD_MAX, &period, NULL) != 0 ||
+	    hub_api_get_string(rs, body, "credential", "", REG_CREDENTIAL_MAX,
+	    1, 0, &old_cred) != 0)
 		goto out;
 	if (!machine_id_valid(machine_id)) {
 		hub_api_bad(rs, "machine_id: expected 1 to %d characters of "
 		    "A-Z a-z 0-9 . _ : -", REG_MACHINE_ID_MAX);
+		goto out;
+	}
+	/* The credential the agent still holds, if any: with it, it gets
+	 * its device back even while the device is alive; whether it is
+	 * the device's is the store's to say, under its lock. */
+	if (old_cred != NULL &&
+	    hub_auth_agent_cred_hash(old_cred, old_hash) != 0) {
+		hub_api_bad(rs, "credential: expected the agent's credential "
+		    "(va1.<id>.<secret>)");
 		goto out;
 	}
 	/* The stored hash covers the credential's secret part (see
@@ -247,6 +259,10 @@ hub_api_register(struct hub_req *rq, struct hub_resp *rs)
 	in.poll_period = (int)period;
 	in.cred_hash = hash;
 	in.peer = rq->peer;
+	in.old_cred_hash = old_cred != NULL ? old_hash : NULL;
+	in.now = hub_now();
+	in.default_poll_period = h->conf.poll_period;
+	in.offline_grace = h->conf.offline_grace;
 	memset(&res, 0, sizeof(res));
 	if ((r = st->ops->device_register(st, &in, &res, err,
 	    sizeof(err))) != 0) {
@@ -281,11 +297,25 @@ hub_api_register(struct hub_req *rq, struct hub_resp *rs)
 		    sizeof(err)) == 0)
 			other_host = json_string_value(json_object_get(other,
 			    "hostname"));
-		snprintf(warning, sizeof(warning), "machine id %s is already "
-		    "used by device %lld (host %s): this looks like a cloned "
-		    "machine; registered as a new device", machine_id,
-		    (long long)res.clone_of,
-		    other_host != NULL ? other_host : "?");
+		if (other_host == NULL)
+			other_host = "?";
+		if (res.clone_alive)
+			snprintf(warning, sizeof(warning), "machine id %s and "
+			    "this host name or MAC address belong to device "
+			    "%lld (host %s), which still polls, and no "
+			    "valid credential of it was given: this looks "
+			    "like a cloned machine; registered as a new "
+			    "device. An agent that lost its credential gets "
+			    "its device back once the device has missed its "
+			    "polls (poll period + %d s)", machine_id,
+			    (long long)res.clone_of, other_host,
+			    h->conf.offline_grace);
+		else
+			snprintf(warning, sizeof(warning), "machine id %s is "
+			    "already used by device %lld (host %s): this "
+			    "looks like a cloned machine; registered as a new "
+			    "device", machine_id, (long long)res.clone_of,
+			    other_host);
 		json_object_set_new(ans, "clone_of",
 		    json_integer(res.clone_of));
 		json_object_set_new(ans, "warning", json_string(warning));
@@ -294,12 +324,18 @@ hub_api_register(struct hub_req *rq, struct hub_resp *rs)
 	}
 	hub_log(HUB_LOG_INFO, "device %lld (%s) %s from %s",
 	    (long long)res.device_id, hub_api_display(rq, hostname),
-	    res.created ? "registered" : "registered again", rq->peer);
+	    res.created ? "registered" : res.with_credential ?
+	    "registered again with its credential" : "registered again "
+	    "without its credential (it had missed its polls)", rq->peer);
 	hub_resp_json(rs, res.created ? 201 : 200, ans);
 	ans = NULL;
 out:
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(cred, sizeof(cred));
+	/* The credential given is a secret, like a password. */
+	old_cred = json_string_value(json_object_get(body, "credential"));
+	if (old_cred != NULL)
+		sodium_memzero((char *)old_cred, strlen(old_cred));
 	json_decref(ans);
 	json_decref(other);
 	json_decref(body);

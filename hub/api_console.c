@@ -196,67 +196,21 @@ user_summary_set(json_t *obj, const char *key, const json_t *user)
 	    "role", json_object_get(user, "role")));
 }
 
-void
-hub_api_session_create(struct hub_req *rq, struct hub_resp *rs)
+/*
+ * Opens a new session for user (the store's object) and answers 200 with
+ * it: {token, csrf, expires, user} and the session cookie.
+ */
+static void
+session_answer(struct hub_req *rq, struct hub_resp *rs, const json_t *user)
 {
-	static const char *const fields[] = { "username", "password", NULL };
 	struct hub *h = rq->hub;
 	struct hub_store *st = h->store;
-	json_t *body = NULL, *user = NULL, *ans = NULL;
-	const char *name, *password, *shown;
+	json_t *ans = NULL;
 	char token[96], csrf[64], cookie[192], target[128], err[256] = "";
 	unsigned char hash[32], csrf_hash[32];
-	struct hub_lockout lk;
 	int64_t now = hub_now(), expires, uid;
-	int r, role;
+	int r;
 
-	if (hub_api_body(rq, rs, 0, &body) != 0 ||
-	    hub_api_check_fields(rs, body, fields, "") != 0 ||
-	    hub_api_get_string(rs, body, "username", "", 64, 1, 1,
-	    &name) != 0 ||
-	    hub_api_get_string(rs, body, "password", "", HUB_API_MAX_PASSWORD,
-	    0, 1, &password) != 0)
-		goto out;
-	if (name == NULL || password == NULL) {
-		hub_api_bad(rs, "%s: missing", name == NULL ? "username" :
-		    "password");
-		goto out;
-	}
-	shown = hub_api_display(rq, name);
-	switch (hub_auth_password(h, rq->peer, name, password, &user, &lk, err,
-	    sizeof(err))) {
-	case HUB_PW_OK:
-		break;
-	case HUB_PW_LOCKED:
-		hub_log(HUB_LOG_INFO, "sign-in as %s from %s refused: locked "
-		    "out", shown, rq->peer);
-		hub_auth_locked_answer(rs, &lk, rq->peer, shown);
-		goto out;
-	case HUB_PW_WRONG:
-		hub_api_audit_failure(rq, name, "wrong user name or password",
-		    &lk);
-		hub_resp_error(rs, 401, "unauthorized", "wrong user name or "
-		    "password");
-		hub_resp_header(rs, "WWW-Authenticate", "Bearer "
-		    "realm=\"vigil\"");
-		goto out;
-	default:
-		hub_api_store_error(rs, VG_ERR_DB, err, "sign-in", 0);
-		goto out;
-	}
-	if (hs_role_parse(json_string_value(json_object_get(user, "role")),
-	    &role) != 0 || role == HS_ROLE_ENROL) {
-		hub_api_audit_failure(rq, name, "enrolment account", NULL);
-		hub_resp_error(rs, 403, "forbidden", "the enrolment account "
-		    "cannot sign in to the console");
-		goto out;
-	}
-	if (json_is_true(json_object_get(user, "disabled"))) {
-		hub_api_audit_failure(rq, name, "account disabled", NULL);
-		hub_resp_error(rs, 403, "forbidden", "account %s is disabled",
-		    shown);
-		goto out;
-	}
 	uid = json_integer_value(json_object_get(user, "id"));
 	hub_auth_new_token("vs1.", token, sizeof(token), hash);
 	hub_auth_new_token("", csrf, sizeof(csrf), csrf_hash);
@@ -285,8 +239,93 @@ hub_api_session_create(struct hub_req *rq, struct hub_resp *rs)
 out:
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(cookie, sizeof(cookie));
-	wipe(body, "password");
 	json_decref(ans);
+}
+
+void
+hub_api_session_create(struct hub_req *rq, struct hub_resp *rs)
+{
+	static const char *const fields[] = { "username", "password", NULL };
+	struct hub *h = rq->hub;
+	struct hub_store *st = h->store;
+	json_t *body = NULL, *user = NULL;
+	const char *name, *password, *shown;
+	char err[256] = "";
+	struct hub_lockout lk;
+	int r, role;
+
+	if (hub_api_body(rq, rs, 0, &body) != 0 ||
+	    hub_api_check_fields(rs, body, fields, "") != 0 ||
+	    hub_api_get_string(rs, body, "username", "", 64, 1, 1,
+	    &name) != 0 ||
+	    hub_api_get_string(rs, body, "password", "", HUB_API_MAX_PASSWORD,
+	    0, 1, &password) != 0)
+		goto out;
+	if (name == NULL || password == NULL) {
+		hub_api_bad(rs, "%s: missing", name == NULL ? "username" :
+		    "password");
+		goto out;
+	}
+	shown = hub_api_display(rq, name);
+	/* The enrolment account never signs in, and its name is public
+	 * (HubDetails.xml): refused before any Argon2id work, so asking
+	 * costs the hub nothing and counts towards no lockout. Other names
+	 * take the same path whether they exist or not. */
+	r = st->ops->user_get_by_name(st, name, &user, err, sizeof(err));
+	if (r != 0 && r != VG_ERR_NOTFOUND) {
+		hub_api_store_error(rs, r, err, "sign-in", 0);
+		goto out;
+	}
+	if (user != NULL && hs_role_parse(json_string_value(json_object_get(
+	    user, "role")), &role) == 0 && role == HS_ROLE_ENROL) {
+		hub_api_audit_failure(rq, name, "enrolment account", NULL);
+		hub_resp_error(rs, 403, "forbidden", "the enrolment account "
+		    "cannot sign in to the console");
+		goto out;
+	}
+	json_decref(user);
+	user = NULL;
+	switch (hub_auth_password(h, rq->peer, name, password, &user, &lk, err,
+	    sizeof(err))) {
+	case HUB_PW_OK:
+		break;
+	case HUB_PW_LOCKED:
+		hub_log(HUB_LOG_INFO, "sign-in as %s from %s refused: locked "
+		    "out", shown, rq->peer);
+		hub_auth_locked_answer(rs, &lk, rq->peer, shown);
+		goto out;
+	case HUB_PW_WRONG:
+		hub_api_audit_failure(rq, name, "wrong user name or password",
+		    &lk);
+		hub_resp_error(rs, 401, "unauthorized", "wrong user name or "
+		    "password");
+		hub_resp_header(rs, "WWW-Authenticate", "Bearer "
+		    "realm=\"vigil\"");
+		goto out;
+	case HUB_PW_BUSY:
+		hub_auth_busy_answer(rs);
+		goto out;
+	default:
+		hub_api_store_error(rs, VG_ERR_DB, err, "sign-in", 0);
+		goto out;
+	}
+	/* The role again: it may have changed since the first look. */
+	if (hs_role_parse(json_string_value(json_object_get(user, "role")),
+	    &role) != 0 || role == HS_ROLE_ENROL) {
+		hub_api_audit_failure(rq, name, "enrolment account", NULL);
+		hub_resp_error(rs, 403, "forbidden", "the enrolment account "
+		    "cannot sign in to the console");
+		goto out;
+	}
+	if (json_is_true(json_object_get(user, "disabled"))) {
+		hub_api_audit_failure(rq, name, "account disabled", NULL);
+		hub_resp_error(rs, 403, "forbidden", "account %s is disabled",
+		    shown);
+		goto out;
+	}
+	session_answer(rq, rs, user);
+out:
+	wipe(body, "password");
 	json_decref(user);
 	json_decref(body);
 }
@@ -525,6 +564,9 @@ hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
 		hub_resp_error(rs, 403, "forbidden", "the old password is "
 		    "wrong");
 		goto out;
+	case HUB_PW_BUSY:
+		hub_auth_busy_answer(rs);
+		goto out;
 	default:
 		hub_api_store_error(rs, VG_ERR_DB, err, "password change", 0);
 		goto out;
@@ -533,6 +575,9 @@ hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, "", "password hash", 0);
 		goto out;
 	}
+	/* Every session of the user ends with the old password, this one
+	 * too (the store does it in the same transaction): the caller gets
+	 * a new one in the answer. */
 	r = st->ops->user_update(st, rq->who.user_id, 0, hash, -1, err,
 	    sizeof(err));
 	sodium_memzero(hash, sizeof(hash));
@@ -540,8 +585,9 @@ hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "user", rq->who.user_id);
 		goto out;
 	}
+	hub_auth_enrol_clear(h);
 	audit_id(rq, "user.password", "user", rq->who.user_id, NULL);
-	hub_resp_json(rs, 204, NULL);
+	session_answer(rq, rs, user);
 out:
 	wipe(body, "old_password");
 	wipe(body, "new_password");
@@ -694,7 +740,11 @@ hub_api_group_create(struct hub_req *rq, struct hub_resp *rs)
 	if (group_name(rq, rs, &body, &name) != 0)
 		goto out;
 	if ((r = st->ops->group_create(st, name, &id, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "group", 0);
+		/* The store's one refusal here: the name is taken. */
+		if (r == VG_ERR_INVAL)
+			hub_resp_error(rs, 409, "conflict", "%s", err);
+		else
+			hub_api_store_error(rs, r, err, "group", 0);
 		goto out;
 	}
 	audit_id(rq, "group.create", "group", id, json_pack("{s:s}", "name",
@@ -724,7 +774,10 @@ hub_api_group_update(struct hub_req *rq, struct hub_resp *rs)
 		goto out;
 	if ((r = st->ops->group_rename(st, rq->param[0], name, err,
 	    sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "group", rq->param[0]);
+		if (r == VG_ERR_INVAL)
+			hub_resp_error(rs, 409, "conflict", "%s", err);
+		else
+			hub_api_store_error(rs, r, err, "group", rq->param[0]);
 		goto out;
 	}
 	audit_id(rq, "group.update", "group", rq->param[0], json_pack("{s:s}",

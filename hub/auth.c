@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -20,6 +24,12 @@
 #define PWHASH_MEMLIMIT ((size_t)19 * 1024 * 1024)
 /* At most this many hashes at once, so memory stays bounded. */
 #define PWHASH_PARALLEL 2
+/* At most this many callers wait for a turn, each at most PWHASH_WAIT_MS:
+ * a flood of sign-ins must not hold every thread of the server. */
+#define PWHASH_QUEUE 2
+#define PWHASH_WAIT_MS 1000
+/* Retry-After of an answer refused for want of a turn to hash. */
+#define PWHASH_RETRY_AFTER 1
 
 /* Lockout tables: this many entries each, searched PROBE slots from the
  * hash of the key. A flood of addresses evicts the oldest entries instead
@@ -44,6 +54,7 @@ struct lock_entry {
 	int64_t last;              /* latest failure */
 	int64_t locked_until;
 	int fails;                 /* failures since window_start */
+	int pending;               /* password checks in progress */
 };
 
 struct enrol_entry {
@@ -61,6 +72,9 @@ struct hub_auth {
 	unsigned char enrol_key[crypto_auth_hmacsha256_KEYBYTES];
 	struct enrol_entry enrol[ENROL_CACHE];
 	int enrol_next;
+	/* Bumped by every hub_auth_enrol_clear(): a check that started
+	 * before remembers nothing. */
+	uint64_t enrol_gen;
 	/* Checked against when a user name is unknown, so that an unknown
 	 * name costs as much time as a wrong password. */
 	char dummy_hash[crypto_pwhash_STRBYTES];
@@ -69,8 +83,9 @@ struct hub_auth {
 /* The counting semaphore of password hashing; static so that it works
  * before hub_auth_init() (vigil-hub init hashes first). */
 static pthread_mutex_t pw_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pw_cv = PTHREAD_COND_INITIALIZER;
-static int pw_running;
+static pthread_cond_t pw_cv;
+static pthread_once_t pw_once = PTHREAD_ONCE_INIT;
+static int pw_running, pw_waiting;
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_ok;
@@ -88,14 +103,61 @@ ensure_sodium(void)
 	return sodium_ok ? 0 : VG_ERR_CRYPTO;
 }
 
+/* The wait is timed on the monotonic clock: setting the wall clock must
+ * not stretch it. */
 static void
+pw_init(void)
+{
+	pthread_condattr_t ca;
+
+	if (pthread_condattr_init(&ca) == 0) {
+		(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (pthread_cond_init(&pw_cv, &ca) == 0) {
+			pthread_condattr_destroy(&ca);
+			return;
+		}
+		pthread_condattr_destroy(&ca);
+	}
+	/* Cannot fail on Linux; if it did, the default attributes. */
+	(void)pthread_cond_init(&pw_cv, NULL);
+}
+
+/*
+ * Takes a turn to hash: 0, or VG_ERR_BUSY when PWHASH_QUEUE callers wait
+ * already or no turn comes within PWHASH_WAIT_MS.
+ */
+static int
 pw_enter(void)
 {
+	struct timespec until;
+	int r = 0;
+
+	pthread_once(&pw_once, pw_init);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += PWHASH_WAIT_MS / 1000;
+	until.tv_nsec += (long)(PWHASH_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&pw_mu);
-	while (pw_running >= PWHASH_PARALLEL)
-		pthread_cond_wait(&pw_cv, &pw_mu);
-	pw_running++;
+	if (pw_running >= PWHASH_PARALLEL && pw_waiting >= PWHASH_QUEUE) {
+		pthread_mutex_unlock(&pw_mu);
+		return VG_ERR_BUSY;
+	}
+	pw_waiting++;
+	while (pw_running >= PWHASH_PARALLEL) {
+		if (pthread_cond_timedwait(&pw_cv, &pw_mu, &until) ==
+		    ETIMEDOUT && pw_running >= PWHASH_PARALLEL) {
+			r = VG_ERR_BUSY;
+			break;
+		}
+	}
+	pw_waiting--;
+	if (r == 0)
+		pw_running++;
 	pthread_mutex_unlock(&pw_mu);
+	return r;
 }
 
 static void
@@ -116,7 +178,8 @@ hub_auth_hash_password(const char *password, char *out, size_t outlen)
 		return VG_ERR_INVAL;
 	if (ensure_sodium() != 0)
 		return VG_ERR_CRYPTO;
-	pw_enter();
+	if (pw_enter() != 0)
+		return VG_ERR_BUSY;
 	rc = crypto_pwhash_str_alg(out, password, strlen(password),
 	    PWHASH_OPSLIMIT, PWHASH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13);
 	pw_leave();
@@ -131,7 +194,8 @@ hub_auth_check_password(const char *hash, const char *password)
 
 	if (hash == NULL || password == NULL || ensure_sodium() != 0)
 		return VG_ERR_PERM;
-	pw_enter();
+	if (pw_enter() != 0)
+		return VG_ERR_BUSY;
 	rc = crypto_pwhash_str_verify(hash, password, strlen(password));
 	pw_leave();
 	return rc == 0 ? 0 : VG_ERR_PERM;
@@ -293,11 +357,10 @@ hub_auth_free(struct hub *h)
 /* ---- lockout ---- */
 
 static uint64_t
-lock_key(struct hub_auth *a, char kind, const char *s)
+lock_key(struct hub_auth *a, char kind, const void *s, size_t len)
 {
 	unsigned char out[crypto_shorthash_BYTES];
 	unsigned char buf[300];
-	size_t len = strlen(s);
 	uint64_t k;
 
 	/* The kind keeps an address and a name of the same spelling apart;
@@ -311,12 +374,66 @@ lock_key(struct hub_auth *a, char kind, const char *s)
 	return k == 0 ? 1 : k;
 }
 
+/*
+ * The key of a source address. One host is commonly given a whole IPv6
+ * /64 and may pick any address in it, so IPv6 addresses count by their
+ * first 64 bits; IPv4 ones (IPv4-mapped IPv6 included) one by one.
+ */
+static uint64_t
+lock_addr_key(struct hub_auth *a, const char *peer)
+{
+	struct in6_addr in6;
+	char v4[INET_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, peer, &in6) != 1)
+		return lock_key(a, 'a', peer, strlen(peer));
+	if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+		if (inet_ntop(AF_INET, &in6.s6_addr[12], v4, sizeof(v4)) ==
+		    NULL)
+			return lock_key(a, 'a', peer, strlen(peer));
+		return lock_key(a, 'a', v4, strlen(v4));
+	}
+	return lock_key(a, '6', in6.s6_addr, 8);
+}
+
+static uint64_t
+lock_name_key(struct hub_auth *a, const char *name)
+{
+	return lock_key(a, 'n', name, strlen(name));
+}
+
+/* How a lockout message names the address: "2001:db8:1:2::/64" for IPv6
+ * (what is locked), the address itself otherwise. */
+static void
+lock_addr_text(const char *peer, char *out, size_t outlen)
+{
+	struct in6_addr in6;
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, peer, &in6) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&in6)) {
+		memset(in6.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &in6, text, sizeof(text)) != NULL) {
+			snprintf(out, outlen, "%s/64", text);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s", peer);
+}
+
+/* Failures within the window that is running (0 once it has passed). */
+static int
+lock_fails(const struct lock_entry *e, int64_t now, int window)
+{
+	return e->fails > 0 && now - e->window_start < window ? e->fails : 0;
+}
+
 /* An entry that holds nothing worth keeping. */
 static int
 lock_idle(const struct lock_entry *e, int64_t now, int window)
 {
-	return e->key == 0 || (e->locked_until <= now &&
-	    (e->fails == 0 || now - e->window_start >= window));
+	return e->key == 0 || (e->locked_until <= now && e->pending == 0 &&
+	    lock_fails(e, now, window) == 0);
 }
 
 /*
@@ -365,6 +482,7 @@ lock_state(const struct lock_entry *addr, const struct lock_entry *name,
 	lk->locked = 0;
 	lk->by_account = 0;
 	lk->retry_after = 0;
+	lk->crowded = 0;
 	if (name != NULL && name->locked_until > now) {
 		until = name->locked_until;
 		lk->by_account = 1;
@@ -391,8 +509,8 @@ hub_auth_lock_check(struct hub *h, const char *peer, const char *name,
 	if (h->conf.lockout_attempts <= 0)
 		return 0;
 	pthread_mutex_lock(&a->mu);
-	lock_state(lock_find(a->by_addr, lock_key(a, 'a', peer), 0, now, 0),
-	    lock_find(a->by_name, lock_key(a, 'n', name), 0, now, 0), now, lk);
+	lock_state(lock_find(a->by_addr, lock_addr_key(a, peer), 0, now, 0),
+	    lock_find(a->by_name, lock_name_key(a, name), 0, now, 0), now, lk);
 	pthread_mutex_unlock(&a->mu);
 	return lk->locked;
 }
@@ -406,7 +524,7 @@ lock_count(struct lock_entry *e, const struct hub_conf *c, int64_t now)
 {
 	if (e->locked_until > now)
 		return 0;
-	if (e->fails == 0 || now - e->window_start >= c->lockout_window) {
+	if (lock_fails(e, now, c->lockout_window) == 0) {
 		e->window_start = now;
 		e->fails = 0;
 	}
@@ -431,9 +549,9 @@ hub_auth_lock_fail(struct hub *h, const char *peer, const char *name,
 	if (h->conf.lockout_attempts <= 0)
 		return;
 	pthread_mutex_lock(&a->mu);
-	ea = lock_find(a->by_addr, lock_key(a, 'a', peer), 1, now,
+	ea = lock_find(a->by_addr, lock_addr_key(a, peer), 1, now,
 	    h->conf.lockout_window);
-	en = lock_find(a->by_name, lock_key(a, 'n', name), 1, now,
+	en = lock_find(a->by_name, lock_name_key(a, name), 1, now,
 	    h->conf.lockout_window);
 	started = lock_count(ea, &h->conf, now);
 	started |= lock_count(en, &h->conf, now);
@@ -442,39 +560,133 @@ hub_auth_lock_fail(struct hub *h, const char *peer, const char *name,
 	lk->started = started;
 }
 
-/* A success forgets earlier failures (not a running lockout). */
-static void
-lock_success(struct hub *h, const char *peer, const char *name)
+/* 1 when the failures counted in e and the checks in progress reach the
+ * limit: one more check at once could go past it. */
+static int
+lock_crowded(const struct lock_entry *e, const struct hub_conf *c,
+    int64_t now)
+{
+	return lock_fails(e, now, c->lockout_window) + e->pending >=
+	    c->lockout_attempts;
+}
+
+/*
+ * Reserves one password check for peer and name, under the lock, so that
+ * checks running at once are counted before their outcome is known.
+ * Returns 1 (lk filled) when refused: locked out, or crowded. 0: reserved;
+ * lock_release() must follow.
+ */
+static int
+lock_reserve(struct hub *h, const char *peer, const char *name,
+    struct hub_lockout *lk)
 {
 	struct hub_auth *a = h->auth;
-	struct lock_entry *e;
+	const struct hub_conf *c = &h->conf;
+	struct lock_entry *ea, *en;
 	int64_t now = hub_now();
 
+	memset(lk, 0, sizeof(*lk));
+	if (c->lockout_attempts <= 0)
+		return 0;
 	pthread_mutex_lock(&a->mu);
-	if ((e = lock_find(a->by_addr, lock_key(a, 'a', peer), 0, now, 0)) !=
-	    NULL)
-		e->fails = 0;
-	if ((e = lock_find(a->by_name, lock_key(a, 'n', name), 0, now, 0)) !=
-	    NULL)
-		e->fails = 0;
+	ea = lock_find(a->by_addr, lock_addr_key(a, peer), 1, now,
+	    c->lockout_window);
+	en = lock_find(a->by_name, lock_name_key(a, name), 1, now,
+	    c->lockout_window);
+	lock_state(ea, en, now, lk);
+	if (!lk->locked && (lock_crowded(ea, c, now) ||
+	    lock_crowded(en, c, now))) {
+		/* The checks in progress end within a second or two. */
+		lk->locked = 1;
+		lk->crowded = 1;
+		lk->by_account = !lock_crowded(ea, c, now);
+		lk->retry_after = 1;
+	}
+	if (!lk->locked) {
+		ea->pending++;
+		en->pending++;
+	}
 	pthread_mutex_unlock(&a->mu);
+	return lk->locked;
+}
+
+enum lock_outcome {
+	LOCK_VOID,                 /* not checked: count nothing */
+	LOCK_FAILED,               /* a wrong password: count it */
+	LOCK_SUCCEEDED,            /* the right one: forget the account's */
+};
+
+/*
+ * Ends a check reserved by lock_reserve(). A success clears the account's
+ * failures only: the address's stay, so an address that knows one
+ * password (the enrolment account's is handed out) cannot use it to
+ * reset its count and guess on. A failure is counted for both (lk set).
+ * The entries are found again by key: a flood of other addresses may have
+ * taken their slots in the meantime.
+ */
+static void
+lock_release(struct hub *h, const char *peer, const char *name,
+    enum lock_outcome outcome, struct hub_lockout *lk)
+{
+	struct hub_auth *a = h->auth;
+	const struct hub_conf *c = &h->conf;
+	struct lock_entry *ea, *en;
+	int64_t now = hub_now();
+	int started = 0;
+
+	if (lk != NULL)
+		memset(lk, 0, sizeof(*lk));
+	if (c->lockout_attempts <= 0)
+		return;
+	pthread_mutex_lock(&a->mu);
+	ea = lock_find(a->by_addr, lock_addr_key(a, peer),
+	    outcome == LOCK_FAILED, now, c->lockout_window);
+	en = lock_find(a->by_name, lock_name_key(a, name),
+	    outcome == LOCK_FAILED, now, c->lockout_window);
+	if (ea != NULL && ea->pending > 0)
+		ea->pending--;
+	if (en != NULL && en->pending > 0)
+		en->pending--;
+	if (outcome == LOCK_FAILED) {
+		started = lock_count(ea, c, now);
+		started |= lock_count(en, c, now);
+		if (lk != NULL)
+			lock_state(ea, en, now, lk);
+	} else if (outcome == LOCK_SUCCEEDED && en != NULL) {
+		en->fails = 0;
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (lk != NULL)
+		lk->started = started;
 }
 
 void
 hub_auth_locked_answer(struct hub_resp *rs, const struct hub_lockout *lk,
     const char *peer, const char *name)
 {
-	char secs[24];
+	char secs[24], where[80];
 
 	snprintf(secs, sizeof(secs), "%d", lk->retry_after);
-	if (lk->by_account)
+	lock_addr_text(peer, where, sizeof(where));
+	if (lk->crowded)
+		hub_resp_error(rs, 429, "locked", "too many sign-ins at once "
+		    "%s %s; try again in %d s", lk->by_account ? "for account" :
+		    "from", lk->by_account ? name : where, lk->retry_after);
+	else if (lk->by_account)
 		hub_resp_error(rs, 429, "locked", "too many failed sign-ins "
 		    "for account %s; try again in %d s", name,
 		    lk->retry_after);
 	else
 		hub_resp_error(rs, 429, "locked", "too many failed sign-ins "
-		    "from %s; try again in %d s", peer, lk->retry_after);
+		    "from %s; try again in %d s", where, lk->retry_after);
 	hub_resp_header(rs, "Retry-After", secs);
+}
+
+void
+hub_auth_busy_answer(struct hub_resp *rs)
+{
+	hub_api_unavailable(rs, PWHASH_RETRY_AFTER, "too many password "
+	    "checks at once; try again in %d s", PWHASH_RETRY_AFTER);
 }
 
 enum hub_pw_result
@@ -488,19 +700,27 @@ hub_auth_password(struct hub *h, const char *peer, const char *name,
 	int r;
 
 	*user = NULL;
-	if (hub_auth_lock_check(h, peer, name, lk))
+	if (lock_reserve(h, peer, name, lk))
 		return HUB_PW_LOCKED;
 	r = st->ops->user_get_by_name(st, name, &u, err, errlen);
-	if (r != 0 && r != VG_ERR_NOTFOUND)
+	if (r != 0 && r != VG_ERR_NOTFOUND) {
+		lock_release(h, peer, name, LOCK_VOID, NULL);
 		return HUB_PW_ERROR;
+	}
 	hash = json_string_value(json_object_get(u, "pwhash"));
-	if (hub_auth_check_password(hash != NULL ? hash : h->auth->dummy_hash,
-	    password) != 0 || hash == NULL) {
+	r = hub_auth_check_password(hash != NULL ? hash : h->auth->dummy_hash,
+	    password);
+	if (r == VG_ERR_BUSY) {
 		json_decref(u);
-		hub_auth_lock_fail(h, peer, name, lk);
+		lock_release(h, peer, name, LOCK_VOID, NULL);
+		return HUB_PW_BUSY;
+	}
+	if (r != 0 || hash == NULL) {
+		json_decref(u);
+		lock_release(h, peer, name, LOCK_FAILED, lk);
 		return HUB_PW_WRONG;
 	}
-	lock_success(h, peer, name);
+	lock_release(h, peer, name, LOCK_SUCCEEDED, NULL);
 	*user = u;
 	return HUB_PW_OK;
 }
@@ -546,13 +766,34 @@ enrol_cached(struct hub_auth *a, const char *name, const char *password,
 	return hit;
 }
 
+/* The generation of the cache, taken before a check reads the account. */
+static uint64_t
+enrol_generation(struct hub_auth *a)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&a->mu);
+	gen = a->enrol_gen;
+	pthread_mutex_unlock(&a->mu);
+	return gen;
+}
+
+/*
+ * Remembers a password checked against the account as it was at
+ * generation gen; nothing when the cache was cleared since (the password
+ * may have been changed while it was being checked).
+ */
 static void
 enrol_remember(struct hub_auth *a, const char *name, const char *password,
-    int64_t user_id)
+    int64_t user_id, uint64_t gen)
 {
 	struct enrol_entry *e;
 
 	pthread_mutex_lock(&a->mu);
+	if (a->enrol_gen != gen) {
+		pthread_mutex_unlock(&a->mu);
+		return;
+	}
 	e = &a->enrol[a->enrol_next];
 	a->enrol_next = (a->enrol_next + 1) % ENROL_CACHE;
 	e->used = 1;
@@ -572,6 +813,7 @@ hub_auth_enrol_clear(struct hub *h)
 	pthread_mutex_lock(&a->mu);
 	sodium_memzero(a->enrol, sizeof(a->enrol));
 	a->enrol_next = 0;
+	a->enrol_gen++;
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -697,6 +939,48 @@ out:
 	return r;
 }
 
+int
+hub_auth_peek(struct hub *h, const char *authorization, const char *cookie)
+{
+	struct hub_store *st = h->store;
+	unsigned char hash[32], stored[32];
+	const char *token, *secret, *hex;
+	json_t *obj = NULL;
+	int64_t id, now = hub_now();
+	int r;
+
+	/* The bearer token wins over the cookie, as in auth_bearer(). */
+	if ((token = bearer_token(authorization)) == NULL &&
+	    (token = cookie) == NULL)
+		return 0;
+	if (strncmp(token, "va1.", 4) == 0) {
+		if (parse_agent_cred(token, &id, &secret) != 0)
+			return 0;
+		r = st->ops->agent_auth(st, id, &obj, NULL, 0);
+		hex = json_string_value(json_object_get(obj, "cred_hash"));
+		if (r == 0)
+			r = hex != NULL && !json_is_true(json_object_get(obj,
+			    "deleted")) && vg_hex_decode(hex, strlen(hex),
+			    stored, sizeof(stored)) == 0;
+		if (r == 1) {
+			hub_auth_sha256(secret, hash);
+			r = sodium_memcmp(hash, stored, sizeof(hash)) == 0;
+		}
+	} else {
+		if (strncmp(token, "vs1.", 4) != 0 || !secret_valid(token + 4))
+			return 0;
+		hub_auth_sha256(token, hash);
+		r = st->ops->session_get(st, hash, &obj, NULL, 0);
+		if (r == 0)
+			r = now < json_integer_value(json_object_get(obj,
+			    "expires")) && now - json_integer_value(
+			    json_object_get(obj, "last_used")) <=
+			    h->conf.session_idle;
+	}
+	json_decref(obj);
+	return r == VG_ERR_NOTFOUND ? 0 : r;
+}
+
 static int
 internal(struct hub_resp *rs, const char *what, const char *err)
 {
@@ -766,6 +1050,7 @@ auth_basic(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_lockout lk;
 	json_t *user = NULL;
 	int64_t user_id = 0;
+	uint64_t gen;
 	int r = -1, role;
 
 	if (auth == NULL || strncasecmp(auth, "Basic ", 6) != 0) {
@@ -799,8 +1084,9 @@ auth_basic(struct hub_req *rq, struct hub_resp *rs)
 		    hub_api_display(rq, name));
 		goto out;
 	}
+	/* A hit changes no count: the cache only saves the Argon2id
+	 * check, it must not let an address reset its failures. */
 	if (enrol_cached(h->auth, name, password, &user_id)) {
-		lock_success(h, rq->peer, name);
 		rq->who.kind = HUB_PRINCIPAL_ENROL;
 		rq->who.user_id = user_id;
 		rq->who.role = HS_ROLE_ENROL;
@@ -809,6 +1095,7 @@ auth_basic(struct hub_req *rq, struct hub_resp *rs)
 		r = 0;
 		goto out;
 	}
+	gen = enrol_generation(h->auth);
 	switch (hub_auth_password(h, rq->peer, name, password, &user, &lk,
 	    err, sizeof(err))) {
 	case HUB_PW_OK:
@@ -816,6 +1103,9 @@ auth_basic(struct hub_req *rq, struct hub_resp *rs)
 	case HUB_PW_LOCKED:
 		hub_auth_locked_answer(rs, &lk, rq->peer,
 		    hub_api_display(rq, name));
+		goto out;
+	case HUB_PW_BUSY:
+		hub_auth_busy_answer(rs);
 		goto out;
 	case HUB_PW_WRONG:
 		hub_api_audit_failure(rq, name, "wrong user name or password "
@@ -839,7 +1129,7 @@ auth_basic(struct hub_req *rq, struct hub_resp *rs)
 		goto out;
 	}
 	user_id = json_integer_value(json_object_get(user, "id"));
-	enrol_remember(h->auth, name, password, user_id);
+	enrol_remember(h->auth, name, password, user_id, gen);
 	rq->who.kind = HUB_PRINCIPAL_ENROL;
 	rq->who.user_id = user_id;
 	rq->who.role = HS_ROLE_ENROL;

@@ -20,10 +20,16 @@
 int hub_auth_init(struct hub *h);
 void hub_auth_free(struct hub *h);
 
-/* Argon2id hash of password into out (crypto_pwhash_STRBYTES). At most
- * two run at once. Returns 0 or VG_ERR_NOMEM. Blocks ~50 ms. */
+/*
+ * Argon2id hash of password into out (crypto_pwhash_STRBYTES). At most
+ * two run at once and at most two more callers wait for their turn, each
+ * for a second at most: a thread of the server is never held longer.
+ * Returns 0, VG_ERR_BUSY when no turn came (answer 503), or
+ * VG_ERR_NOMEM. Blocks ~50 ms, up to a second more when busy.
+ */
 int hub_auth_hash_password(const char *password, char *out, size_t outlen);
-/* 0 when password matches hash, VG_ERR_PERM when not. */
+/* 0 when password matches hash, VG_ERR_PERM when not, VG_ERR_BUSY when
+ * no turn to hash came in time (as above; nothing was checked). */
 int hub_auth_check_password(const char *hash, const char *password);
 
 /* A random printable secret of n characters from [A-Za-z0-9] (for
@@ -57,12 +63,19 @@ enum hub_auth_need {
 int hub_auth_request(struct hub_req *rq, struct hub_resp *rs,
     enum hub_auth_need need);
 
-/* The state of the lockout of one source address and account name. */
+/*
+ * The state of the lockout of one source address and account name. IPv6
+ * addresses count by their /64 prefix (one host usually holds a whole
+ * /64), IPv4 addresses one by one.
+ */
 struct hub_lockout {
 	int locked;                /* 1: the address or the account is locked */
 	int by_account;            /* 1: it is the account (else the address) */
 	int retry_after;           /* seconds until the lockout ends */
 	int started;               /* 1: this failure started a lockout */
+	int crowded;               /* 1 (with locked): not locked yet, but the
+	                              checks in progress could reach the limit;
+	                              retry_after is short */
 };
 
 /* Outcomes of hub_auth_password(). */
@@ -71,17 +84,24 @@ enum hub_pw_result {
 	HUB_PW_WRONG,              /* unknown user or bad password (counted) */
 	HUB_PW_LOCKED,             /* locked out: not checked at all */
 	HUB_PW_ERROR,              /* store failure; message in err */
+	HUB_PW_BUSY,               /* no turn to hash in time: not checked,
+	                              not counted; hub_auth_busy_answer() */
 };
 
 /*
  * Checks a user name and password the way every sign-in does: refused at
- * once while peer or name is locked out (lk says which and for how long);
- * otherwise the Argon2id check (a dummy one for an unknown name, so the
- * time does not tell whether it exists). A failure is counted for peer and
- * name (lk->started when it starts a lockout); a success clears their
- * counts. On HUB_PW_OK *user is the store's user object (with "pwhash";
- * caller json_decref()s). Disabled accounts and roles are the caller's
- * business. Blocks ~50 ms.
+ * once while peer or name is locked out (lk says which and for how long),
+ * or while the failures counted plus the checks in progress for either
+ * reach lockout_attempts (lk->crowded), so that attempts made at once
+ * cannot together go past the limit. Otherwise the Argon2id check (a
+ * dummy one for an unknown name, so the time does not tell whether it
+ * exists). A failure is counted for peer and name (lk->started when it
+ * starts a lockout); a success clears the count of the account only, never
+ * the address's (else one right password would let an address guess on).
+ * HUB_PW_BUSY when no turn to hash came in time: nothing is counted. On
+ * HUB_PW_OK *user is the store's user object (with "pwhash"; caller
+ * json_decref()s). Disabled accounts and roles are the caller's business.
+ * Blocks ~50 ms, up to a second more when busy.
  */
 enum hub_pw_result hub_auth_password(struct hub *h, const char *peer,
     const char *name, const char *password, json_t **user,
@@ -98,9 +118,30 @@ void hub_auth_lock_fail(struct hub *h, const char *peer, const char *name,
 void hub_auth_locked_answer(struct hub_resp *rs, const struct hub_lockout *lk,
     const char *peer, const char *name);
 
-/* Forgets the enrolment passwords remembered after a successful check
- * (call when an account's password, role or state changes). */
+/* Fills rs with the answer to HUB_PW_BUSY: 503 "unavailable" with a short
+ * Retry-After. */
+void hub_auth_busy_answer(struct hub_resp *rs);
+
+/*
+ * Forgets the enrolment passwords remembered after a successful check.
+ * Call it after every committed change of an account's password, role or
+ * state (disabled, deleted), and of the enrolment account's password: a
+ * check already running when it is called does not remember its password
+ * afterwards either.
+ */
 void hub_auth_enrol_clear(struct hub *h);
+
+/*
+ * Whether a request carries a valid credential, from its Authorization
+ * header and its vigil_session cookie (either may be NULL): an agent
+ * credential, or a session token that has not expired. For deciding how
+ * much of a body to accept before the request is handled: no side
+ * effects (a session is neither renewed nor ended, nothing is counted
+ * or audited), one SHA-256 and one store lookup. Returns 1 valid, 0 not
+ * (or none), or a negative error when the store fails. May block (store).
+ */
+int hub_auth_peek(struct hub *h, const char *authorization,
+    const char *cookie);
 
 /*
  * The hash stored for an agent credential "va1.<id>.<secret>". Returns 0,

@@ -53,6 +53,10 @@ static const struct conf_key conf_keys[] = {
 	{ "poll_period", CT_INT, F(poll_period), 10, 86400 },
 	{ "batch_size", CT_INT, F(batch_size), 1, 100000 },
 	{ "max_body", CT_SIZE, F(max_body), 1024, 1024LL * 1024 * 1024 },
+	{ "max_body_anonymous", CT_SIZE, F(max_body_anonymous), 1024,
+	    1024LL * 1024 * 1024 },
+	{ "max_body_total", CT_SIZE, F(max_body_total), 1024,
+	    64LL * 1024 * 1024 * 1024 },
 	{ "max_header", CT_SIZE, F(max_header), 1024, 1024 * 1024 },
 	{ "client_timeout", CT_INT, F(client_timeout), 1, 3600 },
 	{ "max_connections", CT_INT, F(max_connections), 1, 1000000 },
@@ -81,10 +85,12 @@ hub_conf_defaults(struct hub_conf *c)
 	c->poll_period = 300;
 	c->batch_size = 1000;
 	c->max_body = 16 * 1024 * 1024;
+	c->max_body_anonymous = 64 * 1024;
+	c->max_body_total = 64 * 1024 * 1024;
 	c->max_header = 16 * 1024;
 	c->client_timeout = 30;
 	c->max_connections = 4096;
-	c->max_per_ip = 0;
+	c->max_per_ip = 64;
 	c->lockout_attempts = 5;
 	c->lockout_window = 600;
 	c->lockout_seconds = 600;
@@ -417,6 +423,13 @@ hub_conf_check(const struct hub_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "tls_cert and tls_key go together: set "
 		    "both (a certificate of your own) or neither (a "
 		    "certificate generated in %s)", c->data_dir);
+		return VG_ERR_INVAL;
+	}
+	/* Else a body as large as max_body could never be taken in. */
+	if (c->max_body_total < c->max_body) {
+		snprintf(err, errlen, "max_body_total (%zu bytes) is smaller "
+		    "than max_body (%zu bytes)", c->max_body_total,
+		    c->max_body);
 		return VG_ERR_INVAL;
 	}
 	if (c->session_idle > c->session_max) {

@@ -117,10 +117,9 @@ hk_main(void *arg)
 	struct task offline = { "offline marking", 0, 0 };
 	struct task sessions = { "session purge", 0, 0 };
 	struct task retention = { "event retention", 0, 0 };
-	double started = vg_now(), next_purge = started;
-	int64_t late = (int64_t)h->conf.poll_period + h->conf.offline_grace;
+	double next_purge = vg_now();
+	int64_t started = hub_now(), now;
 	char msg[256];
-	int64_t now;
 	int r, count;
 
 	while (!hk_stopping()) {
@@ -129,21 +128,20 @@ hk_main(void *arg)
 		r = s->ops->flush(s, msg, sizeof(msg));
 		task_result(&flush, r, msg);
 
-		/* A device is late once a whole poll period and the grace
-		 * have passed since its last poll. Devices could not poll
-		 * while the hub was down: give them that long after a start
-		 * before judging them. */
-		if (vg_now() - started >= late) {
-			msg[0] = '\0';
-			count = 0;
-			r = s->ops->devices_mark_offline(s, now - late, now,
-			    &count, msg, sizeof(msg));
-			task_result(&offline, r, msg);
-			if (r == 0 && count > 0)
-				hub_log(HUB_LOG_INFO, "%d device%s went "
-				    "offline (no poll for %d s)", count,
-				    count == 1 ? "" : "s", (int)late);
-		}
+		/* A device is late once a whole poll period of its own and
+		 * the grace have passed since its last poll. Devices could
+		 * not poll while the hub was down: they are judged from the
+		 * start at the earliest. */
+		msg[0] = '\0';
+		count = 0;
+		r = s->ops->devices_mark_offline(s, now, started,
+		    h->conf.poll_period, h->conf.offline_grace, &count, msg,
+		    sizeof(msg));
+		task_result(&offline, r, msg);
+		if (r == 0 && count > 0)
+			hub_log(HUB_LOG_INFO, "%d device%s went offline (no "
+			    "poll for a poll period and %d s)", count,
+			    count == 1 ? "" : "s", h->conf.offline_grace);
 
 		if (vg_now() >= next_purge) {
 			next_purge = vg_now() + PURGE_SECONDS;

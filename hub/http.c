@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "auth.h"
 #include "http.h"
 #include "vg_err.h"
 #include "vg_hash.h"
@@ -49,9 +50,9 @@
  * second per MIN_UPLOAD_RATE bytes of its announced length. */
 #define MIN_UPLOAD_RATE (64.0 * 1024)
 
-/* Bytes of a refused chunked body read beyond max_body so that the
- * client still gets the 413 answer when it was only a little over. */
-#define DRAIN_SLACK (64 * 1024)
+/* Retry-After, in seconds, of a request refused because the bodies held
+ * in memory reach max_body_total (uploads in progress end soon). */
+#define BODY_BUDGET_RETRY 2
 
 /* How long hub_http_stop() lets requests in progress finish. */
 #define STOP_GRACE_SECONDS 10
@@ -76,6 +77,10 @@ struct http_request {
 	struct hub_req rq;
 	char *buf;                 /* the body, inflated; NUL-terminated */
 	size_t len, cap;
+	size_t limit;              /* the body's cap: max_body_anonymous
+	                              until a valid credential is seen */
+	int limit_final;           /* the credential was looked at */
+	size_t budget;             /* bytes taken from max_body_total */
 	size_t raw;                /* bytes received on the wire */
 	enum body_coding coding;
 	z_stream zs;
@@ -87,6 +92,7 @@ struct http_request {
 	int err_status;
 	const char *err_code;
 	char err_msg[256];
+	int err_retry;             /* Retry-After of that answer, 0: none */
 	int status;                /* what was answered, for the log */
 };
 
@@ -107,6 +113,10 @@ struct conn_track {
 	double deadline;           /* vg_now() */
 	int reaped;
 };
+
+/* Bytes of request bodies held in memory now, by every request together;
+ * conf.max_body_total caps it. */
+static atomic_size_t http_body_held;
 
 static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn_track *track_head;
@@ -483,49 +493,154 @@ out:
 	return ret;
 }
 
+/* An error answer; retry_after > 0 adds a Retry-After header. */
 static enum MHD_Result
 send_error(struct MHD_Connection *conn, struct http_request *hr,
-    int status, const char *code, const char *msg)
+    int status, const char *code, const char *msg, int retry_after)
 {
 	struct hub_resp rs;
+	char secs[24];
 
 	memset(&rs, 0, sizeof(rs));
 	hub_resp_error(&rs, status, code, "%s", msg);
+	if (retry_after > 0) {
+		snprintf(secs, sizeof(secs), "%d", retry_after);
+		hub_resp_header(&rs, "Retry-After", secs);
+	}
 	return send_response(conn, hr, &rs);
 }
 
 /* ---- the body ---- */
 
-/* Remembers the first error met while the body streams in. */
+/*
+ * Takes bytes from the budget of body memory (max_body_total) until this
+ * request holds total. Returns 0, or VG_ERR_BUSY when that would pass the
+ * budget (nothing taken).
+ */
+static int
+budget_take(struct http_request *hr, size_t total)
+{
+	size_t max = http_hub->conf.max_body_total, more, held;
+
+	if (total <= hr->budget)
+		return 0;
+	more = total - hr->budget;
+	held = atomic_load(&http_body_held);
+	do {
+		if (held > max || more > max - held)
+			return VG_ERR_BUSY;
+	} while (!atomic_compare_exchange_weak(&http_body_held, &held,
+	    held + more));
+	hr->budget = total;
+	return 0;
+}
+
+/* Frees the body and gives its bytes back to the budget. */
+static void
+body_release(struct http_request *hr)
+{
+	free(hr->buf);
+	hr->buf = NULL;
+	hr->len = hr->cap = 0;
+	hr->rq.body = NULL;
+	hr->rq.body_len = 0;
+	if (hr->budget > 0) {
+		atomic_fetch_sub(&http_body_held, hr->budget);
+		hr->budget = 0;
+	}
+}
+
+/*
+ * Remembers the first error met while the body streams in, and drops what
+ * was kept of the body: the rest is read and thrown away, so that the
+ * client reads the answer.
+ */
 static void
 body_fail(struct http_request *hr, int status, const char *code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+    int retry_after, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 body_fail(struct http_request *hr, int status, const char *code,
-    const char *fmt, ...)
+    int retry_after, const char *fmt, ...)
 {
 	va_list ap;
 
+	body_release(hr);
+	if (hr->z_ready) {
+		inflateEnd(&hr->zs);
+		hr->z_ready = 0;
+	}
 	if (hr->err_status != 0)
 		return;
 	hr->err_status = status;
 	hr->err_code = code;
+	hr->err_retry = retry_after;
 	va_start(ap, fmt);
 	vsnprintf(hr->err_msg, sizeof(hr->err_msg), fmt, ap);
 	va_end(ap);
 }
 
+static void
+body_too_large(struct http_request *hr)
+{
+	const char *verb = hr->coding != CODING_NONE ? "inflates to more" :
+	    "is larger";
+
+	if (hr->limit < http_hub->conf.max_body)
+		body_fail(hr, 413, "too_large", 0, "the request body %s than "
+		    "%zu bytes, the most accepted without a valid credential",
+		    verb, hr->limit);
+	else
+		body_fail(hr, 413, "too_large", 0, "the request body %s than "
+		    "%zu bytes", verb, hr->limit);
+}
+
 /*
- * Makes room for at least one more byte of body in hr->buf, growing it
- * geometrically up to max_body + 2 bytes: one beyond the cap, to notice
- * that a body is over it, and the terminating NUL.
+ * The body has reached hr->limit. While that is the cap for requests
+ * without a credential, looks at the request's credential once (a store
+ * lookup, no side effects) and raises the cap to max_body when it is
+ * valid. Returns 1 when raised, 0 when not (413), or -1 with the error
+ * recorded (the store failed: 503).
  */
 static int
-body_reserve(struct http_request *hr, size_t max_body, size_t want)
+body_raise_limit(struct http_request *hr)
 {
-	size_t limit = max_body + 2, ncap;
+	struct MHD_Connection *conn = hr->rq.conn;
+	int r;
+
+	if (hr->limit_final || hr->limit >= http_hub->conf.max_body)
+		return 0;
+	hr->limit_final = 1;
+	r = hub_auth_peek(http_hub, MHD_lookup_connection_value(conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	    MHD_lookup_connection_value(conn, MHD_COOKIE_KIND,
+	    "vigil_session"));
+	if (r < 0) {
+		hub_log(HUB_LOG_WARN, "%s: cannot check a credential: %s",
+		    hr->rq.peer, vg_strerror(r));
+		body_fail(hr, 503, "unavailable", BODY_BUDGET_RETRY,
+		    "cannot check the credential now; try again later");
+		return -1;
+	}
+	if (r == 1)
+		hr->limit = http_hub->conf.max_body;
+	return r;
+}
+
+/*
+ * Makes room for at least want more bytes of body in hr->buf, growing it
+ * geometrically up to hr->limit + 2 bytes: one beyond the cap, to notice
+ * that a body is over it, and the terminating NUL. Returns 0,
+ * VG_ERR_TOOBIG at the cap, VG_ERR_BUSY when the budget of body memory is
+ * spent, or VG_ERR_NOMEM.
+ */
+static int
+body_reserve(struct http_request *hr, size_t want)
+{
+	size_t limit = hr->limit + 2, ncap;
 	char *nbuf;
+	int r;
 
 	if (hr->cap - hr->len >= want + 1)
 		return 0;
@@ -536,6 +651,8 @@ body_reserve(struct http_request *hr, size_t max_body, size_t want)
 		ncap = ncap > limit / 2 ? limit : ncap * 2;
 	if (ncap > limit)
 		ncap = limit;
+	if ((r = budget_take(hr, ncap)) != 0)
+		return r;
 	if ((nbuf = realloc(hr->buf, ncap)) == NULL)
 		return VG_ERR_NOMEM;
 	hr->buf = nbuf;
@@ -543,22 +660,42 @@ body_reserve(struct http_request *hr, size_t max_body, size_t want)
 	return 0;
 }
 
+/* Records the error of a failed body_reserve(). */
+static void
+body_reserve_failed(struct http_request *hr, int r)
+{
+	if (r == VG_ERR_TOOBIG)
+		body_too_large(hr);
+	else if (r == VG_ERR_BUSY)
+		body_fail(hr, 503, "unavailable", BODY_BUDGET_RETRY, "the hub "
+		    "holds too many request bodies at once; try again in "
+		    "%d s", BODY_BUDGET_RETRY);
+	else
+		body_fail(hr, 503, "unavailable", BODY_BUDGET_RETRY, "out of "
+		    "memory for the request body");
+}
+
 /* Adds bytes received on the wire to the body, inflating them when the
  * body is compressed. Errors are left in hr (body_fail). */
 static void
 body_append(struct http_request *hr, const char *data, size_t n)
 {
-	size_t max_body = http_hub->conf.max_body, room, before;
-	int zr;
+	size_t room, before;
+	int r, zr;
 
 	if (hr->coding == CODING_NONE) {
-		if (hr->len + n > max_body) {
-			body_fail(hr, 413, "too_large", "the request body is "
-			    "larger than %zu bytes", max_body);
+		while (hr->len + n > hr->limit) {
+			if ((r = body_raise_limit(hr)) < 0)
+				return;
+			if (r == 0) {
+				body_too_large(hr);
+				return;
+			}
+		}
+		if ((r = body_reserve(hr, n)) != 0) {
+			body_reserve_failed(hr, r);
 			return;
 		}
-		if (body_reserve(hr, max_body, n) != 0)
-			goto nomem;
 		memcpy(hr->buf + hr->len, data, n);
 		hr->len += n;
 		return;
@@ -570,16 +707,15 @@ body_append(struct http_request *hr, const char *data, size_t n)
 			/* gzip allows several members one after another. */
 			if (hr->coding != CODING_GZIP ||
 			    inflateReset(&hr->zs) != Z_OK) {
-				body_fail(hr, 400, "bad_request", "data after "
-				    "the end of the compressed body");
+				body_fail(hr, 400, "bad_request", 0, "data "
+				    "after the end of the compressed body");
 				return;
 			}
 			hr->z_ended = 0;
 		}
-		if (body_reserve(hr, max_body, 1) != 0) {
-			if (hr->cap < max_body + 2)
-				goto nomem;
-			goto toolarge;
+		if ((r = body_reserve(hr, 1)) != 0) {
+			body_reserve_failed(hr, r);
+			return;
 		}
 		/* Leave the byte for the NUL out of inflate's reach. */
 		room = hr->cap - hr->len - 1;
@@ -588,28 +724,26 @@ body_append(struct http_request *hr, const char *data, size_t n)
 		before = hr->zs.avail_out;
 		zr = inflate(&hr->zs, Z_NO_FLUSH);
 		hr->len += before - hr->zs.avail_out;
-		if (hr->len > max_body)
-			goto toolarge;
+		if (hr->len > hr->limit) {
+			if ((r = body_raise_limit(hr)) < 0)
+				return;
+			if (r == 0) {
+				body_too_large(hr);
+				return;
+			}
+		}
 		if (zr == Z_STREAM_END) {
 			hr->z_ended = 1;
 		} else if (zr == Z_BUF_ERROR) {
 			if (hr->zs.avail_out != 0)
 				break;      /* needs more input */
 		} else if (zr != Z_OK) {
-			body_fail(hr, 400, "bad_request", "the compressed body "
-			    "is damaged: %s", hr->zs.msg != NULL ? hr->zs.msg :
-			    "inflate failed");
+			body_fail(hr, 400, "bad_request", 0, "the compressed "
+			    "body is damaged: %s", hr->zs.msg != NULL ?
+			    hr->zs.msg : "inflate failed");
 			return;
 		}
 	}
-	return;
-toolarge:
-	body_fail(hr, 413, "too_large", "the request body inflates to more "
-	    "than %zu bytes", max_body);
-	return;
-nomem:
-	body_fail(hr, 503, "unavailable", "out of memory for the request "
-	    "body");
 }
 
 /* ---- the reaper of slow connections ---- */
@@ -782,29 +916,36 @@ peer_text(struct MHD_Connection *conn, char *out, size_t outlen)
 	}
 }
 
-/* First call for a request: set up, and refuse at once what the headers
- * alone condemn (so the body is never read). */
+/*
+ * First call for a request: set up, and refuse at once what the headers
+ * alone condemn (so the body is never read): headers over max_header, a
+ * Content-Length over max_body, or over max_body_anonymous without a
+ * valid credential, or more than the budget of body memory has left.
+ */
 static enum MHD_Result
 request_begin(struct MHD_Connection *conn, struct http_request *hr)
 {
 	const union MHD_ConnectionInfo *ci;
+	const struct hub_conf *c = &http_hub->conf;
 	const char *ce, *cl;
-	unsigned long long clen;
-	char *end;
+	unsigned long long clen = 0;
+	char *end, msg[200];
+	int r, known = 0;
 
 	hr->started = vg_now();
+	/* Until a valid credential is seen (body_raise_limit). */
+	hr->limit = c->max_body_anonymous < c->max_body ?
+	    c->max_body_anonymous : c->max_body;
 	hr->deadline = hr->started + 2.0 * http_hub->conf.client_timeout;
 	peer_text(conn, hr->rq.peer, sizeof(hr->rq.peer));
 
 	ci = MHD_get_connection_info(conn,
 	    MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	if (ci != NULL && ci->header_size > http_hub->conf.max_header) {
-		char msg[160];
-
 		snprintf(msg, sizeof(msg), "the request line and headers "
 		    "(%zu bytes) are larger than %zu bytes", ci->header_size,
 		    http_hub->conf.max_header);
-		return send_error(conn, hr, 431, "too_large", msg);
+		return send_error(conn, hr, 431, "too_large", msg, 0);
 	}
 
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -814,13 +955,22 @@ request_begin(struct MHD_Connection *conn, struct http_request *hr)
 		clen = strtoull(cl, &end, 10);
 		if (errno != 0 || end == cl || *end != '\0')
 			clen = 0;   /* libmicrohttpd refuses it anyway */
-		if (clen > http_hub->conf.max_body) {
-			char msg[160];
-
+		known = 1;
+		if (clen > c->max_body) {
 			snprintf(msg, sizeof(msg), "the request body (%llu "
 			    "bytes) is larger than %zu bytes", clen,
-			    http_hub->conf.max_body);
-			return send_error(conn, hr, 413, "too_large", msg);
+			    c->max_body);
+			return send_error(conn, hr, 413, "too_large", msg, 0);
+		}
+		if (clen > hr->limit && (r = body_raise_limit(hr)) <= 0) {
+			if (r < 0)
+				return send_error(conn, hr, hr->err_status,
+				    hr->err_code, hr->err_msg, hr->err_retry);
+			snprintf(msg, sizeof(msg), "the request body (%llu "
+			    "bytes) is larger than %zu bytes, the most "
+			    "accepted without a valid credential", clen,
+			    hr->limit);
+			return send_error(conn, hr, 413, "too_large", msg, 0);
 		}
 		/* A big body on a slow link gets the time it needs at a
 		 * modest rate; a slow drip still runs out of time. */
@@ -838,11 +988,20 @@ request_begin(struct MHD_Connection *conn, struct http_request *hr)
 	} else if (strcasecmp(ce, "deflate") == 0) {
 		hr->coding = CODING_DEFLATE;
 	} else {
-		char msg[160];
-
 		snprintf(msg, sizeof(msg), "Content-Encoding '%.64s' is not "
 		    "supported; use gzip or none", ce);
-		return send_error(conn, hr, 415, "unsupported_media_type", msg);
+		return send_error(conn, hr, 415, "unsupported_media_type", msg,
+		    0);
+	}
+	/* A plain body of announced length needs that much: taken from the
+	 * budget now, so that the client is told at once when it is spent,
+	 * before sending the body. */
+	if (known && clen > 0 && hr->coding == CODING_NONE &&
+	    budget_take(hr, (size_t)clen + 2) != 0) {
+		snprintf(msg, sizeof(msg), "the hub holds too many request "
+		    "bodies at once; try again in %d s", BODY_BUDGET_RETRY);
+		return send_error(conn, hr, 503, "unavailable", msg,
+		    BODY_BUDGET_RETRY);
 	}
 	if (hr->coding != CODING_NONE) {
 		/* 16 + window bits: gzip header; plain: zlib (RFC 1950),
@@ -850,7 +1009,7 @@ request_begin(struct MHD_Connection *conn, struct http_request *hr)
 		if (inflateInit2(&hr->zs, hr->coding == CODING_GZIP ?
 		    16 + MAX_WBITS : MAX_WBITS) != Z_OK)
 			return send_error(conn, hr, 503, "unavailable",
-			    "out of memory");
+			    "out of memory", BODY_BUDGET_RETRY);
 		hr->z_ready = 1;
 	}
 	return MHD_YES;
@@ -866,10 +1025,12 @@ request_end(struct MHD_Connection *conn, struct http_request *hr,
 	track_phase(conn, PHASE_HANDLING, 0);
 	if (hr->err_status != 0)
 		return send_error(conn, hr, hr->err_status, hr->err_code,
-		    hr->err_msg);
-	if (hr->coding != CODING_NONE && hr->raw > 0 && !hr->z_ended)
+		    hr->err_msg, hr->err_retry);
+	if (hr->coding != CODING_NONE && hr->raw > 0 && !hr->z_ended) {
+		body_release(hr);
 		return send_error(conn, hr, 400, "bad_request", "the "
-		    "compressed body ends before the end of its stream");
+		    "compressed body ends before the end of its stream", 0);
+	}
 	hr->rq.method = method;
 	hr->rq.path = url;
 	if (hr->raw > 0 && hr->buf != NULL) {
@@ -882,6 +1043,9 @@ request_end(struct MHD_Connection *conn, struct http_request *hr,
 		hub_api_dispatch(&hr->rq, &rs);
 	else
 		serve_console(&hr->rq, &rs);
+	/* Handled: the body's memory is not held while the answer goes
+	 * out to a client that may read it slowly. */
+	body_release(hr);
 	return send_response(conn, hr, &rs);
 }
 
@@ -919,12 +1083,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_NO;
 	}
 	if (hr->err_status != 0) {
-		/* Already refused: drain what is left of a body whose size
-		 * was announced (at most max_body), or a little of a
-		 * chunked one, so the client reads the answer; hang up on
-		 * anything longer. */
-		return hr->raw > http_hub->conf.max_body + DRAIN_SLACK ?
-		    MHD_NO : MHD_YES;
+		/* Already refused: read the rest and throw it away, so that
+		 * the client reads the answer (libmicrohttpd can only answer
+		 * once the body is in). Nothing is kept; the deadline above
+		 * bounds how long this may go on. */
+		return MHD_YES;
 	}
 	body_append(hr, upload_data, n);
 	return MHD_YES;
@@ -954,7 +1117,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (hr->z_ready)
 		inflateEnd(&hr->zs);
 	pool_free(&hr->rq);
-	free(hr->buf);
+	body_release(hr);
 	free(hr);
 	atomic_fetch_sub(&http_hub->inflight, 1);
 	atomic_fetch_add(&http_hub->requests, 1);

@@ -38,11 +38,16 @@ struct hub_conf {
 	int poll_period;          /* seconds told to agents, 300 */
 	int batch_size;           /* events per batch told to agents, 1000 */
 	size_t max_body;          /* request body cap after gunzip, 16 MiB */
+	size_t max_body_anonymous; /* the cap without a valid credential,
+	                             64 KiB (never above max_body) */
+	size_t max_body_total;    /* bodies buffered at once, all requests
+	                             together, 64 MiB (>= max_body) */
 	size_t max_header;        /* header bytes cap, 16 KiB */
 	int client_timeout;       /* seconds of silence before a connection
 	                             is dropped, 30 */
 	int max_connections;      /* total, 4096 */
-	int max_per_ip;           /* connections per source address, 0 = no cap */
+	int max_per_ip;           /* connections per source address and
+	                             worker thread, 64; 0 = no cap */
 	int lockout_attempts;     /* failed sign-ins before a lockout, 5 */
 	int lockout_window;       /* seconds the failures are counted over, 600 */
 	int lockout_seconds;      /* how long a lockout lasts, 600 */

@@ -79,6 +79,15 @@ struct hs_register {
 	int poll_period;
 	const unsigned char *cred_hash; /* SHA-256 of the new credential */
 	const char *peer;          /* source address of the request */
+	/* Telling the machine's own agent from someone else who knows its
+	 * machine id and host name (see device_register): */
+	const unsigned char *old_cred_hash; /* SHA-256 of the secret of the
+	                              credential the agent holds, as
+	                              hub_auth_agent_cred_hash() makes it;
+	                              NULL when it sent none */
+	int64_t now;               /* time of the request; 0: the clock */
+	int default_poll_period;   /* for devices that stored none */
+	int offline_grace;         /* seconds past a device's poll period */
 };
 
 /* What device_register() did. */
@@ -86,10 +95,18 @@ struct hs_register_result {
 	int64_t device_id;
 	int created;               /* 1: a new device; 0: the same machine
 	                              registered again (credential replaced) */
+	int with_credential;       /* created == 0: 1 when the agent gave
+	                              the device's credential, 0 when it
+	                              had none but the device was not alive */
 	int64_t clone_of;          /* >0: the unique id belongs to that other
-	                              device, whose host name and MACs differ:
-	                              a cloned machine. A new device was made
-	                              and a clone event stored on both. */
+	                              device: a cloned machine. A new device
+	                              was made and a clone event stored on
+	                              both. */
+	int clone_alive;           /* clone_of > 0: 1 when the other device
+	                              has the same host name or a MAC in
+	                              common but is alive and no valid
+	                              credential of it was given; 0 when
+	                              they share only the machine id */
 };
 
 /* One event sent by an agent. */
@@ -148,7 +165,8 @@ struct hub_store_ops {
 	int (*user_list)(struct hub_store *s, json_t **out, char *err,
 	    size_t errlen);
 	/* Changes what is given: role (0 = keep), pwhash (NULL = keep),
-	 * disabled (-1 = keep). */
+	 * disabled (-1 = keep). A new password, another role or disabling
+	 * deletes every session of the user, in the same transaction. */
 	int (*user_update)(struct hub_store *s, int64_t id, int role,
 	    const char *pwhash, int disabled, char *err, size_t errlen);
 	/* Deletes the user and their sessions. */
@@ -172,11 +190,19 @@ struct hub_store_ops {
 
 	/* ---- devices ---- */
 	/*
-	 * Registers an agent's own device. The same machine (same
-	 * machine_id, and the same host name or at least one MAC in common)
-	 * gets its device back with the new credential; a different machine
-	 * with a known machine_id is a clone (see hs_register_result).
-	 * Atomic: two registrations of one machine at once make one device.
+	 * Registers an agent's own device. A device of the same machine
+	 * (same machine_id, and the same host name or at least one MAC in
+	 * common: hs_same_machine()) is given back, with the new credential
+	 * replacing its old one and a "registered" event saying so, when
+	 * the agent proves it is that device's (old_cred_hash is the
+	 * device's current credential) or when the device is not alive: its
+	 * last poll (or registration) is more than its poll_period
+	 * (default_poll_period if none) plus offline_grace seconds before
+	 * now, so its agent is gone (reinstalled, say). Otherwise a new
+	 * device is made, and if the machine id is known it is a clone
+	 * (see hs_register_result): the living device keeps its
+	 * credential. Polls buffered in memory count as polls. Atomic: two
+	 * registrations of one machine at once make one device.
 	 */
 	int (*device_register)(struct hub_store *s, const struct hs_register *in,
 	    struct hs_register_result *res, char *err, size_t errlen);
@@ -203,8 +229,12 @@ struct hub_store_ops {
 	 * cursor. */
 	int (*device_list)(struct hub_store *s, const struct hs_device_filter *f,
 	    json_t **out, char *err, size_t errlen);
-	/* Deletes the device, its events and memberships; its credential
-	 * stops working. */
+	/* Deletes the device, its events and memberships. Its credential
+	 * stops working first (committed before anything else); the events
+	 * then go a few thousand per transaction, so agents' writes get in
+	 * between. If it fails half-way, the device is left without a
+	 * credential and with part of its events; deleting again finishes
+	 * the job. */
 	int (*device_delete)(struct hub_store *s, int64_t id, char *err,
 	    size_t errlen);
 	/* Records a poll: last_seen = now. May be buffered in memory and
@@ -212,10 +242,16 @@ struct hub_store_ops {
 	 * offline, marks it online and stores an ONLINE event (durable). */
 	int (*device_touch)(struct hub_store *s, int64_t id, int64_t now,
 	    char *err, size_t errlen);
-	/* Marks offline every online device whose last poll is older than
-	 * cutoff and stores an OFFLINE event for each; *count = how many. */
-	int (*devices_mark_offline)(struct hub_store *s, int64_t cutoff,
-	    int64_t now, int *count, char *err, size_t errlen);
+	/* Marks offline every online device that is late, and stores an
+	 * OFFLINE event for each; *count = how many. A device is late when
+	 * its last poll (buffered ones included; its registration if it
+	 * never polled) plus its own poll_period (default_period when it
+	 * has none) plus grace is before now. since is when the hub
+	 * started: no device could poll before, so a last poll older than
+	 * since counts as since. */
+	int (*devices_mark_offline)(struct hub_store *s, int64_t now,
+	    int64_t since, int default_period, int grace, int *count,
+	    char *err, size_t errlen);
 	/* Writes buffered device_touch() values; called periodically and at
 	 * shutdown. */
 	int (*flush)(struct hub_store *s, char *err, size_t errlen);
@@ -327,6 +363,8 @@ int hub_store_sqlite_open(const char *path, struct hub_store **out,
  * The rule both backends use to tell a re-registration from a clone:
  * 1 if the registering machine is the same one as the stored device
  * (same host name, or at least one MAC address in common), else 0.
+ * Anyone can claim a host name and a MAC: device_register() asks more
+ * before it hands a device over.
  */
 int hs_same_machine(const char *stored_hostname, const char *stored_macs_json,
     const char *hostname, const char *macs_json);

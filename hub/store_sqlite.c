@@ -47,6 +47,7 @@
 #define SQ_BUSY_MS 10000
 #define SQ_MAX_LIMIT 1000
 #define SQ_DEFAULT_LIMIT 100
+#define SQ_DELETE_CHUNK 2000           /* rows per transaction */
 
 /* Event origins and states as stored. */
 enum { ORIGIN_SCAN = 0, ORIGIN_REALTIME = 1, ORIGIN_HUB = 2 };
@@ -221,7 +222,8 @@ static const char *const migrations[] = {
 	X(SESSION_DELETE, "DELETE FROM session WHERE token_hash = ?1") \
 	X(SESSION_PURGE, "DELETE FROM session" \
 	    " WHERE expires <= ?1 OR last_used < ?2") \
-	X(DEVICE_BY_MACHINE, "SELECT id, hostname, macs FROM device" \
+	X(DEVICE_BY_MACHINE, "SELECT id, hostname, macs, cred_hash," \
+	    " coalesce(last_seen, created), poll_period FROM device" \
 	    " WHERE machine_id = ?1 ORDER BY id") \
 	X(DEVICE_INSERT, "INSERT INTO device(name, hostname, os," \
 	    " machine_id, agent_version, ips, macs, poll_period, cred_hash," \
@@ -246,14 +248,24 @@ static const char *const migrations[] = {
 	    "  OR instr(lower(d.hostname), lower(?5)) > 0)" \
 	    " ORDER BY d.id LIMIT ?6") \
 	X(DEVICE_DELETE, "DELETE FROM device WHERE id = ?1") \
+	X(DEVICE_REVOKE, "UPDATE device SET cred_hash = NULL WHERE id = ?1") \
+	X(DEVICE_EVENTS_DELETE, "DELETE FROM event WHERE id IN" \
+	    " (SELECT id FROM event WHERE device = ?1 ORDER BY id LIMIT ?2)") \
+	X(DEVICE_BASELINE_DELETE, "DELETE FROM hub_baseline" \
+	    " WHERE device = ?1 AND (kind, path) IN (SELECT kind, path" \
+	    " FROM hub_baseline WHERE device = ?1 LIMIT ?2)") \
 	X(DEVICE_STATE, "SELECT online, last_seen FROM device WHERE id = ?1") \
 	X(DEVICE_ONLINE, "UPDATE device SET online = 1," \
 	    " last_seen = max(coalesce(last_seen, 0), ?2)" \
 	    " WHERE id = ?1 AND online = 0") \
 	X(DEVICE_LAST_SEEN, "UPDATE device SET last_seen = ?2" \
 	    " WHERE id = ?1 AND (last_seen IS NULL OR last_seen < ?2)") \
-	X(DEVICE_STALE, "SELECT id, coalesce(last_seen, created) FROM device" \
-	    " WHERE online = 1 AND coalesce(last_seen, created) < ?1") \
+	X(DEVICE_STALE, "SELECT id, coalesce(last_seen, created)," \
+	    " CASE WHEN poll_period > 0 THEN poll_period ELSE ?2 END" \
+	    " FROM device WHERE online = 1" \
+	    " AND max(coalesce(last_seen, created), ?4)" \
+	    " + CASE WHEN poll_period > 0 THEN poll_period ELSE ?2 END" \
+	    " + ?3 < ?1") \
 	X(DEVICE_OFFLINE, "UPDATE device SET online = 0" \
 	    " WHERE id = ?1 AND online = 1") \
 	X(DEVICE_EXISTS, "SELECT 1 FROM device WHERE id = ?1") \
@@ -1254,7 +1266,7 @@ sq_user_update(struct hub_store *s, int64_t id, int role, const char *pwhash,
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
-	int r;
+	int r, old_role = 0;
 
 	if ((role != 0 && hs_role_name(role) == NULL) || disabled < -1 ||
 	    disabled > 1) {
@@ -1264,6 +1276,18 @@ sq_user_update(struct hub_store *s, int64_t id, int role, const char *pwhash,
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
 	    (r = tx_begin(c, "update user", err, errlen)) != 0)
 		return r;
+	if (role != 0) {
+		if ((r = stmt_get(c, ST_USER_BY_ID, &q, err, errlen)) != 0)
+			goto out;
+		b_int(c, q, 1, id);
+		if ((r = step_one(c, q, "update user", err, errlen)) == 0)
+			old_role = sqlite3_column_int(q, 2);
+		stmt_done(q);
+		if (r == VG_ERR_NOTFOUND)
+			r = not_found(err, errlen, "user", id);
+		if (r != 0)
+			goto out;
+	}
 	if ((r = stmt_get(c, ST_USER_UPDATE, &q, err, errlen)) != 0)
 		goto out;
 	b_int(c, q, 1, id);
@@ -1275,8 +1299,10 @@ sq_user_update(struct hub_store *s, int64_t id, int role, const char *pwhash,
 		r = not_found(err, errlen, "user", id);
 	if (r != 0)
 		goto out;
-	/* A disabled account is signed out everywhere at once. */
-	if (disabled == 1) {
+	/* Whoever holds a session got it under the old password, role or
+	 * state: signed out everywhere at once. */
+	if (pwhash != NULL || disabled == 1 ||
+	    (role != 0 && role != old_role)) {
 		if ((r = stmt_get(c, ST_USER_SESSIONS_DELETE, &q, err,
 		    errlen)) != 0)
 			goto out;
@@ -1449,16 +1475,227 @@ hub_event(struct sq_conn *c, int64_t device, int type, const char *message,
 	return run(c, q, "store event", err, errlen);
 }
 
+/* Whether two hashes are equal, in a time that does not depend on
+ * where they differ. */
+static int
+hash_equal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(x[i] ^ y[i]);
+	return d == 0;
+}
+
+/* A device found by its machine id, as device_register() weighs it. */
+struct reg_match {
+	int64_t id;
+	char *host;                     /* its host name (malloc'd) */
+	int64_t last;                   /* last poll or registration */
+};
+
+static int
+reg_match_set(struct reg_match *m, sqlite3_stmt *q, int64_t last)
+{
+	const char *host = (const char *)sqlite3_column_text(q, 1);
+
+	free(m->host);
+	m->id = sqlite3_column_int64(q, 0);
+	m->last = last;
+	m->host = strdup(host != NULL ? host : "");
+	return m->host != NULL ? 0 : VG_ERR_NOMEM;
+}
+
+/*
+ * Looks at every device with the registering machine's id (under the
+ * write lock): *same is the device to give back (the one whose credential
+ * the agent gave, else one of the same machine that is not alive), or
+ * else *alive is a device of the same machine that is alive, and *first
+ * the first device with that machine id at all.
+ */
+static int
+reg_find(struct sq_conn *c, const struct hs_register *in, int64_t now,
+    struct reg_match *same, int *proven, struct reg_match *alive,
+    struct reg_match *first, char *err, size_t errlen)
+{
+	struct reg_match stale = { 0, NULL, 0 };
+	const char *macs = in->macs_json ? in->macs_json : "[]";
+	sqlite3_stmt *q;
+	int64_t id, last, period;
+	int rc, r;
+
+	*proven = 0;
+	if ((r = stmt_get(c, ST_DEVICE_BY_MACHINE, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, in->machine_id);
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		last = seen_last(c->st, id, sqlite3_column_int64(q, 4));
+		if (first->id == 0 && (r = reg_match_set(first, q, last)) != 0)
+			goto out;
+		if (!hs_same_machine((const char *)sqlite3_column_text(q, 1),
+		    (const char *)sqlite3_column_text(q, 2), in->hostname,
+		    macs))
+			continue;
+		if (in->old_cred_hash != NULL && !*proven &&
+		    sqlite3_column_bytes(q, 3) == TOKEN_HASH_LEN &&
+		    hash_equal(sqlite3_column_blob(q, 3), in->old_cred_hash,
+		    TOKEN_HASH_LEN)) {
+			if ((r = reg_match_set(same, q, last)) != 0)
+				goto out;
+			*proven = 1;
+			continue;
+		}
+		period = sqlite3_column_int64(q, 5);
+		if (period <= 0)
+			period = in->default_poll_period;
+		if (last + period + in->offline_grace < now) {
+			if (stale.id == 0 &&
+			    (r = reg_match_set(&stale, q, last)) != 0)
+				goto out;
+		} else if (alive->id == 0 &&
+		    (r = reg_match_set(alive, q, last)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "register device", err, errlen);
+		goto out;
+	}
+	/* The credential proves more than a silence does. */
+	if (!*proven && stale.id != 0) {
+		*same = stale;
+		stale.host = NULL;
+	}
+	r = 0;
+out:
+	stmt_done(q);
+	free(stale.host);
+	return r;
+}
+
+/* Gives the device back to a machine that registers again. */
+static int
+reg_again(struct sq_conn *c, const struct hs_register *in,
+    const struct reg_match *same, int proven, int64_t now, char *err,
+    size_t errlen)
+{
+	const char *name = in->name ? in->name : in->hostname;
+	char msg[1024], when[VG_TIME_BUFLEN];
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_DEVICE_REREGISTER, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, same->id);
+	b_text(c, q, 2, name);
+	b_text(c, q, 3, in->hostname);
+	b_text(c, q, 4, in->os ? in->os : "");
+	b_text(c, q, 5, in->agent_version);
+	b_text(c, q, 6, in->ips_json ? in->ips_json : "[]");
+	b_text(c, q, 7, in->macs_json ? in->macs_json : "[]");
+	b_int0(c, q, 8, in->poll_period);
+	b_blob(c, q, 9, in->cred_hash, TOKEN_HASH_LEN);
+	b_text(c, q, 10, in->peer);
+	if ((r = run(c, q, "register device", err, errlen)) != 0)
+		return r;
+	/* Whoever looks at the device sees that it changed hands, and
+	 * on what grounds. */
+	if (proven) {
+		snprintf(msg, sizeof(msg), "registered again from %s with its "
+		    "credential: host %s, agent %s", in->peer ? in->peer : "?",
+		    in->hostname, in->agent_version ? in->agent_version : "?");
+	} else {
+		vg_time_format(same->last * 1000000000, when);
+		snprintf(msg, sizeof(msg), "registered again from %s without "
+		    "its credential (no poll since %s, so its agent was taken "
+		    "to be gone): host %s, agent %s; the previous credential "
+		    "no longer works", in->peer ? in->peer : "?", when,
+		    in->hostname, in->agent_version ? in->agent_version : "?");
+	}
+	return hub_event(c, same->id, HS_EV_REGISTERED, msg, now, err,
+	    errlen);
+}
+
+/* Makes a new device; orig (id 0: none) is the device whose machine id
+ * it shares. */
+static int
+reg_new(struct sq_conn *c, const struct hs_register *in,
+    const struct reg_match *orig, int orig_alive, int64_t now, int64_t *id,
+    char *err, size_t errlen)
+{
+	const char *name = in->name ? in->name : in->hostname;
+	const char *peer = in->peer ? in->peer : "?";
+	char msg[1024];
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_DEVICE_INSERT, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, name);
+	b_text(c, q, 2, in->hostname);
+	b_text(c, q, 3, in->os ? in->os : "");
+	b_text(c, q, 4, in->machine_id);
+	b_text(c, q, 5, in->agent_version);
+	b_text(c, q, 6, in->ips_json ? in->ips_json : "[]");
+	b_text(c, q, 7, in->macs_json ? in->macs_json : "[]");
+	b_int0(c, q, 8, in->poll_period);
+	b_blob(c, q, 9, in->cred_hash, TOKEN_HASH_LEN);
+	b_int(c, q, 10, now);
+	b_int0(c, q, 11, orig->id);
+	b_text(c, q, 12, in->peer);
+	if ((r = run(c, q, "register device", err, errlen)) != 0)
+		return r;
+	*id = sqlite3_last_insert_rowid(c->db);
+	if ((r = stmt_get(c, ST_DEVICE_SET_AGENT, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, *id);
+	if ((r = run(c, q, "register device", err, errlen)) != 0)
+		return r;
+	snprintf(msg, sizeof(msg), "registered from %s: host %s, agent %s",
+	    peer, in->hostname, in->agent_version ? in->agent_version : "?");
+	if ((r = hub_event(c, *id, HS_EV_REGISTERED, msg, now, err,
+	    errlen)) != 0)
+		return r;
+	if (orig->id == 0)
+		return 0;
+	if (orig_alive)
+		snprintf(msg, sizeof(msg), "machine id %s and host name or "
+		    "MAC address of device %" PRId64 " (host %s), which is "
+		    "still polling, registered from %s without that device's "
+		    "credential: taken for a cloned machine; registered as a "
+		    "new device", in->machine_id, orig->id, orig->host, peer);
+	else
+		snprintf(msg, sizeof(msg), "machine id %s is already used by "
+		    "device %" PRId64 " (host %s): this looks like a cloned "
+		    "machine; registered as a new device", in->machine_id,
+		    orig->id, orig->host);
+	if ((r = hub_event(c, *id, HS_EV_CLONE, msg, now, err, errlen)) != 0)
+		return r;
+	if (orig_alive)
+		snprintf(msg, sizeof(msg), "device %" PRId64 " (host %s) "
+		    "registered from %s with this device's machine id %s and "
+		    "host name or MAC address but without its credential: a "
+		    "cloned machine, or someone posing as this one; this "
+		    "device keeps its credential", *id, in->hostname, peer,
+		    in->machine_id);
+	else
+		snprintf(msg, sizeof(msg), "device %" PRId64 " (host %s) "
+		    "registered with this device's machine id %s: a cloned "
+		    "machine", *id, in->hostname, in->machine_id);
+	return hub_event(c, orig->id, HS_EV_CLONE, msg, now, err, errlen);
+}
+
 static int
 sq_device_register(struct hub_store *s, const struct hs_register *in,
     struct hs_register_result *res, char *err, size_t errlen)
 {
-	const char *name = in->name ? in->name : in->hostname;
-	char *orig_host = NULL, msg[1024];
-	int64_t same = 0, orig = 0, id, now = wall_now();
+	struct reg_match same = { 0, NULL, 0 }, alive = { 0, NULL, 0 };
+	struct reg_match first = { 0, NULL, 0 };
+	int64_t id, now = in->now > 0 ? in->now : wall_now();
 	struct sq_conn *c;
-	sqlite3_stmt *q = NULL;
-	int rc, r;
+	int r, proven = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (in->hostname == NULL || in->machine_id == NULL ||
@@ -1470,113 +1707,37 @@ sq_device_register(struct hub_store *s, const struct hs_register *in,
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
 	    (r = tx_begin(c, "register device", err, errlen)) != 0)
 		return r;
-	/* Every device with this machine id: the same machine again, or
-	 * the original of a clone. */
-	if ((r = stmt_get(c, ST_DEVICE_BY_MACHINE, &q, err, errlen)) != 0)
+	if ((r = reg_find(c, in, now, &same, &proven, &alive, &first, err,
+	    errlen)) != 0)
 		goto out;
-	b_text(c, q, 1, in->machine_id);
-	while ((rc = step(c, q)) == SQLITE_ROW) {
-		if (hs_same_machine((const char *)sqlite3_column_text(q, 1),
-		    (const char *)sqlite3_column_text(q, 2), in->hostname,
-		    in->macs_json ? in->macs_json : "[]")) {
-			same = sqlite3_column_int64(q, 0);
-			break;
-		}
-		if (orig == 0) {
-			orig = sqlite3_column_int64(q, 0);
-			free(orig_host);
-			orig_host = strdup((const char *)
-			    sqlite3_column_text(q, 1));
-			if (orig_host == NULL) {
-				r = VG_ERR_NOMEM;
-				goto out;
-			}
-		}
-	}
-	stmt_done(q);
-	q = NULL;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = sq_fail(c, rc, "register device", err, errlen);
-		goto out;
-	}
-	if (same != 0) {
-		if ((r = stmt_get(c, ST_DEVICE_REREGISTER, &q, err,
+	if (same.id != 0) {
+		if ((r = reg_again(c, in, &same, proven, now, err,
 		    errlen)) != 0)
 			goto out;
-		b_int(c, q, 1, same);
-		b_text(c, q, 2, name);
-		b_text(c, q, 3, in->hostname);
-		b_text(c, q, 4, in->os ? in->os : "");
-		b_text(c, q, 5, in->agent_version);
-		b_text(c, q, 6, in->ips_json ? in->ips_json : "[]");
-		b_text(c, q, 7, in->macs_json ? in->macs_json : "[]");
-		b_int0(c, q, 8, in->poll_period);
-		b_blob(c, q, 9, in->cred_hash, TOKEN_HASH_LEN);
-		b_text(c, q, 10, in->peer);
-		if ((r = run(c, q, "register device", err, errlen)) != 0)
-			goto out;
-		q = NULL;
-		res->device_id = same;
-		res->created = 0;
+		res->device_id = same.id;
+		res->with_credential = proven;
 	} else {
-		if ((r = stmt_get(c, ST_DEVICE_INSERT, &q, err, errlen)) != 0)
+		/* A living device of the same machine is the one being
+		 * copied (or impersonated); else the first with the id. */
+		if ((r = reg_new(c, in, alive.id != 0 ? &alive : &first,
+		    alive.id != 0, now, &id, err, errlen)) != 0)
 			goto out;
-		b_text(c, q, 1, name);
-		b_text(c, q, 2, in->hostname);
-		b_text(c, q, 3, in->os ? in->os : "");
-		b_text(c, q, 4, in->machine_id);
-		b_text(c, q, 5, in->agent_version);
-		b_text(c, q, 6, in->ips_json ? in->ips_json : "[]");
-		b_text(c, q, 7, in->macs_json ? in->macs_json : "[]");
-		b_int0(c, q, 8, in->poll_period);
-		b_blob(c, q, 9, in->cred_hash, TOKEN_HASH_LEN);
-		b_int(c, q, 10, now);
-		b_int0(c, q, 11, orig);
-		b_text(c, q, 12, in->peer);
-		if ((r = run(c, q, "register device", err, errlen)) != 0)
-			goto out;
-		q = NULL;
-		id = sqlite3_last_insert_rowid(c->db);
-		if ((r = stmt_get(c, ST_DEVICE_SET_AGENT, &q, err,
-		    errlen)) != 0)
-			goto out;
-		b_int(c, q, 1, id);
-		if ((r = run(c, q, "register device", err, errlen)) != 0)
-			goto out;
-		q = NULL;
-		snprintf(msg, sizeof(msg), "registered: host %s, agent %s",
-		    in->hostname, in->agent_version ? in->agent_version : "?");
-		if ((r = hub_event(c, id, HS_EV_REGISTERED, msg, now, err,
-		    errlen)) != 0)
-			goto out;
-		if (orig != 0) {
-			snprintf(msg, sizeof(msg), "machine id %s is already "
-			    "used by device %" PRId64 " (host %s): this looks "
-			    "like a cloned machine; registered as a new device",
-			    in->machine_id, orig, orig_host);
-			if ((r = hub_event(c, id, HS_EV_CLONE, msg, now, err,
-			    errlen)) != 0)
-				goto out;
-			snprintf(msg, sizeof(msg), "device %" PRId64 " (host "
-			    "%s) registered with this device's machine id %s: "
-			    "a cloned machine", id, in->hostname,
-			    in->machine_id);
-			if ((r = hub_event(c, orig, HS_EV_CLONE, msg, now, err,
-			    errlen)) != 0)
-				goto out;
-		}
 		res->device_id = id;
 		res->created = 1;
-		res->clone_of = orig;
+		res->clone_of = alive.id != 0 ? alive.id : first.id;
+		res->clone_alive = alive.id != 0;
 	}
 	r = tx_commit(c, "register device", err, errlen);
 out:
-	stmt_done(q);
 	if (r != 0) {
 		tx_rollback(c);
 		memset(res, 0, sizeof(*res));
+		if (r == VG_ERR_NOMEM)
+			seterr(err, errlen, "out of memory");
 	}
-	free(orig_host);
+	free(same.host);
+	free(alive.host);
+	free(first.host);
 	return r;
 }
 
@@ -1699,13 +1860,86 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
 	return rows_json(c, q, device_json, "list devices", out, err, errlen);
 }
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs a statement of (device id, limit) that deletes up to limit rows,
+ * in a transaction of its own; *n = how many it deleted. */
+static int
+delete_chunk(struct sq_conn *c, enum stmt_id sid, int64_t id, int limit,
+    int *n, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	*n = 0;
+	if ((r = tx_begin(c, "delete device", err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, sid, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, limit);
+	if ((r = run(c, q, "delete device", err, errlen)) != 0)
+		goto out;
+	*n = sqlite3_changes(c->db);
+	r = tx_commit(c, "delete device", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	return r;
+}
+
 static int
 sq_device_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
 {
-	int r;
+	static const enum stmt_id chunked[] = { ST_DEVICE_EVENTS_DELETE,
+		ST_DEVICE_BASELINE_DELETE };
+	struct timespec pause;
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	double t0, held;
+	size_t i;
+	int r, n;
 
-	/* Events, memberships and the hub baseline go with it (ON DELETE
-	 * CASCADE); the credential hash is in the row itself. */
+	/* The credential first, on its own: from then on the agent can
+	 * add nothing, however long the rest takes. */
+	if ((r = conn_stmt(s, ST_DEVICE_REVOKE, &c, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((r = run_changed(c, q, "delete device", err, errlen)) != 0)
+		return r == VG_ERR_NOTFOUND ? not_found(err, errlen, "device",
+		    id) : r;
+	/* A device may have millions of events: deleted in one
+	 * transaction they would hold the write lock, and every agent's
+	 * batch, for as long. In chunks, with a pause as long as each
+	 * chunk held the lock (the writers waiting retry every few tens
+	 * of milliseconds). */
+	for (i = 0; i < sizeof(chunked) / sizeof(chunked[0]); i++) {
+		for (;;) {
+			t0 = mono_now();
+			if ((r = delete_chunk(c, chunked[i], id,
+			    SQ_DELETE_CHUNK, &n, err, errlen)) != 0)
+				return r;
+			if (n < SQ_DELETE_CHUNK)
+				break;
+			held = mono_now() - t0;
+			if (held < 0.005)
+				held = 0.005;
+			if (held > 0.1)
+				held = 0.1;
+			pause.tv_sec = 0;
+			pause.tv_nsec = (long)(held * 1e9);
+			nanosleep(&pause, NULL);
+		}
+	}
+	/* What is left (memberships, events stored meanwhile) goes with
+	 * the row (ON DELETE CASCADE). */
 	if ((r = delete_by_id(s, ST_DEVICE_DELETE, id, "device",
 	    "delete device", err, errlen)) == 0)
 		seen_forget(SQ(s), id);
@@ -1825,6 +2059,7 @@ sq_device_touch(struct hub_store *s, int64_t id, int64_t now, char *err,
 
 struct seen_write {
 	int64_t id, last_seen;
+	int64_t period;                 /* devices_mark_offline() only */
 };
 
 static int
@@ -1892,13 +2127,14 @@ out:
 }
 
 static int
-sq_devices_mark_offline(struct hub_store *s, int64_t cutoff, int64_t now,
-    int *count, char *err, size_t errlen)
+sq_devices_mark_offline(struct hub_store *s, int64_t now, int64_t since,
+    int default_period, int grace, int *count, char *err, size_t errlen)
 {
 	struct sq_store *st = SQ(s);
 	struct seen_write *w = NULL, *nw;
-	char msg[128], when[VG_TIME_BUFLEN];
+	char msg[160], when[VG_TIME_BUFLEN];
 	size_t i, n = 0, cap = 0, done = 0;
+	int64_t last;
 	struct sq_conn *c;
 	sqlite3_stmt *q = NULL;
 	struct seen *e;
@@ -1914,7 +2150,10 @@ sq_devices_mark_offline(struct hub_store *s, int64_t cutoff, int64_t now,
 		return r;
 	if ((r = stmt_get(c, ST_DEVICE_STALE, &q, err, errlen)) != 0)
 		goto out;
-	b_int(c, q, 1, cutoff);
+	b_int(c, q, 1, now);
+	b_int(c, q, 2, default_period);
+	b_int(c, q, 3, grace);
+	b_int(c, q, 4, since);
 	while ((rc = step(c, q)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -1926,6 +2165,7 @@ sq_devices_mark_offline(struct hub_store *s, int64_t cutoff, int64_t now,
 		}
 		w[n].id = sqlite3_column_int64(q, 0);
 		w[n].last_seen = sqlite3_column_int64(q, 1);
+		w[n].period = sqlite3_column_int64(q, 2);
 		n++;
 	}
 	stmt_done(q);
@@ -1944,7 +2184,8 @@ sq_devices_mark_offline(struct hub_store *s, int64_t cutoff, int64_t now,
 			r = VG_ERR_NOMEM;
 			goto out;
 		}
-		skip = e->last_seen >= cutoff;
+		last = e->last_seen > since ? e->last_seen : since;
+		skip = last + w[i].period + grace >= now;
 		if (!skip) {
 			e->known = 1;
 			e->online = 0;
@@ -1961,7 +2202,8 @@ sq_devices_mark_offline(struct hub_store *s, int64_t cutoff, int64_t now,
 		if (r != 0)
 			goto out;
 		vg_time_format(w[i].last_seen * 1000000000, when);
-		snprintf(msg, sizeof(msg), "no poll since %s", when);
+		snprintf(msg, sizeof(msg), "no poll since %s (poll period "
+		    "%" PRId64 " s, grace %d s)", when, w[i].period, grace);
 		if ((r = hub_event(c, w[i].id, HS_EV_OFFLINE, msg, now, err,
 		    errlen)) != 0)
 			goto out;
@@ -2277,8 +2519,6 @@ attrs_same(const struct vg_item *a, const struct vg_item *b)
 static int
 attrs_copy(struct vg_item *dst, const struct vg_item *src, uint32_t bits)
 {
-	size_t i;
-
 #define COPY(bit, field) if (bits & (bit)) dst->field = src->field
 	COPY(VG_A_TYPE, ftype);
 	COPY(VG_A_SIZE, size);
@@ -2306,11 +2546,8 @@ attrs_copy(struct vg_item *dst, const struct vg_item *src, uint32_t bits)
 		dst->hash_state = src->hash_state;
 		memcpy(dst->hash, src->hash, sizeof(dst->hash));
 	}
-	if (bits & VG_A_PROPS)
-		for (i = 0; i < src->nprops; i++)
-			if (vg_item_set_prop(dst, src->props[i].name,
-			    src->props[i].value) != 0)
-				return VG_ERR_NOMEM;
+	if ((bits & VG_A_PROPS) && vg_item_copy_props(dst, src) != 0)
+		return VG_ERR_NOMEM;
 	dst->have |= bits;
 	return 0;
 }

@@ -422,3 +422,78 @@ db_tables_with() {
 	    pragma_table_info(m.name) p where m.type = 'table' and
 	    p.name = '$1'" 2>/dev/null
 }
+
+# parallel_api N WHO METHOD PATH [BODY]: N requests sent at once, as
+# api_as sends one (WHO: a bearer token, basic:USER:PASS or -). "%i" in
+# WHO, PATH, BODY and $SRC_ADDR stands for the request's number, 1..N.
+# The statuses go to $T/par.codes, one line per request in number order;
+# answer I to $T/par.I.body, its headers to $T/par.I.hdr.
+parallel_api() {
+	local n=$1 who=$2 m=$3 p=$4 body=${5:-} i w b src pids=()
+	rm -f "$T"/par.*
+	for i in $(seq 1 "$n"); do
+		w=${who//%i/$i}
+		b=${body//%i/$i}
+		src=${SRC_ADDR//%i/$i}
+		local a=(-sS --cacert "$HUB_CERT" -X "$m" -o "$T/par.$i.body"
+		    -D "$T/par.$i.hdr" -w '%{http_code}' --max-time 60)
+		[ -n "$src" ] && a+=(--interface "$src")
+		case $w in
+		- | '') ;;
+		basic:*) a+=(-u "${w#basic:}") ;;
+		*) a+=(-H "Authorization: Bearer $w") ;;
+		esac
+		[ -n "$b" ] && a+=(-H 'Content-Type: application/json'
+		    --data-binary "$b")
+		curl "${a[@]}" "$HUB_URL/api/v1${p//%i/$i}" >"$T/par.$i.code" \
+		    2>/dev/null </dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in $(seq 1 "$n"); do
+		cat "$T/par.$i.code" 2>/dev/null || echo 000
+		echo
+	done | grep -v '^$' >"$T/par.codes"
+}
+
+# par_count STATUS: how many answers of the last parallel_api had STATUS.
+par_count() {
+	grep -cx -- "$1" "$T/par.codes"
+}
+
+# hub_rss: the resident memory of the hub, in KiB.
+hub_rss() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$HUB_PID/status" 2>/dev/null || echo 0
+}
+
+# hold_request FILE SECONDS: sends FILE (a whole HTTP request, or the
+# start of one) over a new TLS connection to the hub and keeps the
+# connection open for SECONDS, in the background (killed at cleanup).
+hold_request() {
+	# Not through bg: a command put in the background inside a function
+	# reads /dev/null, not the file given to the function.
+	timeout "$2" openssl s_client -quiet -connect "127.0.0.1:$HUB_PORT" \
+	    <"$1" >/dev/null 2>&1 &
+	BG_PIDS+=($!)
+}
+
+# in_netns ARG...: runs this test script again as `SCRIPT ARG...` in a new
+# network namespace whose loopback interface is up (so the run may add
+# addresses of its own), shows its output and adds its results to this
+# run's. One ok (SKIP) where namespaces cannot be made.
+in_netns() {
+	local rc
+	if ! unshare -n true 2>/dev/null; then
+		ok "# SKIP $* (no network namespaces here)"
+		return 0
+	fi
+	unshare -n bash -c 'ip link set lo up && exec bash "$@"' netns "$0" \
+	    "$@" >"$T/netns.out" 2>&1
+	rc=$?
+	sed 's/^/  /' "$T/netns.out"
+	PASS=$((PASS + $(grep -c '^ok ' "$T/netns.out")))
+	FAIL=$((FAIL + $(grep -c '^not ok ' "$T/netns.out")))
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$T/netns.out"; then
+		not_ok "the run in a network namespace ($*) failed: exit $rc"
+	fi
+}

@@ -11,6 +11,21 @@ export VIGIL=${VIGIL:-unused} # lib.sh wants it; these tests do not run vigil
 
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$'
 
+# register_with CRED [JQ] HOSTNAME MACHINE_ID [MAC]: registration by an agent
+# that gives the credential it holds (CRED, or none when empty), the body
+# of reg_body changed by the jq filter JQ when it starts with a dot; DEV
+# and CRED as register sets them.
+register_with() {
+	local cred=$1 filter=.
+	shift
+	case $1 in .*) filter=$1; shift ;; esac
+	api_as "basic:$ENROL_USER:$ENROL_PW" POST /agent/register \
+	    "$(reg_body "$@" | jq -c --arg c "$cred" \
+	    "if \$c == \"\" then . else .credential = \$c end | $filter")"
+	DEV=$(jq -r '.device_id // empty' "$T/body" 2>/dev/null)
+	CRED=$(jq -r '.credential // empty' "$T/body" 2>/dev/null)
+}
+
 # --- command line refusals ---
 run 1 "daemon on a data dir never initialised exits 1" \
 	timeout 20 "$VIGIL_HUB" --data-dir "$T/none" --listen 127.0.0.1:1 \
@@ -121,17 +136,21 @@ expect "a 'registered' event was stored" 200 \
 	'[.events[] | select(.type == "registered")] | length == 1' \
 	"all(.events[]; .device_id == $DEV1)"
 
-register web01 mid-0001 52:54:00:aa:bb:01
-expect "the same machine registers again: 200, same device" 200 \
+register_with "$CRED1" web01 mid-0001 52:54:00:aa:bb:01
+expect "the same machine registers again with its credential: 200, same device" 200 \
 	".device_id == $DEV1" '.created == false' '.clone_of == null'
 CRED1B=$CRED
+api GET "/events?device=$DEV1&type=registered"
+expect "... and a 'registered' event says so, with the address" 200 \
+	'(.events | length) == 2' \
+	'.events[0].message | contains("registered again from 127.0.0.1 with its credential")'
 check "a new credential was issued" test -n "$CRED1B" -a "$CRED1B" != "$CRED1"
 api_as "$CRED1" POST /agent/poll '{}'
 expect_err "the old credential is refused (401)" 401 unauthorized
 check "401 carries WWW-Authenticate" test -n "$(hdr WWW-Authenticate)"
 api_as "$CRED1B" POST /agent/poll '{}'
 expect "the new credential is accepted" 200
-register web01-renamed mid-0001 52:54:00:aa:bb:01
+register_with "$CRED1B" web01-renamed mid-0001 52:54:00:aa:bb:01
 expect "same machine id and MAC, new host name: still the same device" 200 \
 	".device_id == $DEV1" '.created == false'
 CRED1=$CRED
@@ -152,6 +171,35 @@ api GET "/events?device=$DEV1&type=clone"
 expect "a clone event on the original device" 200 '(.events | length) == 1'
 api GET "/devices/$DEV2"
 expect "the clone's device says clone_of" 200 ".clone_of == $DEV1"
+
+# Whoever knows the enrolment password and a device's machine id and host
+# name cannot take the device over while it is alive: without its
+# credential that is a clone, and the device keeps its credential.
+register web01-renamed mid-0001 52:54:00:aa:bb:01
+expect "same machine, no credential, device alive: 201, a clone" 201 \
+	".device_id != $DEV1" '.created == true' ".clone_of == $DEV1" \
+	'(.warning | contains("credential"))'
+DEVX1=$DEV
+api_as "$CRED1" POST /agent/poll '{}'
+expect "... and the device's credential still works" 200
+register_with "va1.$DEV1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	web01-renamed mid-0001 52:54:00:aa:bb:01
+expect "a wrong credential is no credential: 201, a clone" 201 \
+	".clone_of == $DEV1"
+DEVX2=$DEV
+api_as "$CRED1" POST /agent/poll '{}'
+expect "... and the device's credential still works" 200
+api GET "/events?device=$DEV1&type=clone"
+expect "clone events on the device name the attempts" 200 '(.events | length) == 3' \
+	'.events[0].message | contains("without its credential")'
+api GET "/events?device=$DEV1&type=registered"
+expect "no 'registered' event on the device for them" 200 '(.events | length) == 3'
+register_with "not a credential" web01-renamed mid-0001 52:54:00:aa:bb:01
+expect_err "a malformed credential: 400 naming it" 400 bad_request credential
+for d in "$DEVX1" "$DEVX2"; do
+	api DELETE "/devices/$d"
+	expect "the takeover clones are deleted" 204
+done
 
 # --- polls ---
 api_as "$CRED1" POST /agent/poll '{"policy_version":"","queue":0,"status":"ok"}'
@@ -186,6 +234,34 @@ expect "a gzip-compressed batch is accepted" 200 '.acked == [9,10,11]' \
 	'.stored == 3'
 api_as "$CRED1" POST /agent/events "{\"events\":[{\"id\":20,\"time\":\"$NOW_RFC\",\"origin\":\"realtime\",\"agent\":{\"code\":\"watch-limit\",\"message\":\"inotify watch limit reached\",\"path\":\"/srv\"}}]}"
 expect "an agent health event is stored" 200 '.acked == [20]' '.stored == 1'
+# What the store cannot keep is refused, naming the field (it was a 500,
+# and the agent's batch stuck behind it).
+long=$(head -c 32769 /dev/zero | tr '\0' u)
+jq -nc --arg t "$NOW_RFC" --arg u "$long" '{events: [{id: 30, time: $t,
+	origin: "scan", change: {change: "added", kind: "file", path: "/x",
+	new: {type: "file", user: $u}}}]}' >"$T/b.json"
+api_as "$CRED1" POST /agent/events "@$T/b.json"
+expect_err "an attribute of 32769 bytes: 400 naming it" 400 bad_request \
+	"events[0].change.new.user"
+jq -nc --arg t "$NOW_RFC" '{events: [{id: 30, time: $t, origin: "scan",
+	change: {change: "added", kind: "package", path: "pkg",
+	new: {props: ([range(4097) | {key: "p\(.)", value: "v"}] |
+	from_entries)}}}]}' >"$T/b.json"
+api_as "$CRED1" POST /agent/events "@$T/b.json"
+expect_err "4097 properties: 400 naming props" 400 bad_request \
+	"events[0].change.new.props"
+jq -nc --arg t "$NOW_RFC" '{events: [{id: 30, time: $t, origin: "scan",
+	change: {change: "added", kind: "file", path: "/x",
+	old: {size: 1}, new: {size: 2}}}]}' >"$T/b.json"
+api_as "$CRED1" POST /agent/events "@$T/b.json"
+expect_err "an 'added' change with an old side: 400 naming it" 400 \
+	bad_request "events[0].change.old"
+jq -nc --arg t "$NOW_RFC" '{events: [{id: 30, time: $t, origin: "scan",
+	change: {change: "removed", kind: "file", path: "/x",
+	old: {size: 1}, new: {size: 2}}}]}' >"$T/b.json"
+api_as "$CRED1" POST /agent/events "@$T/b.json"
+expect_err "a 'removed' change with a new side: 400 naming it" 400 \
+	bad_request "events[0].change.new"
 all_events "device=$DEV1&type=changed"
 check "GET /events has the 11 change events once each (no duplicates)" \
 	test "$(jq -s '[.[].seq] | sort == [range(1;12)]' "$T/all.json")" = true
@@ -204,7 +280,7 @@ expect "the agent event is listed with its message and path" 200 \
 AGENT_EV=$(jq -r '.events[0].id' "$T/body")
 # An agent that lost its queue registers again: it must not reuse ids
 # the hub already holds, or its new events would be taken for re-sent ones.
-register web01 mid-0001 52:54:00:aa:bb:01
+register_with "$CRED1" web01 mid-0001 52:54:00:aa:bb:01
 expect "registering again says where the agent's event ids continue" 200 \
 	".device_id == $DEV1" '.next_event_id == 21'
 CRED1=$CRED
@@ -227,6 +303,16 @@ api_as - POST /session '{"username":"nobody-here","password":"wrong password 1"}
 expect_err "unknown user: 401" 401 unauthorized
 check "same message for unknown user and wrong password" \
 	test "$(jq -r .message "$T/body")" = "$msg1"
+# The enrolment account (its name is public) is refused before its
+# password is even checked: no Argon2id work, no lockout counted.
+SRC_ADDR=127.0.0.10
+for i in 1 2 3 4 5 6; do
+	api_as - POST /session "{\"username\":\"$ENROL_USER\",\"password\":\"wrong password $i\"}"
+	expect_err "the enrolment account signs in, wrong password $i: 403" \
+		403 forbidden enrolment
+done
+api_as - POST /session "{\"username\":\"$ENROL_USER\",\"password\":\"$ENROL_PW\"}"
+expect_err "... and with its password: 403, not locked out" 403 forbidden enrolment
 SRC_ADDR=
 api GET /session
 expect "GET /session by bearer token: who am I" 200 '.user.name == "admin"' \
@@ -277,8 +363,17 @@ expect "carol signs in as readonly" 200 '.user.role == "readonly"'
 CAROL_TOKEN=$TOKEN
 api PATCH "/users/$CAROL" '{"role":"admin"}'
 expect "PATCH role: 200" 200 '.role == "admin"' '.name == "carol"'
+api_as "$CAROL_TOKEN" GET /session
+expect_err "a role change ends the user's sessions" 401 unauthorized
+sign_in carol "$CAROL_PW"
+CAROL_TOKEN=$TOKEN
+api PATCH "/users/$CAROL" '{"role":"admin"}'
+api_as "$CAROL_TOKEN" GET /session
+expect "the same role again does not" 200 '.user.role == "admin"'
 api PATCH "/users/$CAROL" '{"password":"carol password two"}'
 expect "PATCH password: 200" 200 'has("pwhash") | not'
+api_as "$CAROL_TOKEN" GET /session
+expect_err "a password reset ends the user's sessions" 401 unauthorized
 SRC_ADDR=127.0.0.6
 sign_in carol "$CAROL_PW"
 expect "the old password is refused" 401
@@ -288,6 +383,8 @@ expect "the new password signs in" 200 '.user.role == "admin"'
 CAROL_TOKEN=$TOKEN
 api PATCH "/users/$CAROL" '{"disabled":true}'
 expect "PATCH disabled: 200" 200 '.disabled == true'
+api_as "$CAROL_TOKEN" GET /session
+expect_err "disabling ends the user's sessions" 401 unauthorized
 SRC_ADDR=127.0.0.7
 sign_in carol "carol password two"
 expect "a disabled user cannot sign in" "401|403"
@@ -297,13 +394,28 @@ expect "PATCH enable again: 200" 200 '.disabled == false' '.role == "readonly"'
 api PATCH "/users/$CAROL" '{"colour":"blue"}'
 expect_err "PATCH with an unknown field: 400" 400 bad_request colour
 sign_in carol "carol password two"
+CAROL_OTHER=$TOKEN
+sign_in carol "carol password two"
 CAROL_TOKEN=$TOKEN
 SRC_ADDR=127.0.0.8
 api_as "$CAROL_TOKEN" PUT /users/me/password '{"old_password":"not it at all","new_password":"carol password three"}'
 expect_err "own password change with a wrong old password: 403" 403 forbidden
 SRC_ADDR=
 api_as "$CAROL_TOKEN" PUT /users/me/password '{"old_password":"carol password two","new_password":"carol password three"}'
-expect "own password change: 204" 204
+expect "own password change: 200 with a new session" 200 \
+	'.token | test("^vs1\\.[A-Za-z0-9_-]{43}$")' \
+	'(.csrf | type) == "string" and (.csrf | length) >= 16' \
+	"(.expires | type) == \"number\" and .expires > $(date +%s)" \
+	'.user.name == "carol"' '.user.role == "readonly"'
+NEW_TOKEN=$(jq -r .token "$T/body")
+check "... and its cookie" \
+	grep -q "^vigil_session=$NEW_TOKEN;" <<<"$(hdr Set-Cookie)"
+api_as "$CAROL_TOKEN" GET /session
+expect_err "the session that changed the password has ended" 401 unauthorized
+api_as "$CAROL_OTHER" GET /session
+expect_err "so has every other session of the user" 401 unauthorized
+api_as "$NEW_TOKEN" GET /session
+expect "the new session works" 200 '.user.name == "carol"'
 sign_in carol "carol password three"
 expect "the changed password signs in" 200
 CAROL_TOKEN=$TOKEN
@@ -581,7 +693,8 @@ hub_stop_checked "SIGTERM stops the hub cleanly"
 
 # --- offline detection: a second hub with a short grace, made by an init
 # that prints a random admin password and takes the public URL given ---
-# A device is offline once poll_period + offline_grace pass without a poll.
+# A device is offline once its own poll_period + offline_grace pass without
+# a poll.
 grace=3
 printf 'offline_grace = %s\npoll_period = 10\n' "$grace" >"$T/off.conf"
 if ! "$VIGIL_HUB" init -c "$T/off.conf" --data-dir "$T/probe" \
@@ -601,15 +714,20 @@ check "init printed a random admin password of 20 characters" \
 check "HubDetails.xml has the --url given" \
 	test "$(xml_field Url)" = https://hub.example:8443/api/
 hub_start -c "$T/off.conf" || hub_abort
-register off01 mid-off-1 52:54:00:00:00:01
+register_with "" '.poll_period = 10' off01 mid-off-1 52:54:00:00:00:01
 OFFDEV=$DEV
 OFFCRED=$CRED
+register off02 mid-off-2 52:54:00:00:00:02
+SLOWDEV=$DEV
+SLOWCRED=$CRED
 admin_session
 expect "the printed admin password signs in" 200
 api GET /hub
 expect "the config file's offline_grace is used" 200 ".offline_grace == $grace"
 api_as "$OFFCRED" POST /agent/poll '{}'
-expect "the device polls" 200
+expect "the device polls" 200 '.settings.poll_period == 10'
+api_as "$SLOWCRED" POST /agent/poll '{}'
+expect "a device that polls every 300 s polls" 200 '.settings.poll_period == 300'
 api GET "/devices/$OFFDEV"
 expect "it is online" 200 '.online == true' '(.last_seen | type) == "number"'
 seen=
@@ -625,6 +743,22 @@ check "an offline event appears after the poll period and the grace (seen after 
 	test -n "$seen"
 api GET "/devices/$OFFDEV"
 expect "the device is offline" 200 '.online == false'
+api GET "/devices/$SLOWDEV"
+expect "the one with a poll period of 300 s is not (its own period counts)" \
+	200 '.online == true'
+api GET "/events?device=$SLOWDEV&type=offline"
+expect "... and has no offline event" 200 '.events == []'
+# Its agent is gone (reinstalled, say) and has lost its credential: the
+# machine gets its device back without it.
+register_with "" '.poll_period = 10' off01 mid-off-1 52:54:00:00:00:01
+expect "the same machine without its credential, device offline: 200, same device" \
+	200 ".device_id == $OFFDEV" '.created == false' '.clone_of == null'
+api_as "$OFFCRED" POST /agent/poll '{}'
+expect_err "the old credential no longer works" 401 unauthorized
+OFFCRED=$CRED
+api GET "/events?device=$OFFDEV&type=registered"
+expect "a 'registered' event says it came back without its credential" 200 \
+	'.events[0].message | contains("registered again from 127.0.0.1 without its credential")'
 api_as "$OFFCRED" POST /agent/poll '{}'
 expect "the device polls again" 200
 api GET "/events?device=$OFFDEV&type=online"

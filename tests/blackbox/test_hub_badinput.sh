@@ -3,9 +3,11 @@
 # vigil-hub against hostile and broken requests: bad JSON of every kind,
 # wrong content types and encodings, oversized bodies, headers and
 # batches, gzip bombs, bad ids and query parameters, unknown paths and
-# methods, missing and forged credentials, garbage on the TLS port. Every
-# error is a JSON answer naming the problem; afterwards the same hub
-# process is still serving and no stored event was lost.
+# methods, missing and forged credentials, garbage on the TLS port, large
+# bodies without a valid credential and the memory they may take, the
+# budget of bodies held at once, a busy database. Every error is a JSON
+# answer naming the problem; afterwards the same hub process is still
+# serving and no stored event was lost.
 export VIGIL=${VIGIL:-unused} # lib.sh wants it; these tests do not run vigil
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
@@ -317,6 +319,139 @@ ok "a broken TLS ClientHello sent"
 curl -s --max-time 5 -o "$T/out" -w '%{http_code}' "http://127.0.0.1:$HUB_PORT/api/v1/health" >"$T/code" 2>/dev/null
 check "plain HTTP on the TLS port gets no answer from the API (got $(cat "$T/code"))" \
 	sh -c "! grep -q '\"status\"' '$T/out' && [ \"\$(cat '$T/code')\" != 200 ]"
+
+# --- bodies without a valid credential are capped at 64 KiB ---
+# pad FILE BYTES: a JSON object {"events":[],"pad":"ppp..."} of about
+# BYTES bytes (an unknown field: 400 once the body is taken in).
+pad() {
+	{
+		printf '{"events":[],"pad":"'
+		head -c "$2" /dev/zero | tr '\0' p
+		printf '"}'
+	} >"$1"
+}
+pad "$T/p100k.json" 100000
+pad "$T/p1m.json" $((1024 * 1024))
+gzip -c "$T/p1m.json" >"$T/p1m.gz"
+head -c $((40 * 1024 * 1024)) /dev/zero | tr '\0' p >"$T/p40m.bin"
+api_as - POST /session "@$T/p100k.json"
+expect_err "sign-in with a 100 KB body: 413" 413 too_large credential
+api_as "$ENROL" POST /agent/register "@$T/p100k.json"
+expect_err "register (Basic) with a 100 KB body: 413" 413 too_large credential
+FORGED="va1.$DEV1.$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d = | head -c 43)"
+api_as "$FORGED" POST /agent/events "@$T/p1m.json"
+expect_err "a forged agent credential with a 1 MiB body: 413" 413 too_large credential
+api_as - POST /session "@$T/p1m.gz" "" -H 'Content-Encoding: gzip'
+expect_err "sign-in, 3 KB of gzip inflating to 1 MiB: 413" 413 too_large inflates credential
+api_as - POST /session "@$T/p1m.json" "" -H 'Transfer-Encoding: chunked'
+expect_err "sign-in with a chunked 1 MiB body: 413" 413 too_large credential
+api_as - POST /session '{"username":"admin","password":"not this one"}' "" \
+	-H 'Transfer-Encoding: chunked'
+expect_err "a small chunked sign-in is handled" 401 unauthorized
+api_as "$CRED1" POST /agent/events "@$T/p1m.json"
+expect_err "the agent's credential, 1 MiB: taken in (400 for the field)" 400 bad_request pad
+api_as "$CRED1" POST /agent/events "@$T/p1m.gz" "" -H 'Content-Encoding: gzip'
+expect_err "the agent's credential, 1 MiB gzipped: taken in" 400 bad_request pad
+api_as "$CRED1" POST /agent/events "@$T/p1m.json" "" -H 'Transfer-Encoding: chunked'
+expect_err "the agent's credential, 1 MiB chunked: taken in" 400 bad_request pad
+api POST /groups "@$T/p1m.json"
+expect_err "a session token, 1 MiB: taken in" 400 bad_request
+api_as "cookie:$T/jar" POST /session "{\"username\":\"admin\",\"password\":\"$ADMIN_PW\"}"
+expect "browser sign-in" 200
+JAR_CSRF=$(jq -r .csrf "$T/body")
+api_as "cookie:$T/jar:$JAR_CSRF" POST /groups "@$T/p1m.json"
+expect_err "the session cookie, 1 MiB: taken in" 400 bad_request
+sign_in admin "$ADMIN_PW"
+GONE=$TOKEN
+api_as "$GONE" DELETE /session
+expect "sign-out" 204
+api_as "$GONE" POST /groups "@$T/p1m.json"
+expect_err "an ended session's token, 1 MiB: 413" 413 too_large credential
+api_as "$CRED1" POST /agent/events "@$T/p40m.bin" "" -H 'Transfer-Encoding: chunked'
+expect_err "a chunked body of 40 MiB (over max_body): 413 JSON, not a hang-up" \
+	413 too_large
+check "... the connection was not cut (curl: $(head -c 80 "$T/curl.err"))" \
+	test ! -s "$T/curl.err"
+api_as - POST /session "@$T/p40m.bin" "" -H 'Transfer-Encoding: chunked'
+expect_err "an anonymous chunked body of 40 MiB: 413 JSON" 413 too_large credential
+rm -f "$T/p40m.bin"
+
+# --- the memory of requests without a credential stays small ---
+# 40 connections each send 16 KB of gzip inflating to 16 MiB and keep
+# waiting for the rest of their announced length.
+{
+	printf '{"username":"'
+	head -c $((16 * 1024 * 1024)) /dev/zero | tr '\0' A
+} | gzip -9 >"$T/bomb16.gz"
+{
+	printf 'POST /api/v1/session HTTP/1.1\r\nHost: x\r\n'
+	printf 'Content-Type: application/json\r\nContent-Encoding: gzip\r\n'
+	printf 'Content-Length: %d\r\n\r\n' $(($(stat -c %s "$T/bomb16.gz") + 1000))
+	cat "$T/bomb16.gz"
+} >"$T/bomb.req"
+rss0=$(hub_rss)
+first=${#BG_PIDS[@]}
+for i in $(seq 1 40); do
+	hold_request "$T/bomb.req" 30
+done
+peak=$rss0
+for i in $(seq 1 30); do
+	r=$(hub_rss)
+	[ "$r" -gt "$peak" ] && peak=$r
+	sleep 0.2
+done
+for p in "${BG_PIDS[@]:$first}"; do
+	kill "$p" 2>/dev/null
+done
+check "40 unauthenticated gzip bombs held open: the hub grew by $(((peak - rss0) / 1024)) MiB (< 100)" \
+	test $((peak - rss0)) -lt $((100 * 1024))
+
+# --- bodies held at once are capped by max_body_total (64 MiB) ---
+# Three agents announce 16 MiB each and send nothing more: 48 MiB taken.
+{
+	printf 'POST /api/v1/agent/events HTTP/1.1\r\nHost: x\r\n'
+	printf 'Authorization: Bearer %s\r\n' "$CRED1"
+	printf 'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n' \
+	    $((16 * 1024 * 1024))
+} >"$T/hold.req"
+first=${#BG_PIDS[@]}
+for i in 1 2 3; do
+	hold_request "$T/hold.req" 60
+done
+sleep 1
+# Exactly 16 MiB (max_body), which the budget has no room for now.
+pad "$T/p16m.json" $((16 * 1024 * 1024 - 22))
+check "a body of exactly $(stat -c %s "$T/p16m.json") bytes" \
+	test "$(stat -c %s "$T/p16m.json")" -eq $((16 * 1024 * 1024))
+api_as "$CRED1" POST /agent/events "@$T/p16m.json"
+expect_err "a 4th body of 16 MiB: 503 at once" 503 unavailable
+check "... with Retry-After" grep -qiE '^Retry-After: *[0-9]+' "$T/hdr"
+api_as "$CRED1" POST /agent/events "@$T/p1m.json"
+expect_err "a 1 MiB body still fits: taken in" 400 bad_request pad
+for p in "${BG_PIDS[@]:$first}"; do
+	kill "$p" 2>/dev/null
+done
+sleep 1
+api_as "$CRED1" POST /agent/events "@$T/p16m.json"
+expect_err "once they are gone, 16 MiB is taken in again" 400 bad_request pad
+rm -f "$T/p16m.json"
+
+# --- a busy database: 503 with Retry-After, not 500 ---
+sign_in admin "$ADMIN_PW"
+BUSY_TOKEN=$TOKEN
+(
+	echo 'BEGIN EXCLUSIVE;'
+	sleep 14
+	echo 'COMMIT;'
+) | sqlite3 "$HUB_DIR/hub.db" &
+locker=$!
+sleep 1
+api_as "$BUSY_TOKEN" POST /groups '{"name":"while-busy"}'
+expect_err "a change while another process holds the database: 503" 503 unavailable
+check "... with Retry-After" grep -qiE '^Retry-After: *[0-9]+' "$T/hdr"
+wait "$locker"
+api_as "$BUSY_TOKEN" POST /groups '{"name":"after-busy"}'
+expect "... and it works once the database is free" 201
 
 # --- the same process still serves and nothing was lost ---
 check "hub still running with the same PID" sh -c "[ '$HUB_PID' = '$PID0' ] && kill -0 '$PID0'"

@@ -3,12 +3,67 @@
 # vigil-hub's access rules against a real daemon: agents confined to their
 # own device, roles (readonly, enrol), CSRF on cookie sessions, cookie
 # flags, lockout by account and by source address (sign-in and the
-# enrolment account), no secrets in the log, Argon2id hashes at rest.
+# enrolment account; a right password does not reset an address; attempts
+# made at once; IPv6 by /64), the cap on connections per address, floods
+# of password checks, the enrolment password rotated during a check, no
+# secrets in the log, Argon2id hashes at rest.
 # Other source addresses (127.0.0.N via curl --interface) stand for other
 # clients.
 export VIGIL=${VIGIL:-unused} # lib.sh wants it; these tests do not run vigil
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
+
+# Run again by in_netns (at the end) in a network namespace of its own:
+# IPv6 addresses of one /64 and of another, a hub with one worker thread.
+if [ "${1:-}" = --netns ]; then
+	for a in 1::1 1::2 1::3 1::4 1::5 1::6 1::7 2::1; do
+		ip -6 addr add "fd00:5ec:0:$a/64" dev lo nodad ||
+			{ not_ok "cannot add fd00:5ec:0:$a"; hub_abort; }
+	done
+	printf 'threads = 1\n' >"$T/ns.conf"
+	hub_init ns -c "$T/ns.conf" || hub_abort
+	hub_start -c "$T/ns.conf" --listen "[::]:$HUB_PORT" || hub_abort
+	HUB_URL="https://[::1]:$HUB_PORT"
+	# --- IPv6 addresses are locked out by their /64 ---
+	for i in 1 2 3 4 5; do
+		SRC_ADDR=fd00:5ec:0:1::$((i + 1))
+		sign_in "v6-$i" "wrong $i"
+		expect_err "wrong sign-in $i from $SRC_ADDR: 401" 401 unauthorized
+	done
+	SRC_ADDR=fd00:5ec:0:1::7
+	sign_in admin "$ADMIN_PW"
+	expect_err "a 6th address of the same /64: 429, naming the /64" 429 \
+		locked "fd00:5ec:0:1::/64"
+	SRC_ADDR=fd00:5ec:0:2::1
+	sign_in admin "$ADMIN_PW"
+	expect "an address of another /64 signs in" 200
+	SRC_ADDR=
+	HUB_URL=https://127.0.0.1:$HUB_PORT
+	sign_in admin "$ADMIN_PW"
+	expect "IPv4 through the same socket is counted apart" 200
+	# --- connections from one address are capped (max_per_ip 64) ---
+	fds=()
+	for i in $(seq 1 64); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$HUB_PORT" && fds+=("$fd")
+	done
+	check "64 connections open from 127.0.0.1" test "${#fds[@]}" -eq 64
+	sleep 0.5
+	api_as - GET /health
+	check "a 65th one is refused (got $CODE)" test "$CODE" = 000
+	SRC_ADDR=127.0.0.2
+	api_as - GET /health
+	expect "... while another address is served" 200
+	SRC_ADDR=
+	for fd in "${fds[@]}"; do
+		exec {fd}>&-
+	done
+	sleep 0.5
+	api_as - GET /health
+	expect "once those are closed, 127.0.0.1 is served again" 200
+	hub_stop_checked
+	hub_finish
+	exit
+fi
 
 hub_init sec || hub_abort
 hub_start || hub_abort
@@ -138,8 +193,9 @@ for path in /devices "/devices/$DEVA" /groups "/groups/$G" "/groups/$G/policy" \
 	expect "readonly: GET $path is 200" 200
 done
 api_as "$RO" PUT /users/me/password "{\"old_password\":\"$RO_PW\",\"new_password\":\"reader password 2\"}"
-expect "readonly user may change their own password" 204
-SECRETS+=("reader password 2")
+expect "readonly user may change their own password (a new session in the answer)" \
+	200 '.token | startswith("vs1.")'
+SECRETS+=("reader password 2" "$(jq -r .token "$T/body")")
 
 # --- cookie sessions need the CSRF token for changes ---
 JAR=$T/jar1
@@ -261,6 +317,60 @@ sign_in admin "$ADMIN_PW"
 expect "forged tokens did not lock the address" 200
 SRC_ADDR=
 
+# --- a right password never clears the address's count: an address that
+# knows one password (the enrolment one is handed out) must not use it to
+# guess on at other accounts ---
+register rs-warm mid-rs-warm
+expect "registration with the enrolment account (its check is cached now)" 201
+SRC_ADDR=127.0.7.1
+for i in 1 2 3 4; do
+	sign_in "nobody-a-$i" "wrong guess $i"
+done
+expect_err "4 wrong sign-ins from $SRC_ADDR: 401" 401 unauthorized
+register rs-1 mid-rs-1
+expect "the enrolment account's right password (cached) from $SRC_ADDR: 201" 201
+sign_in nobody-a-5 "wrong guess 5"
+expect_err "a 5th failure from $SRC_ADDR still counts: 401" 401 unauthorized
+register rs-2 mid-rs-2
+expect_err "... and the address is locked, even for the right enrolment password: 429" \
+	429 locked 127.0.7.1
+SRC_ADDR=127.0.7.2
+for i in 1 2 3 4; do
+	sign_in "nobody-b-$i" "wrong guess $i"
+done
+expect_err "4 wrong sign-ins from $SRC_ADDR: 401" 401 unauthorized
+sign_in admin "$ADMIN_PW"
+expect "admin's right password from $SRC_ADDR: 200" 200
+sign_in nobody-b-5 "wrong guess 5"
+expect_err "a 5th failure from $SRC_ADDR still counts: 401" 401 unauthorized
+sign_in admin "$ADMIN_PW"
+expect_err "... and the address is locked, right password or not: 429" 429 locked 127.0.7.2
+SRC_ADDR=127.0.7.3
+sign_in admin "$ADMIN_PW"
+expect "admin's account itself is not locked" 200
+
+# --- sign-ins at once cannot together go past the limit ---
+api POST /users '{"name":"frank","password":"frank password 1","role":"readonly"}'
+expect "create frank" 201
+SECRETS+=("frank password 1")
+SRC_ADDR=127.0.8.%i
+parallel_api 20 - POST /session '{"username":"frank","password":"frank wrong %i"}'
+SRC_ADDR=
+n401=$(par_count 401)
+n429=$(par_count 429)
+n503=$(par_count 503)
+check "20 wrong sign-ins at once for one account: at most 5 are checked (401: $n401, 429: $n429, 503: $n503)" 	test "$n401" -ge 1 -a "$n401" -le 5 -a $((n401 + n429 + n503)) -eq 20
+SRC_ADDR=127.0.8.100
+parallel_api 20 - POST /session '{"username":"nobody-par-%i","password":"wrong %i"}'
+SRC_ADDR=
+n401=$(par_count 401)
+n429=$(par_count 429)
+n503=$(par_count 503)
+check "20 wrong sign-ins at once from one address: at most 5 are checked (401: $n401, 429: $n429, 503: $n503)" 	test "$n401" -ge 1 -a "$n401" -le 5 -a $((n401 + n429 + n503)) -eq 20
+for i in $(seq 1 20); do
+	SECRETS+=("frank wrong $i")
+done
+
 # --- lockout on the enrolment account's Basic credentials ---
 # By address: wrong user names, so the enrolment account itself counts
 # nothing here.
@@ -318,4 +428,67 @@ check "no password, credential or token in the log or the audit (${#SECRETS[@]} 
 	test "$LEAKS" -eq 0
 
 hub_stop_checked
+
+# --- a second hub with 16 threads and lockouts out of the way ---
+printf 'threads = 16\nlockout_attempts = 1000\n' >"$T/flood.conf"
+hub_init flood -c "$T/flood.conf" || hub_abort
+hub_start -c "$T/flood.conf" || hub_abort
+admin_session
+expect "admin signs in on the second hub" 200
+
+# A flood of password checks: a few run and wait, the others are refused
+# at once (503) rather than holding the server's threads; only the checks
+# made count as failures.
+SRC_ADDR=127.0.9.%i
+parallel_api 40 "basic:flood-%i:wrong password %i" POST /agent/register \
+	"$(reg_body flood mid-flood)"
+SRC_ADDR=
+n401=$(par_count 401)
+n503=$(par_count 503)
+check "40 password checks at once: some refused with 503 (401: $n401, 503: $n503)" \
+	test "$n503" -ge 1 -a "$n401" -ge 2 -a $((n401 + n503)) -eq 40
+bad=0
+for i in $(seq 1 40); do
+	[ "$(cat "$T/par.$i.code")" = 503 ] || continue
+	if ! jqtrue "$T/par.$i.body" '.error == "unavailable"' ||
+	    ! grep -qiE '^Retry-After: *[0-9]+' "$T/par.$i.hdr"; then
+		bad=$((bad + 1))
+	fi
+done
+check "... each 503 is {\"error\":\"unavailable\"} with Retry-After" test "$bad" -eq 0
+api GET "/audit?limit=1000"
+nfail=$(jq '[.entries[] | select(.action == "session.fail" and
+	(.user | startswith("flood-")))] | length' "$T/body")
+check "... and only the checks made count as failures ($nfail audited, $n401 answered 401)" \
+	test "$nfail" -eq "$n401"
+
+# The enrolment password rotated while a registration with the old one is
+# being checked: the old password must not be remembered as good.
+reused=0
+# The window is the time of one Argon2id check: the registration starts
+# 0 to 57 ms after the rotation.
+for d in $(seq 0 3 57); do
+	old=$(xml_field Password)
+	curl -s --cacert "$HUB_CERT" -o /dev/null -X POST \
+	    -H "Authorization: Bearer $ADMIN_TOKEN" \
+	    "$HUB_URL/api/v1/hub/enrolment" &
+	rot=$!
+	sleep "0.0$((d / 10))$((d % 10))"
+	curl -s --cacert "$HUB_CERT" -o /dev/null -u "$ENROL_USER:$old" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary "$(reg_body race-$d mid-race-$d)" \
+	    "$HUB_URL/api/v1/agent/register" &
+	wait "$rot" $!
+	[ "$(xml_field Password)" != "$old" ] || not_ok "rotation $d: no new password"
+	api_as "basic:$ENROL_USER:$old" POST /agent/register "$(reg_body race2-$d mid-race2-$d)"
+	[ "$CODE" = 401 ] || reused=$((reused + 1))
+done
+check "the old enrolment password never works after a rotation ($reused of 20 times it did)" \
+	test "$reused" -eq 0
+ENROL_PW=$(xml_field Password)
+register race-new mid-race-new
+expect "the new one does" 201
+hub_stop_checked "the second hub stops cleanly"
+
+in_netns --netns
 hub_finish

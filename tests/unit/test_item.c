@@ -202,6 +202,79 @@ test_set_prop_sorted_and_replaces(void **state)
 	vg_item_free(it);
 }
 
+static struct vg_prop *
+props_of(const char *const *kv, size_t n)
+{
+	struct vg_prop *p = calloc(n, sizeof(*p));
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++) {
+		p[i].name = strdup(kv[2 * i]);
+		p[i].value = strdup(kv[2 * i + 1]);
+		assert_non_null(p[i].name);
+		assert_non_null(p[i].value);
+	}
+	return p;
+}
+
+static void
+test_take_props(void **state)
+{
+	static const char *const kv[] = { "version", "3", "arch", "amd64",
+		"Zulu", "z", "name", "openssl" };
+	static const char *const twice[] = { "b", "1", "a", "2", "b", "3" };
+	struct vg_item *it, *c;
+	struct vg_prop *p;
+	const char *dup = NULL;
+
+	(void)state;
+	it = vg_item_new(VG_KIND_PACKAGE, "openssl", 7);
+	assert_non_null(it);
+	assert_int_equal(vg_item_set_prop(it, "old", "gone"), 0);
+	/* Sorted by bytes, replacing what was there. */
+	assert_int_equal(vg_item_take_props(it, props_of(kv, 4), 4, NULL), 0);
+	assert_int_equal(it->have, VG_A_PROPS);
+	assert_int_equal(it->nprops, 4);
+	assert_string_equal(it->props[0].name, "Zulu");
+	assert_string_equal(it->props[1].name, "arch");
+	assert_string_equal(it->props[2].name, "name");
+	assert_string_equal(it->props[3].name, "version");
+	assert_null(vg_item_prop(it, "old"));
+	assert_string_equal(vg_item_prop(it, "name"), "openssl");
+	assert_string_equal(vg_item_prop(it, "Zulu"), "z");
+	/* set_prop keeps working on the result. */
+	assert_int_equal(vg_item_set_prop(it, "b", "between"), 0);
+	assert_string_equal(it->props[2].name, "b");
+	assert_int_equal(it->nprops, 5);
+
+	/* A name twice: refused, named, nothing taken. */
+	p = props_of(twice, 3);
+	assert_int_equal(vg_item_take_props(it, p, 3, &dup), VG_ERR_INVAL);
+	assert_non_null(dup);
+	assert_string_equal(dup, "b");
+	assert_int_equal(it->nprops, 5);
+	vg_props_free(p, 3);
+
+	/* A copy is deep and in the same order. */
+	c = vg_item_new(VG_KIND_PACKAGE, "x", 1);
+	assert_non_null(c);
+	assert_int_equal(vg_item_set_prop(c, "dropped", "1"), 0);
+	assert_int_equal(vg_item_copy_props(c, it), 0);
+	assert_int_equal(c->nprops, 5);
+	assert_ptr_not_equal(c->props[0].name, it->props[0].name);
+	assert_string_equal(c->props[4].value, "3");
+	assert_null(vg_item_prop(c, "dropped"));
+
+	/* None at all: an empty, recorded set. */
+	assert_int_equal(vg_item_take_props(c, NULL, 0, NULL), 0);
+	assert_int_equal(c->nprops, 0);
+	assert_null(c->props);
+	assert_true(c->have & VG_A_PROPS);
+	vg_item_free(c);
+	vg_item_free(it);
+}
+
 /* Changes exactly one attribute of it (the one bit stands for). */
 static void
 alter(struct vg_item *it, uint32_t bit)
@@ -543,6 +616,7 @@ main(void)
 		cmocka_unit_test(test_set_str),
 		cmocka_unit_test(test_dup_is_deep),
 		cmocka_unit_test(test_set_prop_sorted_and_replaces),
+		cmocka_unit_test(test_take_props),
 		cmocka_unit_test(test_diff_each_attribute),
 		cmocka_unit_test(test_diff_many_attributes),
 		cmocka_unit_test(test_diff_strings_null),

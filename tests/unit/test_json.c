@@ -19,6 +19,7 @@
 #include "vg_hash.h"
 #include "vg_item.h"
 #include "vg_json.h"
+#include "vg_pack.h"
 #include "vg_util.h"
 
 #include "assert_item.h"
@@ -407,21 +408,17 @@ test_change_changed(void **state)
 	vg_change_clear(&c);
 }
 
-/* Parses text as an item (or a change): it must fail with VG_ERR_INVAL
- * and a message containing want. */
+/* Parses j as an item (or a change): it must fail with VG_ERR_INVAL and
+ * a message containing want. desc names the input in a failure. */
 static void
-check_bad(int change, const char *text, const char *want)
+check_bad_json(int change, const json_t *j, const char *desc,
+    const char *want)
 {
 	struct vg_item *it = (struct vg_item *)&it;
 	struct vg_change c;
-	json_error_t jerr;
 	char err[512] = "";
-	json_t *j;
 	int r;
 
-	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (j == NULL)
-		fail_msg("test input is not JSON: %s: %s", text, jerr.text);
 	if (change) {
 		r = vg_change_from_json(j, &c, err, sizeof(err));
 		assert_null(c.old);
@@ -431,10 +428,23 @@ check_bad(int change, const char *text, const char *want)
 		r = vg_item_from_json(j, &it, err, sizeof(err));
 		assert_null(it);
 	}
-	json_decref(j);
 	if (r != VG_ERR_INVAL || strstr(err, want) == NULL)
 		fail_msg("%s: got %d \"%s\", want VG_ERR_INVAL naming %s",
-		    text, r, err, want);
+		    desc, r, err, want);
+}
+
+/* check_bad_json() of JSON text. */
+static void
+check_bad(int change, const char *text, const char *want)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (j == NULL)
+		fail_msg("test input is not JSON: %s: %s", text, jerr.text);
+	check_bad_json(change, j, text, want);
+	json_decref(j);
 }
 
 #define ITEM(attrs) "{\"kind\":\"file\",\"path\":\"/a\",\"attrs\":{" attrs "}}"
@@ -610,6 +620,342 @@ test_change_reader_errors(void **state)
 	    "\"new\":{\"bogus\":1}"), "\"new\"");
 }
 
+/* An addition carries only the new side, a removal only the old one. */
+static void
+test_change_shapes(void **state)
+{
+	(void)state;
+	check_bad(1, CHANGE("\"change\":\"added\",\"old\":{},\"new\":{}"),
+	    "\"old\"");
+	check_bad(1, CHANGE("\"change\":\"added\",\"old\":{\"size\":1},"
+	    "\"new\":{\"size\":2}"), "not allowed");
+	check_bad(1, CHANGE("\"change\":\"removed\",\"old\":{},\"new\":{}"),
+	    "\"new\"");
+	check_bad(1, CHANGE("\"change\":\"removed\",\"old\":{\"size\":1},"
+	    "\"new\":{\"size\":2}"), "not allowed");
+}
+
+/* A string of n bytes of c (malloc'd). */
+static char *
+filled(size_t n, char c)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* {"kind":"package","path":"p","attrs":{key: value}} (steals value). */
+static json_t *
+item_with(const char *key, json_t *value)
+{
+	json_t *j = json_pack("{s:s, s:s, s:{s:o}}", "kind", "package",
+	    "path", "p", "attrs", key, value);
+
+	assert_non_null(j);
+	return j;
+}
+
+/* A props object of n properties "p00000".."pNNNNN", in descending order
+ * of name. */
+static json_t *
+many_props(size_t n)
+{
+	json_t *o = json_object();
+	char name[32], value[32];
+	size_t i;
+
+	assert_non_null(o);
+	for (i = n; i > 0; i--) {
+		snprintf(name, sizeof(name), "p%05zu", i - 1);
+		snprintf(value, sizeof(value), "v%zu", i - 1);
+		assert_int_equal(json_object_set_new(o, name,
+		    json_string(value)), 0);
+	}
+	return o;
+}
+
+/* What the stores cannot keep (vg_pack) is refused by the readers, with
+ * the field named, and what is at the limits is taken. */
+static void
+test_reader_caps(void **state)
+{
+	static const char *const strs[] = { "user", "group", "target",
+		"xattrs", "acl", "selinux" };
+	struct vg_item *it;
+	unsigned char *packed;
+	char err[512], *s;
+	size_t i, len;
+	json_t *j;
+
+	(void)state;
+	/* At most VG_PACK_MAX_PROPS properties, sorted however they came. */
+	j = item_with("props", many_props(VG_PACK_MAX_PROPS));
+	if (vg_item_from_json(j, &it, err, sizeof(err)) != 0)
+		fail_msg("%d properties: %s", VG_PACK_MAX_PROPS, err);
+	assert_int_equal(it->nprops, VG_PACK_MAX_PROPS);
+	assert_int_equal(it->have, VG_A_PROPS);
+	for (i = 1; i < it->nprops; i++)
+		assert_true(strcmp(it->props[i - 1].name,
+		    it->props[i].name) < 0);
+	assert_string_equal(vg_item_prop(it, "p04095"), "v4095");
+	assert_int_equal(vg_pack_attrs(it, &packed, &len), 0);
+	free(packed);
+	vg_item_free(it);
+	json_decref(j);
+	j = item_with("props", many_props(VG_PACK_MAX_PROPS + 1));
+	check_bad_json(0, j, "4097 properties", "\"props\"");
+	json_decref(j);
+	/* An empty props object is a recorded (empty) attribute. */
+	j = item_with("props", json_object());
+	assert_int_equal(vg_item_from_json(j, &it, err, sizeof(err)), 0);
+	assert_int_equal(it->have, VG_A_PROPS);
+	assert_int_equal(it->nprops, 0);
+	vg_item_free(it);
+	json_decref(j);
+
+	/* Strings: VG_ITEM_PATH_MAX bytes, not one more. */
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		s = filled(VG_ITEM_PATH_MAX, 'x');
+		j = item_with(strs[i], json_string(s));
+		if (vg_item_from_json(j, &it, err, sizeof(err)) != 0)
+			fail_msg("%s at the limit: %s", strs[i], err);
+		assert_int_equal(vg_pack_attrs(it, &packed, &len), 0);
+		free(packed);
+		vg_item_free(it);
+		json_decref(j);
+		free(s);
+		s = filled(VG_ITEM_PATH_MAX + 1, 'x');
+		j = item_with(strs[i], json_string(s));
+		check_bad_json(0, j, strs[i], strs[i]);
+		json_decref(j);
+		free(s);
+	}
+	s = filled(VG_ITEM_PATH_MAX + 1, 'x');
+	j = item_with("props", json_pack("{s:s}", "name", s));
+	check_bad_json(0, j, "long property value", "\"props\": \"name\"");
+	json_decref(j);
+	j = item_with("props", json_pack("{s:s}", s, "value"));
+	check_bad_json(0, j, "long property name", "\"props\"");
+	json_decref(j);
+	free(s);
+	j = item_with("props", json_pack("{s:s%}", "name", "a\0b", (size_t)3));
+	check_bad_json(0, j, "property value with NUL", "\"props\": \"name\"");
+	json_decref(j);
+
+	/* A path_b64 too long for any path. */
+	s = filled(VG_ITEM_PATH_MAX / 3 * 4 + 8, 'A');
+	j = json_pack("{s:s, s:s, s:s}", "kind", "file", "path", "/a",
+	    "path_b64", s);
+	assert_non_null(j);
+	check_bad_json(0, j, "long path_b64", "\"path_b64\"");
+	json_decref(j);
+	free(s);
+}
+
+/* Properties go into an item in O(n log n): 100000 of them in reverse
+ * order take well under a second (quadratic insertion took 20 s). */
+static void
+test_many_props_fast(void **state)
+{
+	struct vg_item *it;
+	struct vg_prop *p;
+	char name[32];
+	size_t i, n = 100000;
+	double t0;
+
+	(void)state;
+	it = vg_item_new(VG_KIND_PACKAGE, "p", 1);
+	assert_non_null(it);
+	p = calloc(n, sizeof(*p));
+	assert_non_null(p);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "k%06zu", n - i);
+		p[i].name = strdup(name);
+		p[i].value = strdup("v");
+		assert_non_null(p[i].name);
+		assert_non_null(p[i].value);
+	}
+	t0 = vg_now();
+	assert_int_equal(vg_item_take_props(it, p, n, NULL), 0);
+	assert_true(vg_now() - t0 < 5.0);
+	assert_string_equal(it->props[0].name, "k000001");
+	assert_string_equal(it->props[n - 1].name, "k100000");
+	vg_item_free(it);
+}
+
+/* A small deterministic generator (xorshift) for the change fuzzer below. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+/* A string whose length is near one of the limits, or short. */
+static json_t *
+rnd_string(void)
+{
+	static const size_t lens[] = { 0, 1, 7, 300, VG_ITEM_PATH_MAX - 1,
+		VG_ITEM_PATH_MAX, VG_ITEM_PATH_MAX + 1, VG_ITEM_PATH_MAX + 2 };
+	size_t len = lens[rnd(4) == 0 ? 4 + rnd(4) : rnd(4)];
+	char *s = filled(len, (char)('a' + rnd(26)));
+	json_t *j = json_string(s);
+
+	free(s);
+	return j;
+}
+
+static json_t *
+rnd_props(void)
+{
+	static const size_t counts[] = { 0, 1, 5, VG_PACK_MAX_PROPS - 1,
+		VG_PACK_MAX_PROPS, VG_PACK_MAX_PROPS + 1 };
+	size_t n = counts[rnd(8) == 0 ? 3 + rnd(3) : rnd(3)], i;
+	json_t *o = json_object();
+	char name[32];
+
+	assert_non_null(o);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%c%zu", 'a' + rnd(26), i);
+		assert_int_equal(json_object_set_new(o, name,
+		    n < 10 ? rnd_string() : json_string("v")), 0);
+	}
+	if (n < 10 && rnd(6) == 0) {
+		char *s = filled(VG_ITEM_PATH_MAX + rnd(2), 'n');
+
+		json_object_set_new(o, s, json_string(""));
+		free(s);
+	}
+	return o;
+}
+
+/* Random attributes, mostly valid, some at or past the limits. */
+static json_t *
+rnd_attrs(void)
+{
+	static const char *const names[] = { "type", "size", "mode", "uid",
+		"gid", "user", "group", "mtime", "ctime", "inode", "dev",
+		"nlink", "target", "xattrs", "acl", "selinux", "hash",
+		"hash_state", "props" };
+	static const char *const types[] = { "file", "dir", "symlink",
+		"fifo", "socket", "chardev", "blockdev" };
+	static const char *const states[] = { "none", "ok", "size-cap",
+		"unreadable", "unstable" };
+	static const char *const hashes[] = {
+		"sha256:ba7816bf8f01cfea414140de5dae2223"
+		    "b00361a396177a9cb410ff61f20015ad",
+		"md5:d41d8cd98f00b204e9800998ecf8427e",
+		"sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709",
+	};
+	json_t *o = json_object(), *v;
+	size_t i;
+
+	assert_non_null(o);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (rnd(3) != 0)
+			continue;
+		switch (i) {
+		case 0: v = json_string(types[rnd(7)]); break;
+		case 2: v = json_string(rnd(2) ? "0644" : "7777"); break;
+		case 3: case 4:
+			v = json_integer(rnd(2) ? 0 : 4294967295LL);
+			break;
+		case 1: case 9: case 10: case 11:
+			v = json_integer(rnd(2) ? (json_int_t)rnd(1000) :
+			    INT64_MAX);
+			break;
+		case 7: case 8:
+			v = json_string(rnd(2) ? "2026-01-31T12:00:00.5Z" :
+			    "1960-01-01T00:00:00Z");
+			break;
+		case 16:
+			v = rnd(4) == 0 ? json_null() :
+			    json_string(hashes[rnd(3)]);
+			break;
+		case 17: v = json_string(states[rnd(5)]); break;
+		case 18: v = rnd_props(); break;
+		default: v = rnd(8) == 0 ? json_null() : rnd_string(); break;
+		}
+		assert_int_equal(json_object_set_new(o, names[i], v), 0);
+	}
+	return o;
+}
+
+static void
+check_packs(const struct vg_item *it, const char *side, unsigned iter)
+{
+	struct vg_item *back;
+	unsigned char *p, *p2;
+	char err[256];
+	size_t len, len2;
+	int r;
+
+	if (it == NULL)
+		return;
+	if ((r = vg_pack_attrs(it, &p, &len)) != 0)
+		fail_msg("change %u: accepted, but its %s side does not pack: "
+		    "%s", iter, side, vg_strerror(r));
+	/* And reads back to what packs to the same bytes. */
+	if ((r = vg_unpack_attrs(p, len, it->kind, it->path, it->path_len,
+	    &back, err, sizeof(err))) != 0)
+		fail_msg("change %u: %s side does not unpack: %s", iter, side,
+		    err);
+	assert_int_equal(vg_pack_attrs(back, &p2, &len2), 0);
+	assert_int_equal(len2, len);
+	assert_memory_equal(p2, p, len);
+	vg_item_free(back);
+	free(p2);
+	free(p);
+}
+
+/* Every change vg_change_from_json() accepts can be stored: an agent's
+ * batch is never refused by the store after the API took it. */
+static void
+test_accepted_changes_pack(void **state)
+{
+	static const char *const types[] = { "added", "removed", "changed" };
+	struct vg_change c;
+	unsigned iter, accepted = 0, refused = 0;
+	char err[512];
+	json_t *j;
+	int r;
+
+	(void)state;
+	for (iter = 0; iter < 3000; iter++) {
+		j = json_pack("{s:s, s:s, s:s}", "change", types[rnd(3)],
+		    "kind", rnd(2) ? "file" : "package", "path", "/p");
+		assert_non_null(j);
+		if (rnd(4) != 0 || strcmp(json_string_value(json_object_get(j,
+		    "change")), "added") != 0)
+			json_object_set_new(j, "old", rnd_attrs());
+		if (rnd(4) != 0 || strcmp(json_string_value(json_object_get(j,
+		    "change")), "removed") != 0)
+			json_object_set_new(j, "new", rnd_attrs());
+		r = vg_change_from_json(j, &c, err, sizeof(err));
+		json_decref(j);
+		if (r != 0) {
+			if (r != VG_ERR_INVAL)
+				fail_msg("change %u: %d %s", iter, r, err);
+			refused++;
+			continue;
+		}
+		accepted++;
+		check_packs(c.old, "old", iter);
+		check_packs(c.new, "new", iter);
+		vg_change_clear(&c);
+	}
+	/* Both paths were taken many times. */
+	assert_true(accepted > 300);
+	assert_true(refused > 300);
+}
+
 int
 main(void)
 {
@@ -625,6 +971,10 @@ main(void)
 		cmocka_unit_test(test_item_reader_errors),
 		cmocka_unit_test(test_item_reader_accepts),
 		cmocka_unit_test(test_change_reader_errors),
+		cmocka_unit_test(test_change_shapes),
+		cmocka_unit_test(test_reader_caps),
+		cmocka_unit_test(test_many_props_fast),
+		cmocka_unit_test(test_accepted_changes_pack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

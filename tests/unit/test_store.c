@@ -104,17 +104,35 @@ jstr(const json_t *o, const char *k)
 	return json_string_value(v);
 }
 
+/* How reg_ex() registers: the new credential hash is 32 bytes of cred
+ * (host[0] when 0), the agent gives old_cred (32 bytes of it; 0: none),
+ * at time now (0: the clock), with poll_period (0: 300); the hub's
+ * default poll period is 300, its grace 60. */
+struct reg_opts {
+	unsigned char cred, old_cred;
+	int64_t now;
+	int poll_period;
+};
+
+#define REG_GRACE 60
+
 /* Registers a device; returns its id. */
 static int64_t
-reg(struct fixture *f, const char *host, const char *machine,
-    const char *macs, struct hs_register_result *res)
+reg_ex(struct fixture *f, const char *host, const char *machine,
+    const char *macs, const struct reg_opts *o,
+    struct hs_register_result *res)
 {
 	struct hs_register_result tmp;
-	unsigned char cred[32];
+	unsigned char cred[32], old[32];
 	struct hs_register in;
 
 	memset(&in, 0, sizeof(in));
-	memset(cred, host[0], sizeof(cred));
+	memset(cred, o->cred != 0 ? o->cred : host[0], sizeof(cred));
+	memset(old, o->old_cred, sizeof(old));
+	in.old_cred_hash = o->old_cred != 0 ? old : NULL;
+	in.now = o->now;
+	in.default_poll_period = 300;
+	in.offline_grace = REG_GRACE;
 	in.name = host;
 	in.hostname = host;
 	in.os = "Debian GNU/Linux 12 (bookworm)";
@@ -122,13 +140,34 @@ reg(struct fixture *f, const char *host, const char *machine,
 	in.agent_version = "0.2.0";
 	in.ips_json = "[\"10.0.0.5\"]";
 	in.macs_json = macs;
-	in.poll_period = 300;
+	in.poll_period = o->poll_period != 0 ? o->poll_period : 300;
 	in.cred_hash = cred;
 	in.peer = "10.0.0.5";
 	if (res == NULL)
 		res = &tmp;
 	OK(OPS(f)->device_register(f->s, &in, res, err, sizeof(err)));
 	return res->device_id;
+}
+
+/* reg_ex() with the defaults: no old credential. */
+static int64_t
+reg(struct fixture *f, const char *host, const char *machine,
+    const char *macs, struct hs_register_result *res)
+{
+	static const struct reg_opts o = { 0, 0, 0, 0 };
+
+	return reg_ex(f, host, machine, macs, &o, res);
+}
+
+/* reg_ex() of an agent that gives the credential hash of 32 bytes of
+ * old_cred. */
+static int64_t
+reg_cred(struct fixture *f, const char *host, const char *machine,
+    const char *macs, unsigned char old_cred, struct hs_register_result *res)
+{
+	struct reg_opts o = { 0, old_cred, 0, 0 };
+
+	return reg_ex(f, host, machine, macs, &o, res);
 }
 
 /* A file item with typical attributes. */
@@ -364,6 +403,72 @@ test_users(void **state)
 	    VG_ERR_NOTFOUND);
 }
 
+/* 1 when the session of token byte t exists. */
+static int
+session_exists(struct fixture *f, unsigned char t)
+{
+	unsigned char tok[32];
+	json_t *sess;
+	int r;
+
+	memset(tok, t, sizeof(tok));
+	r = OPS(f)->session_get(f->s, tok, &sess, err, sizeof(err));
+	json_decref(sess);
+	if (r != 0 && r != VG_ERR_NOTFOUND)
+		fail_msg("session_get: %s", err);
+	return r == 0;
+}
+
+static void
+new_session(struct fixture *f, unsigned char t, int64_t uid)
+{
+	unsigned char tok[32];
+
+	memset(tok, t, sizeof(tok));
+	OK(OPS(f)->session_create(f->s, tok, uid, "csrf", 1000, 2000, NULL,
+	    err, sizeof(err)));
+}
+
+/* A session was opened with the old password, role or state: a change of
+ * any of them ends every session of the user, and only that user's. */
+static void
+test_user_update_sessions(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id, other;
+
+	OK(OPS(f)->user_create(f->s, "alice", "h1", HS_ROLE_ADMIN, &id, err,
+	    sizeof(err)));
+	OK(OPS(f)->user_create(f->s, "bob", "h2", HS_ROLE_ADMIN, &other, err,
+	    sizeof(err)));
+	new_session(f, 1, id);
+	new_session(f, 2, id);
+	new_session(f, 9, other);
+	/* Nothing that matters changes: the sessions stay. */
+	OK(OPS(f)->user_update(f->s, id, HS_ROLE_ADMIN, NULL, 0, err,
+	    sizeof(err)));
+	OK(OPS(f)->user_update(f->s, id, 0, NULL, -1, err, sizeof(err)));
+	assert_true(session_exists(f, 1) && session_exists(f, 2));
+	/* A new password. */
+	OK(OPS(f)->user_update(f->s, id, 0, "h3", -1, err, sizeof(err)));
+	assert_false(session_exists(f, 1));
+	assert_false(session_exists(f, 2));
+	assert_true(session_exists(f, 9));
+	/* Another role. */
+	new_session(f, 3, id);
+	OK(OPS(f)->user_update(f->s, id, HS_ROLE_READONLY, NULL, -1, err,
+	    sizeof(err)));
+	assert_false(session_exists(f, 3));
+	/* Disabled. */
+	new_session(f, 4, id);
+	OK(OPS(f)->user_update(f->s, id, 0, NULL, 1, err, sizeof(err)));
+	assert_false(session_exists(f, 4));
+	assert_true(session_exists(f, 9));
+	/* An unknown user with a role change is not found. */
+	assert_int_equal(OPS(f)->user_update(f->s, 999, HS_ROLE_ADMIN, NULL,
+	    -1, err, sizeof(err)), VG_ERR_NOTFOUND);
+}
+
 static void
 test_sessions(void **state)
 {
@@ -453,14 +558,21 @@ test_register_and_clone(void **state)
 	assert_string_equal(jstr(json_array_get(evs, 0), "origin"), "hub");
 	json_decref(evs);
 
-	/* Same machine id and host name: the same device comes back. */
-	assert_int_equal(reg(f, "web01", "m-1", "[\"52:54:00:00:00:01\"]",
-	    &res), a);
+	/* Same machine id and host name, and the device's credential: the
+	 * same device comes back, with an event saying so. */
+	assert_int_equal(reg_cred(f, "web01", "m-1",
+	    "[\"52:54:00:00:00:01\"]", 'w', &res), a);
 	assert_int_equal(res.created, 0);
+	assert_int_equal(res.with_credential, 1);
 	assert_int_equal(res.clone_of, 0);
+	evs = device_events(f, a, HS_EV_REGISTERED);
+	assert_int_equal(json_array_size(evs), 2);
+	assert_non_null(strstr(jstr(json_array_get(evs, 0), "message"),
+	    "registered again from 10.0.0.5 with its credential"));
+	json_decref(evs);
 	/* A new host name but a MAC in common: still the same machine. */
-	assert_int_equal(reg(f, "web01-renamed", "m-1",
-	    "[\"52:54:00:00:00:01\"]", &res), a);
+	assert_int_equal(reg_cred(f, "web01-renamed", "m-1",
+	    "[\"52:54:00:00:00:01\"]", 'w', &res), a);
 	assert_int_equal(res.created, 0);
 	OK(OPS(f)->device_get(f->s, a, &d, err, sizeof(err)));
 	assert_string_equal(jstr(d, "hostname"), "web01-renamed");
@@ -489,7 +601,7 @@ test_register_and_clone(void **state)
 	assert_int_equal(json_array_size(evs), 1);
 	json_decref(evs);
 	/* The clone registering again is recognised as itself. */
-	assert_int_equal(reg(f, "web02", "m-1", "[]", &res), b);
+	assert_int_equal(reg_cred(f, "web02", "m-1", "[]", 'w', &res), b);
 	assert_int_equal(res.created, 0);
 	assert_int_equal(res.clone_of, 0);
 
@@ -1163,16 +1275,16 @@ test_online_offline(void **state)
 	    sizeof(err)), VG_ERR_NOTFOUND);
 
 	/* dev2 last polled at registration: offline after the grace. */
-	OK(OPS(f)->devices_mark_offline(f->s, now + 5, now + 400, &count, err,
-	    sizeof(err)));
+	OK(OPS(f)->devices_mark_offline(f->s, now + 305, 0, 300, 0, &count,
+	    err, sizeof(err)));
 	assert_int_equal(count, 1);
 	assert_int_equal(device_int(f, dev, "online"), 1);
 	assert_int_equal(device_int(f, dev2, "online"), 0);
 	assert_int_equal(count_type(f, dev2, HS_EV_OFFLINE), 1);
 	assert_int_equal(count_type(f, dev, HS_EV_OFFLINE), 0);
 	/* Marking again finds nothing new. */
-	OK(OPS(f)->devices_mark_offline(f->s, now + 5, now + 400, &count, err,
-	    sizeof(err)));
+	OK(OPS(f)->devices_mark_offline(f->s, now + 305, 0, 300, 0, &count,
+	    err, sizeof(err)));
 	assert_int_equal(count, 0);
 
 	/* A poll brings it back with an ONLINE event, at once. */
@@ -1184,12 +1296,270 @@ test_online_offline(void **state)
 
 	/* A poll buffered in memory keeps a device online. */
 	OK(OPS(f)->device_touch(f->s, dev, now + 900, err, sizeof(err)));
-	OK(OPS(f)->devices_mark_offline(f->s, now + 800, now + 1000, &count,
+	OK(OPS(f)->devices_mark_offline(f->s, now + 1100, 0, 300, 0, &count,
 	    err, sizeof(err)));
 	assert_int_equal(count, 1);   /* dev2 (510), not dev (900) */
 	assert_int_equal(device_int(f, dev, "online"), 1);
 	assert_int_equal(device_int(f, dev2, "online"), 0);
 	assert_int_equal(count_type(f, dev2, HS_EV_OFFLINE), 2);
+	OK(OPS(f)->flush(f->s, err, sizeof(err)));
+}
+
+/* The credential hash stored for an agent, as hex. */
+static void
+assert_cred(struct fixture *f, int64_t id, unsigned char byte)
+{
+	unsigned char cred[32];
+	char hex[65];
+	json_t *auth;
+
+	OK(OPS(f)->agent_auth(f->s, id, &auth, err, sizeof(err)));
+	memset(cred, byte, sizeof(cred));
+	vg_hex_encode(cred, 32, hex);
+	assert_string_equal(jstr(auth, "cred_hash"), hex);
+	json_decref(auth);
+}
+
+/*
+ * Knowing a machine's id and host name (and the enrolment password) is
+ * not enough to take its device over: while the device is alive only its
+ * credential gets it back; anyone else gets a new device, a clone, and
+ * the device keeps its credential. Once it has missed its polls, its
+ * agent is taken to be gone and a registration without the credential
+ * gets it back.
+ */
+static void
+test_register_takeover(void **state)
+{
+	static const char mac[] = "[\"52:54:00:00:00:01\"]";
+	struct fixture *f = *state;
+	struct hs_register_result res;
+	struct reg_opts o = { 'a', 0, 0, 0 };
+	int64_t a, x, y, now = time(NULL);
+	json_t *evs;
+
+	a = reg_ex(f, "web01", "m-1", mac, &o, &res);
+	assert_int_equal(res.created, 1);
+
+	/* Alive, no credential: a clone, and a keeps its credential. */
+	o.cred = 'x';
+	x = reg_ex(f, "web01", "m-1", mac, &o, &res);
+	assert_true(x != a);
+	assert_int_equal(res.created, 1);
+	assert_int_equal(res.clone_of, a);
+	assert_int_equal(res.clone_alive, 1);
+	assert_cred(f, a, 'a');
+	assert_cred(f, x, 'x');
+	assert_int_equal(count_type(f, a, HS_EV_CLONE), 1);
+	assert_int_equal(count_type(f, x, HS_EV_CLONE), 1);
+	assert_int_equal(count_type(f, a, HS_EV_REGISTERED), 1);
+	evs = device_events(f, a, HS_EV_CLONE);
+	assert_non_null(strstr(jstr(json_array_get(evs, 0), "message"),
+	    "without its credential"));
+	json_decref(evs);
+
+	/* A wrong credential is no credential. */
+	o.cred = 'y';
+	o.old_cred = 'z';
+	y = reg_ex(f, "web01", "m-1", mac, &o, &res);
+	assert_true(y != a && y != x);
+	assert_int_equal(res.clone_of, a);
+	assert_cred(f, a, 'a');
+
+	/* The right one gets the device back even though it is alive. */
+	o.cred = 'b';
+	o.old_cred = 'a';
+	assert_int_equal(reg_ex(f, "web01", "m-1", mac, &o, &res), a);
+	assert_int_equal(res.created, 0);
+	assert_int_equal(res.with_credential, 1);
+	assert_cred(f, a, 'b');
+	/* The credential of one device does not get another one. */
+	o.cred = 'c';
+	o.old_cred = 'x';
+	assert_int_equal(reg_ex(f, "web01", "m-1", mac, &o, &res), x);
+	assert_cred(f, a, 'b');
+
+	/* A poll (buffered in memory) keeps a device alive for its poll
+	 * period and the grace. */
+	OK(OPS(f)->device_touch(f->s, a, now + 1000, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, x, now + 1000, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, y, now + 1000, err, sizeof(err)));
+	o.cred = 'd';
+	o.old_cred = 0;
+	o.now = now + 1000 + 300 + REG_GRACE;
+	assert_int_equal(reg_ex(f, "web01", "m-1", mac, &o, &res) != a, 1);
+	assert_int_equal(res.created, 1);
+	assert_cred(f, a, 'b');
+
+	/* Past it, the agent is gone: the first such device comes back
+	 * without a credential, with an event that says how. */
+	o.cred = 'e';
+	o.now = now + 1000 + 300 + REG_GRACE + 1;
+	assert_int_equal(reg_ex(f, "web01", "m-1", mac, &o, &res), a);
+	assert_int_equal(res.created, 0);
+	assert_int_equal(res.with_credential, 0);
+	assert_int_equal(res.clone_of, 0);
+	assert_cred(f, a, 'e');
+	evs = device_events(f, a, HS_EV_REGISTERED);
+	assert_int_equal(json_array_size(evs), 3);
+	assert_non_null(strstr(jstr(json_array_get(evs, 0), "message"),
+	    "registered again from 10.0.0.5 without its credential"));
+	json_decref(evs);
+
+	/* A device's own poll period counts, not the default one. */
+	o.cred = 'f';
+	o.now = 0;
+	o.poll_period = 3600;
+	a = reg_ex(f, "db01", "m-2", "[]", &o, &res);
+	o.cred = 'g';
+	o.now = now + 300 + REG_GRACE + 100;
+	assert_true(reg_ex(f, "db01", "m-2", "[]", &o, &res) != a);
+	assert_int_equal(res.clone_of, a);
+	o.cred = 'h';
+	o.now = now + 3600 + REG_GRACE + 100;
+	assert_int_equal(reg_ex(f, "db01", "m-2", "[]", &o, &res), a);
+	OK(OPS(f)->flush(f->s, err, sizeof(err)));
+}
+
+/* Rows in the hub's baseline, read beside the store. */
+static int
+baseline_rows(struct fixture *f)
+{
+	sqlite3_stmt *q;
+	sqlite3 *db;
+	int n;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+	    " hub_baseline", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Deleting a device: its credential goes first, in a transaction of its
+ * own, then its events a chunk per transaction; a failure half-way
+ * leaves a device nobody can send for, and deleting again finishes. */
+static void
+test_device_delete_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct batch b;
+	sqlite3 *db;
+	json_t *auth, *evs;
+	int64_t dev, other, n;
+	char *msg = NULL;
+	int i;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	other = reg(f, "web02", "m-2", "[]", NULL);
+	for (i = 0; i < 5; i++) {
+		batch_make(&b, dev, 1 + (uint64_t)i * 1000, 1000, "/f", "");
+		OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000, b.stored, err,
+		    sizeof(err)));
+		batch_free(&b);
+	}
+	batch_make(&b, other, 1, 10, "/g", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	n = count_events(f);
+	assert_int_equal(n, 2 + 5000 + 10);
+	/* An accepted change puts a row in the hub's baseline. */
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = dev;
+	flt.type = HS_EV_CHANGED;
+	flt.limit = 1;
+	evs = query(f, &flt);
+	OK(OPS(f)->event_accept(f->s, jint(json_array_get(evs, 0), "id"),
+	    "admin", 2000, err, sizeof(err)));
+	json_decref(evs);
+	assert_int_equal(baseline_rows(f), 1);
+
+	/* The last event refuses to go: what came before it is gone. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, "CREATE TRIGGER stuck BEFORE DELETE ON event"
+	    " WHEN old.seq = 5000 BEGIN SELECT RAISE(ABORT, 'stuck'); END",
+	    NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("trigger: %s", msg);
+	assert_true(OPS(f)->device_delete(f->s, dev, err, sizeof(err)) != 0);
+	OK(OPS(f)->agent_auth(f->s, dev, &auth, err, sizeof(err)));
+	assert_string_equal(jstr(auth, "cred_hash"), "");
+	json_decref(auth);
+	assert_int_equal(device_int(f, dev, "id"), dev);
+	assert_true(count_events(f) < n - 1000);
+	assert_true(count_events(f) > 10 + 2);
+
+	/* Deleting again finishes; the other device keeps everything. */
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER stuck", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	OK(OPS(f)->device_delete(f->s, dev, err, sizeof(err)));
+	assert_int_equal(count_events(f), 1 + 10);
+	assert_cred(f, other, 'w');
+	assert_int_equal(baseline_rows(f), 0);
+	assert_int_equal(OPS(f)->device_delete(f->s, dev, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+}
+
+/* Each device is late after its own poll period (the default for one
+ * that has none) and the grace, and never sooner than that after the
+ * hub started. */
+static void
+test_offline_per_device(void **state)
+{
+	struct fixture *f = *state;
+	struct reg_opts o = { 0, 0, 0, 60 };
+	int64_t fast, slow, dflt, now = time(NULL);
+	int count;
+
+	fast = reg_ex(f, "fast", "m-1", "[]", &o, NULL);
+	o.poll_period = 3600;
+	slow = reg_ex(f, "slow", "m-2", "[]", &o, NULL);
+	dflt = reg(f, "dflt", "m-3", "[]", NULL);
+	OK(OPS(f)->device_touch(f->s, fast, now, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, slow, now, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, dflt, now, err, sizeof(err)));
+	/* dflt registered with 300 (reg()); make it have none. */
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "UPDATE device SET"
+		    " poll_period = NULL WHERE hostname = 'dflt'", NULL, NULL,
+		    NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+
+	/* 60 + 10 s: only the one that polls every minute is late. */
+	OK(OPS(f)->devices_mark_offline(f->s, now + 71, 0, 120, 10, &count,
+	    err, sizeof(err)));
+	assert_int_equal(count, 1);
+	assert_int_equal(device_int(f, fast, "online"), 0);
+	assert_int_equal(device_int(f, slow, "online"), 1);
+	assert_int_equal(device_int(f, dflt, "online"), 1);
+	/* On time to the second is not late. */
+	OK(OPS(f)->devices_mark_offline(f->s, now + 130, 0, 120, 10, &count,
+	    err, sizeof(err)));
+	assert_int_equal(count, 0);
+	OK(OPS(f)->devices_mark_offline(f->s, now + 131, 0, 120, 10, &count,
+	    err, sizeof(err)));
+	assert_int_equal(count, 1);
+	assert_int_equal(device_int(f, dflt, "online"), 0);
+	assert_int_equal(device_int(f, slow, "online"), 1);
+	/* The hub was down until now + 3000: slow is given its period
+	 * from then on. */
+	OK(OPS(f)->devices_mark_offline(f->s, now + 3700, now + 3000, 120, 10,
+	    &count, err, sizeof(err)));
+	assert_int_equal(count, 0);
+	OK(OPS(f)->devices_mark_offline(f->s, now + 3700, 0, 120, 10,
+	    &count, err, sizeof(err)));
+	assert_int_equal(count, 1);
+	assert_int_equal(device_int(f, slow, "online"), 0);
+	assert_int_equal(count_type(f, slow, HS_EV_OFFLINE), 1);
 	OK(OPS(f)->flush(f->s, err, sizeof(err)));
 }
 
@@ -1446,7 +1816,15 @@ main(void)
 		cmocka_unit_test(test_same_machine),
 		cmocka_unit_test(test_postgresql_refused),
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_update_sessions,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_register_takeover, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_device_delete_chunks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_per_device, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_register_and_clone,
 		    setup, teardown),
