@@ -1255,7 +1255,7 @@ fail:
 
 /* Starts one worker: a daemon with its own polling thread on fd. */
 static struct MHD_Daemon *
-start_worker(struct hub *h, int fd, int ipv6)
+start_worker(struct hub *h, int fd, int ipv6, int nworkers)
 {
 	const struct hub_conf *c = &h->conf;
 	unsigned int flags, conns;
@@ -1265,8 +1265,8 @@ start_worker(struct hub *h, int fd, int ipv6)
 	    c->max_header + CONN_POOL_MIN_EXTRA;
 	/* The connection cap is shared out; a per-address cap holds per
 	 * worker (docs/hub.md). */
-	conns = (unsigned int)((c->max_connections + c->threads - 1) /
-	    c->threads);
+	conns = (unsigned int)((c->max_connections + nworkers - 1) /
+	    nworkers);
 	flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ipv6)
@@ -1342,7 +1342,7 @@ hub_http_start(struct hub *h, char *err, size_t errlen)
 	for (i = 0; i < n; i++) {
 		if ((r = open_listener(c, 1, &fd, &ipv6, err, errlen)) != 0)
 			goto fail;
-		if ((http_daemon[i] = start_worker(h, fd, ipv6)) == NULL) {
+		if ((http_daemon[i] = start_worker(h, fd, ipv6, n)) == NULL) {
 			snprintf(err, errlen, "cannot start the HTTPS server%s%s",
 			    http_start_msg[0] != '\0' ? ": " : "",
 			    http_start_msg);

@@ -10,16 +10,28 @@
 #include "hub.h"
 
 /*
- * The HTTPS server of the hub, on libmicrohttpd (GnuTLS): one listening
- * socket, TLS 1.2 and 1.3 only, keep-alive, a pool of worker threads.
+ * The HTTPS server of the hub, on libmicrohttpd (GnuTLS): TLS 1.2 and 1.3
+ * only, keep-alive, one libmicrohttpd daemon per worker thread
+ * (conf.threads, at most 64), each on its own listening socket bound to
+ * the same address with SO_REUSEPORT so that the kernel spreads
+ * connections over them. conf.max_connections is shared out among the
+ * workers; conf.max_per_ip holds per worker.
  *
  * http.c owns the connection: it reads the headers (capped by
- * conf.max_header), the body (capped by conf.max_body, gunzipped when
- * Content-Encoding is gzip, the inflated size capped as well), drops slow
- * clients, then builds a struct hub_req and calls hub_api_dispatch() for
- * paths under /api/, or serves the console's static files for the rest.
- * Whatever the handler puts in struct hub_resp is sent; a handler never
- * touches libmicrohttpd.
+ * conf.max_header) and the body, gunzipped or inflated when
+ * Content-Encoding is gzip or deflate, the inflated size being what is
+ * capped: by conf.max_body_anonymous until the request is seen to carry a
+ * valid agent credential or session (Bearer or the vigil_session cookie,
+ * hub_auth_peek(), looked up only once the body outgrows that cap), then
+ * by conf.max_body. A Content-Length over the cap is refused (413) before
+ * the body is read; a chunked or compressed body found over it is read to
+ * its end and thrown away, then refused, within the request's deadline.
+ * A credential that cannot be checked is 503. All the bodies held at once
+ * are capped by conf.max_body_total (503 with Retry-After beyond, nothing
+ * kept). http.c drops slow clients, then builds a struct hub_req and
+ * calls hub_api_dispatch() for paths under /api/, or serves the console's
+ * static files for the rest. Whatever the handler puts in struct hub_resp
+ * is sent; a handler never touches libmicrohttpd.
  */
 
 /* Who made the request, after authentication (api.c fills it). */

@@ -848,9 +848,10 @@ rnd_attrs(void)
 		"fifo", "socket", "chardev", "blockdev" };
 	static const char *const states[] = { "none", "ok", "size-cap",
 		"unreadable", "unstable" };
+	static const char sha256_abc[] = "sha256:ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad";
 	static const char *const hashes[] = {
-		"sha256:ba7816bf8f01cfea414140de5dae2223"
-		    "b00361a396177a9cb410ff61f20015ad",
+		sha256_abc,
 		"md5:d41d8cd98f00b204e9800998ecf8427e",
 		"sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709",
 	};
