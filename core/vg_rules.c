@@ -55,6 +55,116 @@ vg_rules_free(struct vg_rules *r)
 /* Resolves "." and "..", repeated and trailing slashes, without touching
  * the file system (a root may not exist yet, and symlinks in it are the
  * user's choice). path must be absolute; writes into out (PATH_MAX). */
+/*
+ * glibc's regcomp() copies the subexpression under every "+" and "{m,n}"
+ * (a+ is a a*, a{3} is a a a), so stacked or nested repetitions grow its
+ * tree exponentially: a rules file with "a+++++..." once took gigabytes.
+ * This estimates the size of that tree before compiling and refuses
+ * patterns over REGEX_COST_MAX, and repetition of a repetition (which
+ * POSIX leaves undefined anyway).
+ */
+#define REGEX_COST_MAX 20000
+#define REGEX_DEPTH_MAX 32
+
+static int
+regex_cost_ok(const char *p, char *why, size_t whylen)
+{
+	double seq[REGEX_DEPTH_MAX + 1], last[REGEX_DEPTH_MAX + 1];
+	int depth = 0, quantified = 0;
+	unsigned long m, n;
+	double f;
+	char *end;
+
+	seq[0] = last[0] = 0;
+	for (; *p != '\0'; p++) {
+		f = 0;
+		switch (*p) {
+		case '\\':
+			if (p[1] != '\0')
+				p++;
+			goto atom;
+		case '[':
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' ||
+				    p[1] == '=')) {
+					end = strchr(p + 2, ']');
+					p = end != NULL ? end : p + strlen(p) - 1;
+				}
+				p++;
+			}
+			if (*p == '\0')
+				return 1;     /* regcomp() reports it */
+			goto atom;
+		case '(':
+			if (depth == REGEX_DEPTH_MAX) {
+				snprintf(why, whylen, "groups nested more than "
+				    "%d deep", REGEX_DEPTH_MAX);
+				return 0;
+			}
+			depth++;
+			seq[depth] = last[depth] = 0;
+			quantified = 0;
+			continue;
+		case ')':
+			if (depth == 0)
+				goto atom;
+			depth--;
+			last[depth] = seq[depth + 1] + 1;
+			seq[depth] += last[depth];
+			quantified = 0;
+			continue;
+		case '|':
+			quantified = 0;
+			last[depth] = 0;
+			continue;
+		case '*':
+		case '?':
+			f = 1;
+			break;
+		case '+':
+			f = 2;
+			break;
+		case '{':
+			m = strtoul(p + 1, &end, 10);
+			n = m;
+			if (*end == ',')
+				n = end[1] == '}' ? m + 1 :
+				    strtoul(end + 1, &end, 10);
+			else
+				end--;
+			if ((end = strchr(p, '}')) == NULL)
+				return 1;     /* regcomp() reports it */
+			p = end;
+			f = (double)(n > m ? n : m) + 1;
+			break;
+		default:
+		atom:
+			last[depth] = 1;
+			seq[depth] += 1;
+			quantified = 0;
+			continue;
+		}
+		if (quantified) {
+			snprintf(why, whylen, "a repetition of a repetition");
+			return 0;
+		}
+		quantified = 1;
+		seq[depth] += last[depth] * (f - 1);
+		last[depth] *= f;
+		if (seq[depth] > REGEX_COST_MAX) {
+			snprintf(why, whylen, "its repetitions make it too large "
+			    "to compile (over %d nodes)", REGEX_COST_MAX);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int
 normalize_path(const char *path, char *out, size_t outlen)
 {
@@ -162,6 +272,12 @@ vg_rules_add_rule(struct vg_rules *r, int include, int regex,
 	if ((ru->pattern = strdup(pattern)) == NULL)
 		return VG_ERR_NOMEM;
 	if (regex) {
+		if (!regex_cost_ok(pattern, msg, sizeof(msg))) {
+			snprintf(err, errlen, "regex \"%s\" refused: %s",
+			    pattern, msg);
+			free(ru->pattern);
+			return VG_ERR_INVAL;
+		}
 		if ((ru->re = calloc(1, sizeof(regex_t))) == NULL) {
 			free(ru->pattern);
 			return VG_ERR_NOMEM;

@@ -95,6 +95,16 @@ check "message names file:line and the directive" has "$T/err" "$T/bad1:3: unkno
 printf 'root /tmp\nexclude-regex (unclosed\n' >"$T/bad2"
 run 2 "bad regex" "$VIGIL" scan init --db "$T/b.db" --rules "$T/bad2"
 check "message names line 2 and the regex" has "$T/err" "$T/bad2:2: bad regex"
+# glibc's regcomp() copies the operand of every + and {m,n}: stacked or
+# nested repetitions once took gigabytes to compile. Refused, and quickly.
+printf 'root %s\nexclude-regex ^/a+++++++++++++++++++++++++++++\n' "$D/etc" >"$T/bad4"
+run 2 "a repetition of a repetition" "$VIGIL" scan init --db "$T/b.db" --rules "$T/bad4"
+check "message names line 2 and why" has "$T/err" "$T/bad4:2: regex \"^/a++"
+printf 'root %s\nexclude-regex ((((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\n' "$D/etc" >"$T/bad5"
+run 2 "nested repetitions too large to compile" "$VIGIL" scan init --db "$T/b.db" --rules "$T/bad5"
+check "message says it is too large" has "$T/err" "too large to compile"
+printf 'root %s\nexclude-regex ^/x/[a-z]{2,8}(\\.[0-9]+)?$\n' "$D/etc" >"$T/ok6"
+run 0 "an ordinary regex with bounds is accepted" "$VIGIL" scan init --db "$T/b6.db" --rules "$T/ok6"
 printf 'one-file-system maybe\n' >"$T/bad3"
 run 2 "bad boolean" "$VIGIL" scan init --db "$T/b.db" --rules "$T/bad3" /tmp
 check "message says the value is bad" has "$T/err" "$T/bad3:1: bad value \"maybe\" for one-file-system"
