@@ -267,11 +267,9 @@ set_meta(struct run *r, const struct vg_rules *rules, const char *mode,
     char *err, size_t errlen)
 {
 	char host[256] = "", when[VG_TIME_BUFLEN], *text;
-	struct timespec ts;
 	int rv;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	vg_time_format((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, when);
+	vg_time_format(vg_wall_ns(), when);
 	gethostname(host, sizeof(host) - 1);
 	if ((text = vg_rules_serialize(rules)) == NULL)
 		return VG_ERR_NOMEM;

@@ -50,6 +50,8 @@ struct row_sum {
 struct vg_baseline {
 	sqlite3 *db;
 	sqlite3_stmt *cur;
+	sqlite3_stmt *get;   /* vg_baseline_get(), prepared on first use */
+	sqlite3_stmt *below; /* vg_baseline_has_below(), likewise */
 	char *path;
 	char **meta;     /* key, value pairs, NULL-terminated */
 	struct row_sum rs;
@@ -440,6 +442,8 @@ vg_baseline_close(struct vg_baseline *b)
 	if (b == NULL)
 		return;
 	sqlite3_finalize(b->cur);
+	sqlite3_finalize(b->get);
+	sqlite3_finalize(b->below);
 	sqlite3_close(b->db);
 	for (i = 0; b->meta != NULL && b->meta[i] != NULL; i++)
 		free(b->meta[i]);
@@ -515,26 +519,19 @@ verify_sum(struct vg_baseline *b, char *err, size_t errlen)
 	return 0;
 }
 
-int
-vg_baseline_next(struct vg_baseline *b, struct vg_item **out, char *err,
-    size_t errlen)
+/* The item of the row st is on (cols as COLS). */
+static int
+row_to_item(const struct vg_baseline *b, sqlite3_stmt *st,
+    struct vg_item **out, char *err, size_t errlen)
 {
 	struct vg_item *it = NULL;
 	const char *key;
 	size_t len, i, hlen;
-	int rc, r = VG_ERR_NOMEM;
+	int r = VG_ERR_NOMEM;
 
 	*out = NULL;
-	if (b->done)
-		return 0;
-	if ((rc = sqlite3_step(b->cur)) == SQLITE_DONE) {
-		b->done = 1;
-		return verify_sum(b, err, errlen);
-	}
-	if (rc != SQLITE_ROW)
-		return db_err(b->db, b->path, "reading items", err, errlen);
-	key = sqlite3_column_blob(b->cur, 0);
-	len = (size_t)sqlite3_column_bytes(b->cur, 0);
+	key = sqlite3_column_blob(st, 0);
+	len = (size_t)sqlite3_column_bytes(st, 0);
 	if (key == NULL || len == 0 || len > VG_ITEM_PATH_MAX) {
 		snprintf(err, errlen, "%s: baseline is corrupt (bad item key)",
 		    b->path);
@@ -545,28 +542,28 @@ vg_baseline_next(struct vg_baseline *b, struct vg_item **out, char *err,
 	for (i = 0; i < len; i++)
 		if (it->path[i] == '\0')
 			it->path[i] = '/';
-	it->have = (uint32_t)sqlite3_column_int64(b->cur, 1);
-	it->ftype = (enum vg_ftype)sqlite3_column_int(b->cur, 2);
-	it->size = (uint64_t)sqlite3_column_int64(b->cur, 3);
-	it->mode = (uint32_t)sqlite3_column_int64(b->cur, 4);
-	it->uid = (uint32_t)sqlite3_column_int64(b->cur, 5);
-	it->gid = (uint32_t)sqlite3_column_int64(b->cur, 6);
-	if (col_str(b->cur, 7, &it->user) != 0 ||
-	    col_str(b->cur, 8, &it->group) != 0)
+	it->have = (uint32_t)sqlite3_column_int64(st, 1);
+	it->ftype = (enum vg_ftype)sqlite3_column_int(st, 2);
+	it->size = (uint64_t)sqlite3_column_int64(st, 3);
+	it->mode = (uint32_t)sqlite3_column_int64(st, 4);
+	it->uid = (uint32_t)sqlite3_column_int64(st, 5);
+	it->gid = (uint32_t)sqlite3_column_int64(st, 6);
+	if (col_str(st, 7, &it->user) != 0 ||
+	    col_str(st, 8, &it->group) != 0)
 		goto out;
-	it->mtime_ns = sqlite3_column_int64(b->cur, 9);
-	it->ctime_ns = sqlite3_column_int64(b->cur, 10);
-	it->inode = (uint64_t)sqlite3_column_int64(b->cur, 11);
-	it->dev = (uint64_t)sqlite3_column_int64(b->cur, 12);
-	it->nlink = (uint64_t)sqlite3_column_int64(b->cur, 13);
-	if (col_str(b->cur, 14, &it->target) != 0 ||
-	    col_str(b->cur, 15, &it->xattrs) != 0 ||
-	    col_str(b->cur, 16, &it->acl) != 0 ||
-	    col_str(b->cur, 17, &it->selinux) != 0)
+	it->mtime_ns = sqlite3_column_int64(st, 9);
+	it->ctime_ns = sqlite3_column_int64(st, 10);
+	it->inode = (uint64_t)sqlite3_column_int64(st, 11);
+	it->dev = (uint64_t)sqlite3_column_int64(st, 12);
+	it->nlink = (uint64_t)sqlite3_column_int64(st, 13);
+	if (col_str(st, 14, &it->target) != 0 ||
+	    col_str(st, 15, &it->xattrs) != 0 ||
+	    col_str(st, 16, &it->acl) != 0 ||
+	    col_str(st, 17, &it->selinux) != 0)
 		goto out;
-	it->hash_alg = (enum vg_hash_alg)sqlite3_column_int(b->cur, 18);
-	it->hash_state = (enum vg_hash_state)sqlite3_column_int(b->cur, 19);
-	hlen = (size_t)sqlite3_column_bytes(b->cur, 20);
+	it->hash_alg = (enum vg_hash_alg)sqlite3_column_int(st, 18);
+	it->hash_state = (enum vg_hash_state)sqlite3_column_int(st, 19);
+	hlen = (size_t)sqlite3_column_bytes(st, 20);
 	if (hlen != vg_hash_len(it->hash_alg) || it->ftype > VG_FT_BLK ||
 	    it->hash_state > VG_HS_UNSTABLE) {
 		snprintf(err, errlen, "%s: baseline is corrupt (bad values for "
@@ -575,14 +572,106 @@ vg_baseline_next(struct vg_baseline *b, struct vg_item **out, char *err,
 		goto out;
 	}
 	if (hlen > 0)
-		memcpy(it->hash, sqlite3_column_blob(b->cur, 20), hlen);
-	if ((r = row_sum_add(&b->rs, it)) != 0)
-		goto out;
+		memcpy(it->hash, sqlite3_column_blob(st, 20), hlen);
 	*out = it;
 	it = NULL;
 	r = 0;
 out:
 	vg_item_free(it);
+	return r;
+}
+
+int
+vg_baseline_next(struct vg_baseline *b, struct vg_item **out, char *err,
+    size_t errlen)
+{
+	struct vg_item *it = NULL;
+	int rc, r;
+
+	*out = NULL;
+	if (b->done)
+		return 0;
+	if ((rc = sqlite3_step(b->cur)) == SQLITE_DONE) {
+		b->done = 1;
+		return verify_sum(b, err, errlen);
+	}
+	if (rc != SQLITE_ROW)
+		return db_err(b->db, b->path, "reading items", err, errlen);
+	if ((r = row_to_item(b, b->cur, &it, err, errlen)) != 0)
+		return r;
+	if ((r = row_sum_add(&b->rs, it)) != 0) {
+		vg_item_free(it);
+		return r;
+	}
+	*out = it;
+	return 0;
+}
+
+int
+vg_baseline_get(struct vg_baseline *b, const char *path, size_t len,
+    struct vg_item **out, char *err, size_t errlen)
+{
+	char stackkey[512], *key = stackkey;
+	int rc, r;
+
+	*out = NULL;
+	if (len == 0 || len > VG_ITEM_PATH_MAX)
+		return 0;    /* no such item can be stored */
+	if (b->get == NULL && sqlite3_prepare_v2(b->db, "SELECT " COLS
+	    " FROM item WHERE key = ?", -1, &b->get, NULL) != SQLITE_OK)
+		return db_err(b->db, b->path, "looking up an item", err,
+		    errlen);
+	if (len > sizeof(stackkey) && (key = malloc(len)) == NULL)
+		return VG_ERR_NOMEM;
+	path_to_key(path, len, key);
+	sqlite3_bind_blob(b->get, 1, key, (int)len, SQLITE_STATIC);
+	if ((rc = sqlite3_step(b->get)) == SQLITE_ROW)
+		r = row_to_item(b, b->get, out, err, errlen);
+	else if (rc == SQLITE_DONE)
+		r = 0;
+	else
+		r = db_err(b->db, b->path, "looking up an item", err, errlen);
+	sqlite3_reset(b->get);
+	sqlite3_clear_bindings(b->get);
+	if (key != stackkey)
+		free(key);
+	return r;
+}
+
+int
+vg_baseline_has_below(struct vg_baseline *b, const char *path, size_t len,
+    int *found, char *err, size_t errlen)
+{
+	char *lo, *hi;
+	int rc, r;
+
+	*found = 0;
+	if (len == 0 || len >= VG_ITEM_PATH_MAX)
+		return 0;
+	if (b->below == NULL && sqlite3_prepare_v2(b->db, "SELECT 1 FROM item "
+	    "WHERE key > ? AND key < ? LIMIT 1", -1, &b->below, NULL) !=
+	    SQLITE_OK)
+		return db_err(b->db, b->path, "looking up items", err, errlen);
+	/* The keys below "/a" ("\0a") lie between "\0a\0" and "\0a\1";
+	 * below "/", between "\0" and "\1". */
+	if (len == 1 && path[0] == '/')
+		len = 0;
+	if ((lo = malloc(2 * (len + 1))) == NULL)
+		return VG_ERR_NOMEM;
+	hi = lo + len + 1;
+	path_to_key(path, len, lo);
+	memcpy(hi, lo, len);
+	lo[len] = '\0';
+	hi[len] = '\1';
+	sqlite3_bind_blob(b->below, 1, lo, (int)len + 1, SQLITE_STATIC);
+	sqlite3_bind_blob(b->below, 2, hi, (int)len + 1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(b->below)) == SQLITE_ROW)
+		*found = 1;
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(b->db, b->path,
+	    "looking up items", err, errlen);
+	sqlite3_reset(b->below);
+	sqlite3_clear_bindings(b->below);
+	free(lo);
 	return r;
 }
 

@@ -51,6 +51,21 @@ const char *vg_baseline_meta(const struct vg_baseline *b, const char *key);
 int vg_baseline_next(struct vg_baseline *b, struct vg_item **out, char *err,
     size_t errlen);
 
+/*
+ * The item stored for one path (len bytes), looked up by key: 0 with *out
+ * set (the caller frees it), or 0 with *out NULL when the baseline has no
+ * such item. Independent of the vg_baseline_next() stream, which it does
+ * not move; the checksum is not verified for single lookups. Errors:
+ * VG_ERR_CORRUPT, VG_ERR_DB, VG_ERR_NOMEM, message in err.
+ */
+int vg_baseline_get(struct vg_baseline *b, const char *path, size_t len,
+    struct vg_item **out, char *err, size_t errlen);
+
+/* Whether the baseline holds any item below the folder path (len bytes):
+ * *found 1 or 0. Errors as vg_baseline_get(). */
+int vg_baseline_has_below(struct vg_baseline *b, const char *path,
+    size_t len, int *found, char *err, size_t errlen);
+
 /* Starts writing a new baseline for path. VG_ERR_BUSY when another run
  * holds the lock; VG_ERR_PERM / VG_ERR_NOTFOUND when the folder is not
  * writable or missing. */

@@ -333,19 +333,20 @@ vg_ftype_parse(const char *name, enum vg_ftype *t)
 
 static const char *const kind_names[] = {
 	NULL, "file", "regkey", "regvalue", "package", "service", "user",
-	"group", "port", "command", "devconfig",
+	"group", "port", "command", "devconfig", "sysctl",
 };
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
 const char *
 vg_kind_name(enum vg_item_kind k)
 {
-	return (unsigned)k < 11 && kind_names[k] ? kind_names[k] : NULL;
+	return (unsigned)k < NKINDS && kind_names[k] ? kind_names[k] : NULL;
 }
 
 int
 vg_kind_parse(const char *name, enum vg_item_kind *k)
 {
-	int i = name_index(kind_names, 11, name);
+	int i = name_index(kind_names, (int)NKINDS, name);
 
 	if (i < 0)
 		return VG_ERR_INVAL;

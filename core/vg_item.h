@@ -30,6 +30,7 @@ enum vg_item_kind {
 	VG_KIND_PORT,
 	VG_KIND_COMMAND,
 	VG_KIND_DEVCONFIG,
+	VG_KIND_SYSCTL,       /* a kernel parameter */
 };
 
 enum vg_ftype {

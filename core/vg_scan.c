@@ -643,13 +643,29 @@ descend(struct scan *s, int fd, size_t len, long depth, const struct stat *st,
 	return walk_dir(s, fd, len, depth, excluded);
 }
 
+/* The entry's own attributes, or with -L those of what a symlink leads
+ * to (a dangling one stays a symlink). -1 with errno on failure. */
+static int
+stat_entry(const struct vg_rules *r, int dfd, const char *name,
+    struct stat *st)
+{
+	struct stat tst;
+
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (S_ISLNK(st->st_mode) && r->follow_symlinks &&
+	    fstatat(dfd, name, &tst, 0) == 0)
+		*st = tst;
+	return 0;
+}
+
 /* Visits one entry of a directory (dfd) whose path is s->path[0..len). */
 static int
 visit(struct scan *s, int dfd, const char *name, unsigned char dtype,
     size_t len, long depth, dev_t parent_dev, int excluded)
 {
 	const struct vg_rules *r = s->rules;
-	struct stat st, tst;
+	struct stat st;
 	enum vg_match m;
 	int fd, is_dir, flags;
 	char msg[300];
@@ -663,15 +679,12 @@ visit(struct scan *s, int dfd, const char *name, unsigned char dtype,
 		if ((fd = open_for_worker(s, dfd, name, &st)) >= 0)
 			return emit(s, s->path, len, &st, fd);
 	}
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (stat_entry(r, dfd, name, &st) == -1) {
 		if (errno == ENOENT)
 			return vanished(s, s->path, len);
 		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
 		return carry_problem(s, s->path, len, msg);
 	}
-	if (S_ISLNK(st.st_mode) && r->follow_symlinks &&
-	    fstatat(dfd, name, &tst, 0) == 0)
-		st = tst;
 	is_dir = S_ISDIR(st.st_mode);
 	if (is_dir && st.st_dev != parent_dev && r->skip_pseudo_fs &&
 	    is_pseudo_dir(s, s->path, -1))
@@ -1329,6 +1342,19 @@ finish_job(struct scan *s, const struct vg_scan_cb *cb, struct job *j,
 	return 0;
 }
 
+static void
+worker_clear(struct worker *w)
+{
+	size_t k;
+
+	vg_hasher_free(w->hasher);
+	free(w->buf);
+	for (k = 0; k < NAME_CACHE; k++) {
+		free(w->users.name[k]);
+		free(w->groups.name[k]);
+	}
+}
+
 static int
 online_cpus(void)
 {
@@ -1496,14 +1522,8 @@ join:
 			snprintf(err, errlen, "%s", s.errmsg);
 	}
 out:
-	for (i = 0; w != NULL && i < nw; i++) {
-		vg_hasher_free(w[i].hasher);
-		free(w[i].buf);
-		for (k = 0; k < NAME_CACHE; k++) {
-			free(w[i].users.name[k]);
-			free(w[i].groups.name[k]);
-		}
-	}
+	for (i = 0; w != NULL && i < nw; i++)
+		worker_clear(&w[i]);
 	free(w);
 	for (k = 0; k < s.npseudo; k++)
 		free(s.pseudo[k]);
@@ -1515,4 +1535,120 @@ out:
 	pthread_cond_destroy(&s.done_cv);
 	pthread_cond_destroy(&s.space_cv);
 	return r;
+}
+
+/*
+ * One path read as a scan reads it: a job of a scan of its own, done by
+ * the same worker code (stat, hash with re-reads, xattrs, ACL, label,
+ * owner names), without the walk and the pipeline.
+ */
+int
+vg_scan_one(const struct vg_rules *r, const char *path, size_t len,
+    struct vg_item **out, char *err, size_t errlen)
+{
+	struct vg_scan_opts o;
+	struct scan s;
+	struct worker w;
+	struct job j;
+	struct stat st;
+	uint64_t hashed = 0;
+	int rv = VG_ERR_NOMEM, e;
+
+	*out = NULL;
+	memset(&o, 0, sizeof(o));
+	memset(&s, 0, sizeof(s));
+	memset(&w, 0, sizeof(w));
+	memset(&j, 0, sizeof(j));
+	o.rules = r;
+	o.workers = 1;
+	s.o = &o;
+	s.rules = r;
+	w.s = &s;
+	j.kind = J_ITEM;
+	j.fd = -1;
+	if (len == 0 || len > VG_ITEM_PATH_MAX || path[0] != '/' ||
+	    memchr(path, '\0', len) != NULL) {
+		snprintf(err, errlen, "not an absolute path of 1 to %d bytes",
+		    VG_ITEM_PATH_MAX);
+		return VG_ERR_INVAL;
+	}
+	if ((j.cur = vg_item_new(VG_KIND_FILE, path, len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (stat_entry(r, AT_FDCWD, j.cur->path, &st) == -1) {
+		e = errno;
+		rv = 0;
+		if (e == ENOENT || e == ENOTDIR)
+			goto out;
+		rv = vg_err_from_errno(e);
+		snprintf(err, errlen, "%s: cannot stat: %s", j.cur->path,
+		    strerror(e));
+		goto out;
+	}
+	item_set_stat(j.cur, &st);
+	if (j.cur->ftype == VG_FT_REG && r->hash != VG_HASH_NONE &&
+	    (vg_hasher_new(r->hash, &w.hasher) != 0 ||
+	    (w.buf = malloc(READ_BUF)) == NULL)) {
+		snprintf(err, errlen, "cannot set up hashing");
+		goto out;
+	}
+	work_item(&w, &j, &hashed);
+	rv = 0;
+	if (j.kind == J_VANISHED)
+		goto out;
+	*out = j.cur;
+	j.cur = NULL;
+out:
+	job_clear(&s, &j);
+	worker_clear(&w);
+	return rv;
+}
+
+int
+vg_scan_covers(const struct vg_rules *r, const char *path, size_t len,
+    int is_dir)
+{
+	char stackbuf[1024], *p = stackbuf;
+	size_t i, rlen = 0, start, depth = 0;
+	enum vg_match m;
+	int in_excluded = 0, rv = 0;
+
+	for (i = 0; i < r->nroots; i++) {
+		rlen = strlen(r->roots[i]);
+		if (len >= rlen && memcmp(path, r->roots[i], rlen) == 0 &&
+		    (len == rlen || rlen == 1 || path[rlen] == '/'))
+			break;
+	}
+	if (i == r->nroots)
+		return 0;
+	if (len == rlen)
+		return 1;            /* a root is always recorded */
+	if (len >= sizeof(stackbuf) && (p = malloc(len + 1)) == NULL)
+		return VG_ERR_NOMEM;
+	memcpy(p, path, len);
+	p[len] = '\0';
+	/* Each folder on the way decides as the walk would have. */
+	start = rlen == 1 ? 1 : rlen + 1;
+	for (i = start; i <= len; i++) {
+		if (i < len && p[i] != '/')
+			continue;
+		depth++;
+		if (r->max_depth >= 0 && depth > (size_t)r->max_depth)
+			goto out;
+		if (i == len)
+			break;
+		p[i] = '\0';
+		m = vg_rules_match(r, p, i, 1, in_excluded);
+		p[i] = '/';
+		if (m == VG_MATCH_EXCLUDE)
+			goto out;
+		in_excluded = m != VG_MATCH_INCLUDE;
+	}
+	rv = vg_rules_match(r, p, len, is_dir, in_excluded) ==
+	    VG_MATCH_INCLUDE;
+out:
+	if (p != stackbuf)
+		free(p);
+	return rv;
 }

@@ -70,6 +70,30 @@ struct vg_scan_opts {
 int vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
     struct vg_scan_stats *st, char *err, size_t errlen);
 
+/*
+ * Reads one path (len bytes, absolute, as a scan records it) the way a
+ * scan does: lstat (stat through symlinks with follow_symlinks), the
+ * content hash under the rules' algorithm and size cap with the re-reads
+ * of a file changing meanwhile, xattrs, ACL, SELinux label and owner
+ * names. Returns 0 with *out the item (the caller frees it), 0 with *out
+ * NULL when the path does not exist (ENOENT, ENOTDIR, or vanished while
+ * read), or an error with err set (VG_ERR_PERM when it cannot be stat'ed,
+ * VG_ERR_INVAL, VG_ERR_NOMEM). A file that cannot be read is an item with
+ * hash_state "unreadable", as in a scan. Blocks while it reads.
+ */
+int vg_scan_one(const struct vg_rules *r, const char *path, size_t len,
+    struct vg_item **out, char *err, size_t errlen);
+
+/*
+ * Whether a scan with rules r would record path (len bytes, absolute,
+ * normalised): it lies in a root, within max_depth, no folder on the way
+ * is excluded for good, and the rules include it (is_dir: it is a
+ * directory). Symlinks, file system boundaries and pseudo file systems
+ * are not looked at. 1 or 0; VG_ERR_NOMEM.
+ */
+int vg_scan_covers(const struct vg_rules *r, const char *path, size_t len,
+    int is_dir);
+
 /* Attributes compared for an item of type t under rules ignoring
  * `ignore`: directories leave out size, times and link count, which move
  * whenever an entry is added or removed (reported on their own). */

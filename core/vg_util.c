@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -259,6 +263,15 @@ vg_time_parse(const char *s, int64_t *ns)
 	return 0;
 }
 
+int64_t
+vg_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int
 vg_parse_size(const char *s, uint64_t *out)
 {
@@ -312,4 +325,115 @@ vg_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+vg_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		
+		if (n < 0)
+			return -1;
+		/* Never happens for len > 0 on a file, but must not spin. */
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The mode and owner the new file gets: given, or copied from path. */
+static int
+target_mode(const char *path, mode_t mode, struct stat *sb, char *err,
+    size_t errlen)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->st_uid = geteuid();
+	sb->st_gid = getegid();
+	sb->st_mode = mode != VG_MODE_KEEP ? mode : 0600;
+	if (mode != VG_MODE_KEEP)
+		return 0;
+	if (lstat(path, sb) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "cannot write %s: %s", path,
+			    strerror(errno));
+			return vg_err_from_errno(errno);
+		}
+		return 0;
+	}
+	/* Replacing a link would silently cut it from what it points to. */
+	if (!S_ISREG(sb->st_mode)) {
+		snprintf(err, errlen, "cannot write %s: not a regular file",
+		    path);
+		return VG_ERR_INVAL;
+	}
+	return 0;
+}
+
+int
+vg_write_file_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	const char *slash, *base;
+	struct stat sb;
+	int fd = -1, dfd, r, saved;
+
+	if ((r = target_mode(path, mode, &sb, err, errlen)) != 0)
+		return r;
+	/* A unique hidden name in the same folder (rename cannot cross file
+	 * systems): two writers never share it, and readers of the folder
+	 * do not take it for the real thing. */
+	slash = strrchr(path, '/');
+	base = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (*base == '\0' || strlen(path) >= sizeof(dir) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX",
+	    (int)(base - path), path, base) >= sizeof(tmp)) {
+		snprintf(err, errlen, "cannot write %s: not a file name or "
+		    "too long", path);
+		return VG_ERR_INVAL;
+	}
+	/* mkostemp() creates it 0600 with O_EXCL: private until its mode is
+	 * set, and never through a planted link. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		goto fail_nofile;
+	if ((sb.st_uid != geteuid() || sb.st_gid != getegid()) &&
+	    fchown(fd, sb.st_uid, sb.st_gid) != 0)
+		goto fail;
+	/* After fchown(), which may clear set-id bits. */
+	if (fchmod(fd, sb.st_mode & 07777) != 0 ||
+	    vg_write_all(fd, data, len) != 0 || fsync(fd) != 0)
+		goto fail;
+	r = close(fd);
+	fd = -1;
+	if (r != 0 || rename(tmp, path) != 0)
+		goto fail;
+	/* The rename is durable once the folder is synced. A failure here is
+	 * not reported: path already holds the new content. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+fail_nofile:
+	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	return vg_err_from_errno(errno);
 }

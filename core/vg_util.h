@@ -2,6 +2,8 @@
 #ifndef VG_UTIL_H
 #define VG_UTIL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,5 +47,33 @@ int vg_parse_long(const char *s, long min, long max, long *out);
 
 /* Monotonic clock in seconds. */
 double vg_now(void);
+
+/* Wall-clock time, nanoseconds since the epoch (for event times). */
+int64_t vg_wall_ns(void);
+
+/* Writes all len bytes to fd, again after EINTR and short writes. Returns
+ * 0, or -1 with errno set. May block. */
+int vg_write_all(int fd, const void *buf, size_t len);
+
+/* For vg_write_file_atomic(): the new file takes the existing file's mode
+ * and owner (0600 and ours when there is none). */
+#define VG_MODE_KEEP ((mode_t)0)
+
+/*
+ * Replaces path with the len bytes at data so that a crash or a full disk
+ * leaves either the old file or the new one, never half of either: a
+ * temporary file of a unique name next to path (created O_EXCL, so it is
+ * never a planted link), written, fsync'ed, renamed over path, then the
+ * folder fsync'ed. The new file gets mode (umask does not apply), or with
+ * VG_MODE_KEEP the mode and owner of the file it replaces, which must then
+ * be a regular file, not a link. Concurrent writers of one path do not
+ * mix: the last rename wins. data stays the caller's.
+ * Returns 0, or VG_ERR_NOSPACE (disk full, quota), VG_ERR_PERM,
+ * VG_ERR_NOTFOUND (no such folder), VG_ERR_INVAL, VG_ERR_IO... with a
+ * message naming path in err; the temporary file is then removed and path
+ * untouched. Blocks on the disk.
+ */
+int vg_write_file_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, char *err, size_t errlen);
 
 #endif

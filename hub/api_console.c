@@ -1311,23 +1311,6 @@ xml_append(char *buf, size_t size, size_t *len, const char *s)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vg_err_from_errno(errno);
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 hub_write_hubdetails(struct hub *h, const char *url, const char *user,
     const char *password, char *err, size_t errlen)
@@ -1335,9 +1318,9 @@ hub_write_hubdetails(struct hub *h, const char *url, const char *user,
 	static const char *const tags[] = { "Url", "Username", "Password",
 		"Thumbprint" };
 	const char *values[4] = { url, user, password, h->thumbprint };
-	char buf[8192], path[4096], tmp[4096];
+	char buf[8192], path[4096];
 	size_t len = 0, i;
-	int fd = -1, dfd, r, created = 0;
+	int r;
 
 	len = (size_t)snprintf(buf, sizeof(buf), "<?xml version=\"1.0\" "
 	    "encoding=\"UTF-8\"?>\n<HubDetails>\n");
@@ -1362,57 +1345,15 @@ hub_write_hubdetails(struct hub *h, const char *url, const char *user,
 		goto out;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/" HUBDETAILS,
-	    h->conf.data_dir) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/." HUBDETAILS ".XXXXXX",
-	    h->conf.data_dir) >= sizeof(tmp)) {
+	    h->conf.data_dir) >= sizeof(path)) {
 		snprintf(err, errlen, "data directory path too long");
 		r = VG_ERR_INVAL;
 		goto out;
 	}
-	/* mkstemp() creates the file 0600: the password never sits in a
-	 * file others can read, not even for a moment. */
-	if ((fd = mkstemp(tmp)) < 0) {
-		r = vg_err_from_errno(errno);
-		snprintf(err, errlen, "cannot create %s: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	created = 1;
-	if ((r = write_all(fd, buf, len)) != 0 || fchmod(fd, 0600) != 0 ||
-	    fsync(fd) != 0) {
-		if (r == 0)
-			r = vg_err_from_errno(errno);
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		r = vg_err_from_errno(errno);
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		r = vg_err_from_errno(errno);
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		goto out;
-	}
-	created = 0;
-	/* The rename is durable once the directory is synced. */
-	if ((dfd = open(h->conf.data_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	r = 0;
+	/* 0600: the password never sits in a file others can read, not even
+	 * for a moment. */
+	r = vg_write_file_atomic(path, buf, len, 0600, err, errlen);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
 	sodium_memzero(buf, sizeof(buf));
 	return r;
 }

@@ -12,12 +12,9 @@
 #include <string.h>
 
 #include "conf.h"
+#include "vg_conf.h"
 #include "vg_err.h"
 #include "vg_util.h"
-
-#define CONF_FILE_MAX (1024 * 1024)  /* bytes of a configuration file */
-#define CONF_LINE_MAX 4096           /* bytes of one line */
-#define CONF_VALUE_MAX 2048          /* bytes of a string value */
 
 enum conf_type {
 	CT_INT,         /* int field, whole number in [min, max] */
@@ -210,7 +207,6 @@ hub_conf_set(struct hub_conf *c, const char *key, const char *value,
 {
 	const struct conf_key *k = NULL;
 	char *base = (char *)c, *host = NULL;
-	const char *p;
 	uint64_t size;
 	size_t i;
 	long n;
@@ -223,36 +219,19 @@ hub_conf_set(struct hub_conf *c, const char *key, const char *value,
 		snprintf(err, errlen, "unknown setting '%s'", key);
 		return VG_ERR_INVAL;
 	}
-	if (strlen(value) > CONF_VALUE_MAX) {
-		snprintf(err, errlen, "%s: value longer than %d bytes", key,
-		    CONF_VALUE_MAX);
-		return VG_ERR_INVAL;
-	}
-	for (p = value; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "%s: control character in the "
-			    "value", key);
-			return VG_ERR_INVAL;
-		}
-	}
+	if ((r = vg_conf_value_ok(key, value, err, errlen)) != 0)
+		return r;
 	switch (k->type) {
 	case CT_INT:
-		if (vg_parse_long(value, (long)k->min, (long)k->max, &n) != 0) {
-			snprintf(err, errlen, "%s: expected a whole number from "
-			    "%lld to %lld, not '%s'", key, k->min, k->max,
-			    value);
-			return VG_ERR_INVAL;
-		}
+		if ((r = vg_conf_long(key, value, k->min, k->max, &n, err,
+		    errlen)) != 0)
+			return r;
 		*(int *)(void *)(base + k->off) = (int)n;
 		return 0;
 	case CT_SIZE:
-		if (vg_parse_size(value, &size) != 0 ||
-		    size < (uint64_t)k->min || size > (uint64_t)k->max) {
-			snprintf(err, errlen, "%s: expected a size from %lld to "
-			    "%lld bytes (K, M, G suffixes allowed), not '%s'",
-			    key, k->min, k->max, value);
-			return VG_ERR_INVAL;
-		}
+		if ((r = vg_conf_size(key, value, k->min, k->max, &size, err,
+		    errlen)) != 0)
+			return r;
 		*(size_t *)(void *)(base + k->off) = (size_t)size;
 		return 0;
 	case CT_STRING:
@@ -281,11 +260,8 @@ hub_conf_set(struct hub_conf *c, const char *key, const char *value,
 		c->port = port;
 		return 0;
 	case CT_LEVEL:
-		if ((level = hub_log_parse_level(value)) < 0) {
-			snprintf(err, errlen, "%s: expected error, warn, info or "
-			    "debug, not '%s'", key, value);
-			return VG_ERR_INVAL;
-		}
+		if ((r = vg_conf_level(key, value, &level, err, errlen)) != 0)
+			return r;
 		c->log_level = level;
 		return 0;
 	case CT_URL:
@@ -306,114 +282,28 @@ nomem:
 	return VG_ERR_NOMEM;
 }
 
-/* Removes blanks at both ends of s, in place. */
-static char *
-trim(char *s)
+/* vg_conf_read() callback: one setting of the file. */
+static int
+conf_set_cb(void *arg, const char *key, const char *value, char *msg,
+    size_t msglen)
 {
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\r' || end[-1] == '\n'))
-		*--end = '\0';
-	return s;
+	return hub_conf_set(arg, key, value, msg, msglen);
 }
 
 int
 hub_conf_load(struct hub_conf *c, const char *file, char *err,
     size_t errlen)
 {
-	unsigned int seen[NKEYS];
-	char msg[512], *line = NULL, *key, *value, *eq;
-	size_t cap = 0, i, total = 0;
-	ssize_t len;
-	unsigned int lineno = 0;
-	struct stat st;
-	FILE *f;
 	int r;
 
-	memset(seen, 0, sizeof(seen));
-	if ((f = fopen(file, "re")) == NULL) {
-		r = errno == ENOENT ? VG_ERR_NOTFOUND :
-		    vg_err_from_errno(errno);
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	if ((r = vg_conf_read(file, conf_set_cb, c, err, errlen)) != 0)
 		return r;
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", file);
-		goto bad;
-	}
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		total += (size_t)len;
-		if (total > CONF_FILE_MAX) {
-			snprintf(err, errlen, "%s: larger than %d bytes", file,
-			    CONF_FILE_MAX);
-			r = VG_ERR_TOOBIG;
-			goto out;
-		}
-		if ((size_t)len > CONF_LINE_MAX) {
-			snprintf(err, errlen, "%s:%u: line longer than %d "
-			    "bytes", file, lineno, CONF_LINE_MAX);
-			goto bad;
-		}
-		if (strlen(line) != (size_t)len) {
-			snprintf(err, errlen, "%s:%u: NUL byte in the line",
-			    file, lineno);
-			goto bad;
-		}
-		key = line;
-		/* A UTF-8 byte order mark some editors write. */
-		if (lineno == 1 && strncmp(key, "\xef\xbb\xbf", 3) == 0)
-			key += 3;
-		key = trim(key);
-		if (*key == '\0' || *key == '#')
-			continue;
-		if ((eq = strchr(key, '=')) == NULL) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value'",
-			    file, lineno);
-			goto bad;
-		}
-		*eq = '\0';
-		key = trim(key);
-		value = trim(eq + 1);
-		for (i = 0; i < NKEYS; i++) {
-			if (strcmp(conf_keys[i].key, key) != 0)
-				continue;
-			if (seen[i] != 0) {
-				snprintf(err, errlen, "%s:%u: '%s' is already "
-				    "set on line %u", file, lineno, key,
-				    seen[i]);
-				goto bad;
-			}
-			seen[i] = lineno;
-		}
-		if ((r = hub_conf_set(c, key, value, msg, sizeof(msg))) != 0) {
-			snprintf(err, errlen, "%s:%u: %s", file, lineno, msg);
-			goto out;
-		}
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		r = VG_ERR_IO;
-		goto out;
-	}
 	free(c->conf_path);
 	if ((c->conf_path = strdup(file)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		r = VG_ERR_NOMEM;
-		goto out;
+		return VG_ERR_NOMEM;
 	}
-	r = 0;
-	goto out;
-bad:
-	r = VG_ERR_INVAL;
-out:
-	free(line);
-	fclose(f);
-	return r;
+	return 0;
 }
 
 int

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vg_log.h"
+
 /*
  * vigil-hub: the process-wide context shared by every module of the hub.
  * One struct hub exists per process; request handlers reach it through
@@ -17,8 +19,8 @@
 struct hub_store;
 struct hub_auth;
 
-enum hub_log_level { HUB_LOG_ERROR = 0, HUB_LOG_WARN, HUB_LOG_INFO,
-	HUB_LOG_DEBUG };
+enum hub_log_level { HUB_LOG_ERROR = VG_LOG_ERROR, HUB_LOG_WARN =
+	VG_LOG_WARN, HUB_LOG_INFO = VG_LOG_INFO, HUB_LOG_DEBUG = VG_LOG_DEBUG };
 
 /* Settings from /etc/vigil/hub.conf and the command line (conf.h). */
 struct hub_conf {
@@ -69,14 +71,12 @@ struct hub {
 	atomic_llong requests;         /* requests handled since start */
 };
 
-/* Log one line to stderr (journald takes it from there) if level is at or
- * below the configured level: "vigil-hub: LEVEL: message". Never pass a
- * secret (password, token, credential) in the message. */
-void hub_log(int level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void hub_log_set_level(int level);
-/* "error", "warn", "info", "debug" -> level; -1 if unknown. */
-int hub_log_parse_level(const char *s);
+/* Logging is core's (vg_log.h): one line to stderr (journald takes it
+ * from there), "vigil-hub: LEVEL: message". Never pass a secret
+ * (password, token, credential) in the message. */
+#define hub_log vg_log
+#define hub_log_set_level vg_log_set_level
+#define hub_log_parse_level vg_log_parse_level
 
 /* Seconds since the epoch (wall clock). */
 int64_t hub_now(void);

@@ -11,18 +11,43 @@
 
 #include "policy.h"
 
-/* The array fields, and whether their entries must be absolute paths. */
+/* What the entries of an array field must be. */
+enum entry_kind {
+	ENTRY_PATTERN,		/* any string */
+	ENTRY_PATH,		/* an absolute path */
+	ENTRY_COLLECTOR,	/* a collector name, once */
+	ENTRY_COMMAND,		/* a command line (see policy.h) */
+};
+
+/* The array fields: what their entries are, and the caps. */
 static const struct {
 	const char *name;
-	int absolute;
+	enum entry_kind kind;
+	size_t max_entries;
+	size_t max_len;
 } list_fields[] = {
-	{ "paths", 1 },
-	{ "include", 0 },
-	{ "exclude", 0 },
-	{ "content", 1 },
+	{ "paths", ENTRY_PATH, HUB_POLICY_MAX_ENTRIES, HUB_POLICY_MAX_STRING },
+	{ "include", ENTRY_PATTERN, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "exclude", ENTRY_PATTERN, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "content", ENTRY_PATH, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "system", ENTRY_COLLECTOR, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "commands", ENTRY_COMMAND, HUB_POLICY_MAX_COMMANDS,
+	    HUB_POLICY_MAX_COMMAND },
 };
 
 #define NLIST (sizeof(list_fields) / sizeof(list_fields[0]))
+
+/* The agent's collectors of system configuration (agent/collect.h). */
+static const char *const collectors[] = {
+	"packages", "services", "users", "groups", "ports", "sysctl",
+};
+
+#define NCOLLECTORS (sizeof(collectors) / sizeof(collectors[0]))
+#define COLLECTOR_LIST "packages, services, users, groups, ports, sysctl"
 
 /*
  * A path is absolute when it starts with '/', or (for agents on Windows)
@@ -38,20 +63,87 @@ is_absolute(const char *s)
 }
 
 static int
-check_list(const char *field, int absolute, const json_t *v, char *err,
-    size_t errlen)
+is_collector(const char *s)
 {
+	size_t i;
+
+	for (i = 0; i < NCOLLECTORS; i++)
+		if (strcmp(s, collectors[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Checks entry i (s, len bytes, no NUL) of field against its kind; arr is
+ * the whole array, for the uniqueness of collectors.
+ */
+static int
+check_entry(const char *field, enum entry_kind kind, const json_t *arr,
+    size_t i, const char *s, size_t len, char *err, size_t errlen)
+{
+	size_t j;
+
+	switch (kind) {
+	case ENTRY_PATTERN:
+		break;
+	case ENTRY_PATH:
+		if (!is_absolute(s)) {
+			snprintf(err, errlen,
+			    "%s[%zu]: must be an absolute path", field, i);
+			return VG_ERR_INVAL;
+		}
+		break;
+	case ENTRY_COLLECTOR:
+		if (!is_collector(s)) {
+			snprintf(err, errlen, "%s[%zu]: \"%.64s\" is not a "
+			    "collector (" COLLECTOR_LIST ")", field, i, s);
+			return VG_ERR_INVAL;
+		}
+		/* Earlier entries are distinct collectors: at most six. */
+		for (j = 0; j < i; j++)
+			if (strcmp(s, json_string_value(
+			    json_array_get(arr, j))) == 0) {
+				snprintf(err, errlen, "%s[%zu]: \"%s\" is "
+				    "already in %s[%zu]", field, i, s, field,
+				    j);
+				return VG_ERR_INVAL;
+			}
+		break;
+	case ENTRY_COMMAND:
+		if (s[0] != '/') {
+			snprintf(err, errlen, "%s[%zu]: must start with an "
+			    "absolute path", field, i);
+			return VG_ERR_INVAL;
+		}
+		for (j = 0; j < len; j++)
+			if ((unsigned char)s[j] < 0x20 ||
+			    (unsigned char)s[j] == 0x7f) {
+				snprintf(err, errlen, "%s[%zu]: contains a "
+				    "control character (0x%02x at byte %zu)",
+				    field, i, (unsigned char)s[j], j);
+				return VG_ERR_INVAL;
+			}
+		break;
+	}
+	return 0;
+}
+
+static int
+check_list(size_t f, const json_t *v, char *err, size_t errlen)
+{
+	const char *field = list_fields[f].name;
 	const json_t *e;
 	const char *s;
 	size_t i, len;
+	int r;
 
 	if (!json_is_array(v)) {
 		snprintf(err, errlen, "%s: must be an array of strings", field);
 		return VG_ERR_INVAL;
 	}
-	if (json_array_size(v) > HUB_POLICY_MAX_ENTRIES) {
-		snprintf(err, errlen, "%s: more than %d entries", field,
-		    HUB_POLICY_MAX_ENTRIES);
+	if (json_array_size(v) > list_fields[f].max_entries) {
+		snprintf(err, errlen, "%s: more than %zu entries", field,
+		    list_fields[f].max_entries);
 		return VG_ERR_INVAL;
 	}
 	json_array_foreach(v, i, e) {
@@ -72,16 +164,14 @@ check_list(const char *field, int absolute, const json_t *v, char *err,
 			    field, i);
 			return VG_ERR_INVAL;
 		}
-		if (len > HUB_POLICY_MAX_STRING) {
-			snprintf(err, errlen, "%s[%zu]: longer than %d bytes",
-			    field, i, HUB_POLICY_MAX_STRING);
+		if (len > list_fields[f].max_len) {
+			snprintf(err, errlen, "%s[%zu]: longer than %zu bytes",
+			    field, i, list_fields[f].max_len);
 			return VG_ERR_INVAL;
 		}
-		if (absolute && !is_absolute(s)) {
-			snprintf(err, errlen,
-			    "%s[%zu]: must be an absolute path", field, i);
-			return VG_ERR_INVAL;
-		}
+		if ((r = check_entry(field, list_fields[f].kind, v, i, s, len,
+		    err, errlen)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -164,8 +254,7 @@ hub_policy_validate(const json_t *doc, char *err, size_t errlen)
 			if (strcmp(key, list_fields[i].name) == 0)
 				break;
 		if (i < NLIST) {
-			if ((r = check_list(key, list_fields[i].absolute, v,
-			    err, errlen)) != 0)
+			if ((r = check_list(i, v, err, errlen)) != 0)
 				return r;
 		} else if (strcmp(key, "hash") == 0) {
 			if ((r = check_hash(v, err, errlen)) != 0)

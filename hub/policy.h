@@ -21,10 +21,23 @@
  *   realtime          true or false
  *   schedule          seconds between scans, 60..604800
  *   max_hash_size     bytes: an integer, or a string such as "512M", "1G"
+ *   system            array of distinct collectors of system configuration:
+ *                     "packages", "services", "users", "groups", "ports",
+ *                     "sysctl"
+ *   commands          array (≤ 100) of command lines whose output agents
+ *                     track, each 1..1024 bytes, starting with an absolute
+ *                     path, without control characters
+ *
+ * Commands need the device's consent too: an agent runs a command line
+ * only when the same line is also in its local approved-commands file
+ * (default /etc/vigil/approved-commands, owned by root). The hub alone
+ * can never make agents run anything.
  */
 
 #define HUB_POLICY_MAX_ENTRIES 1000
 #define HUB_POLICY_MAX_STRING 4096
+#define HUB_POLICY_MAX_COMMANDS 100
+#define HUB_POLICY_MAX_COMMAND 1024
 #define HUB_POLICY_SCHEDULE_MIN 60
 #define HUB_POLICY_SCHEDULE_MAX 604800
 
@@ -42,7 +55,8 @@ int hub_policy_validate(const json_t *doc, char *err, size_t errlen);
  * Merges the policies of a device's groups: list is an array of
  * {"group_id", "policy", ...} objects (store.h device_policies()); each
  * policy must have passed hub_policy_validate(). Arrays become the sorted
- * union of their strings, hash the strongest, realtime true if any is,
+ * union of their strings (the caps on entries are per document: a union
+ * may hold more), hash the strongest, realtime true if any is,
  * schedule the smallest, max_hash_size the largest (as integer bytes), and
  * "groups" lists the ids of the groups whose policy is not empty, in
  * ascending order. No such group gives {}. The result does not depend on

@@ -27,6 +27,7 @@
 
 #include "tls.h"
 #include "vg_err.h"
+#include "vg_util.h"
 
 #define PEM_FILE_MAX (1024 * 1024)   /* a certificate chain or a key */
 #define SAN_MAX 128                  /* names in a generated certificate */
@@ -123,58 +124,6 @@ out:
 		free(buf);
 	}
 	close(fd);
-	return r;
-}
-
-/*
- * Writes data to path through path.tmp, fsync and rename, so a crash
- * leaves the old file or the new one and a reader never sees half a key.
- */
-static int
-write_file_atomic(const char *path, const void *data, size_t len,
-    mode_t mode, char *err, size_t errlen)
-{
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	ssize_t n;
-	int fd = -1, r = VG_ERR_IO;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
-	    sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return VG_ERR_INVAL;
-	}
-	/* O_EXCL after the unlink: never write through a planted link. */
-	if (unlink(tmp) != 0 && errno != ENOENT)
-		goto fail;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
-	if (fd < 0 || fchmod(fd, mode) != 0)
-		goto fail;
-	while (off < len) {
-		n = write(fd, (const char *)data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	return 0;
-fail:
-	r = vg_err_from_errno(errno);
-	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
 	return r;
 }
 
@@ -448,11 +397,12 @@ generate(const struct hub_conf *conf, const char *crt_path,
 		ssl_err(err, errlen, "cannot encode the TLS certificate");
 		goto out;
 	}
-	/* The key first: a certificate never exists without its key. */
-	if ((r = write_file_atomic(key_path, key_pem, strlen(key_pem), 0600,
-	    err, errlen)) != 0 ||
-	    (r = write_file_atomic(crt_path, crt_pem, strlen(crt_pem), 0644,
-	    err, errlen)) != 0)
+	/* The key first: a certificate never exists without its key. The
+	 * atomic write means a reader never sees half a key. */
+	if ((r = vg_write_file_atomic(key_path, key_pem, strlen(key_pem),
+	    0600, err, errlen)) != 0 ||
+	    (r = vg_write_file_atomic(crt_path, crt_pem, strlen(crt_pem),
+	    0644, err, errlen)) != 0)
 		goto out;
 	hub_log(HUB_LOG_INFO, "generated a self-signed TLS certificate for "
 	    "%s with %zu names: %s", cn, names->n, crt_path);

@@ -7,16 +7,18 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
 	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
 	libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev sqlite3 attr acl util-linux jq curl openssl procps
+run_pkgs=(curl jq openssl)
+test_pkgs=(libcmocka-dev python3 passwd sqlite3 attr acl util-linux jq curl openssl procps
 	iproute2)
-bench_pkgs=(aide time bc)
+bench_pkgs=(aide time bc inotify-tools python3)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
 build) ;;
+run) want+=("${run_pkgs[@]}") ;;
 test) want+=("${test_pkgs[@]}") ;;
 bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

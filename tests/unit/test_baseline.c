@@ -679,11 +679,88 @@ test_altered_rows_detected(void **state)
 	check_baseline(f->path, 0, "r");
 }
 
+/* Lookups by path find every item, miss absent ones, and do not disturb
+ * the stream of vg_baseline_next() they interleave with. */
+static void
+test_get(void **state)
+{
+	struct fixture *f = *state;
+	struct vg_baseline *b = NULL;
+	struct vg_item *it, *got, *want;
+	char err[512] = "";
+	size_t i, n = 0;
+	int found;
+
+	write_baseline(f->path, 2, "root /\n");
+	if (vg_baseline_open(f->path, &b, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
+	for (i = 0; i < NPATHS; i++) {
+		got = NULL;
+		if (vg_baseline_get(b, paths[i], strlen(paths[i]), &got, err,
+		    sizeof(err)) != 0)
+			fail_msg("get %s: %s", paths[i], err);
+		assert_non_null(got);
+		want = make_item(i, 2);
+		assert_items_equal(want, got);
+		vg_item_free(want);
+		vg_item_free(got);
+	}
+	/* Absent: a prefix, an extension, a '/' that is not a separator. */
+	got = (struct vg_item *)&got;
+	assert_int_equal(vg_baseline_get(b, "/a/b/c/d", 8, &got, err,
+	    sizeof(err)), 0);
+	assert_null(got);
+	got = (struct vg_item *)&got;
+	assert_int_equal(vg_baseline_get(b, "/a/bb", 5, &got, err,
+	    sizeof(err)), 0);
+	assert_null(got);
+	got = (struct vg_item *)&got;
+	assert_int_equal(vg_baseline_get(b, "", 0, &got, err, sizeof(err)),
+	    0);
+	assert_null(got);
+	/* Below a folder: "/a" has items, "/a/b/c/d/e/f/g/h" and "/a.b"
+	 * none ("/a.b" sorts between "/a/..." keys and is not below). */
+	assert_int_equal(vg_baseline_has_below(b, "/a", 2, &found, err,
+	    sizeof(err)), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(vg_baseline_has_below(b, "/a/b/c/d/e/f/g/h", 16,
+	    &found, err, sizeof(err)), 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(vg_baseline_has_below(b, "/a.b", 4, &found, err,
+	    sizeof(err)), 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(vg_baseline_has_below(b, "/", 1, &found, err,
+	    sizeof(err)), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(vg_baseline_has_below(b, "/q", 2, &found, err,
+	    sizeof(err)), 0);
+	assert_int_equal(found, 0);
+	/* Interleaved with the stream, which still ends checked. */
+	for (;;) {
+		it = NULL;
+		if (vg_baseline_next(b, &it, err, sizeof(err)) != 0)
+			fail_msg("next: %s", err);
+		if (it == NULL)
+			break;
+		n++;
+		got = NULL;
+		assert_int_equal(vg_baseline_get(b, "/a", 2, &got, err,
+		    sizeof(err)), 0);
+		assert_non_null(got);
+		assert_string_equal(got->path, "/a");
+		vg_item_free(got);
+		vg_item_free(it);
+	}
+	assert_int_equal(n, NPATHS);
+	vg_baseline_close(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_cmp),
+		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_read, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commit_replaces, setup,

@@ -522,12 +522,12 @@ test_kind_names(void **state)
 {
 	static const char *const names[] = { "file", "regkey", "regvalue",
 		"package", "service", "user", "group", "port", "command",
-		"devconfig" };
+		"devconfig", "sysctl" };
 	enum vg_item_kind k;
 	int i;
 
 	(void)state;
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 11; i++) {
 		assert_string_equal(vg_kind_name((enum vg_item_kind)(i + 1)),
 		    names[i]);
 		k = (enum vg_item_kind)0;
@@ -535,8 +535,9 @@ test_kind_names(void **state)
 		assert_int_equal(k, (enum vg_item_kind)(i + 1));
 	}
 	assert_int_equal(VG_KIND_DEVCONFIG, 10);
+	assert_int_equal(VG_KIND_SYSCTL, 11);
 	assert_null(vg_kind_name((enum vg_item_kind)0));
-	assert_null(vg_kind_name((enum vg_item_kind)11));
+	assert_null(vg_kind_name((enum vg_item_kind)12));
 	k = VG_KIND_USER;
 	assert_int_equal(vg_kind_parse("files", &k), VG_ERR_INVAL);
 	assert_int_equal(vg_kind_parse("", &k), VG_ERR_INVAL);

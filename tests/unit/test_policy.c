@@ -70,14 +70,64 @@ test_validate_accepts(void **state)
 	check_valid("{\"max_hash_size\":\"512M\"}");
 	check_valid("{\"paths\":[]}");
 	check_valid("{\"paths\":[\"C:\\\\Windows\\\\System32\"]}");
+	check_valid("{\"system\":[\"packages\",\"services\",\"users\","
+	    "\"groups\",\"ports\",\"sysctl\"]}");
+	check_valid("{\"system\":[],\"commands\":[]}");
+	check_valid("{\"commands\":[\"/usr/sbin/iptables-save\","
+	    "\"/usr/bin/ls -la '/etc/cron.d'\",\"/bin/date\",\"/bin/date\"]}");
+}
+
+/* field with one entry "/aaa...": max bytes pass, one more is want. */
+static void
+check_length_cap(const char *field, size_t max, const char *want)
+{
+	char *big = malloc(max + 2);
+	json_t *doc;
+	char err[256];
+
+	assert_non_null(big);
+	big[0] = '/';
+	memset(big + 1, 'a', max);
+	big[max + 1] = '\0';
+	doc = json_pack("{s:[s]}", field, big);
+	assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_string_equal(err, want);
+	json_decref(doc);
+	big[max] = '\0';
+	doc = json_pack("{s:[s]}", field, big);
+	assert_int_equal(hub_policy_validate(doc, err, sizeof(err)), 0);
+	json_decref(doc);
+	free(big);
+}
+
+/* field with max copies of entry passes, one more is want. */
+static void
+check_count_cap(const char *field, const char *entry, size_t max,
+    const char *want)
+{
+	json_t *doc = json_object(), *arr = json_array();
+	char err[256];
+	size_t i;
+
+	assert_non_null(doc);
+	assert_non_null(arr);
+	for (i = 0; i < max; i++)
+		assert_int_equal(json_array_append_new(arr,
+		    json_string(entry)), 0);
+	assert_int_equal(json_object_set(doc, field, arr), 0);
+	assert_int_equal(hub_policy_validate(doc, err, sizeof(err)), 0);
+	assert_int_equal(json_array_append_new(arr, json_string(entry)), 0);
+	assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_string_equal(err, want);
+	json_decref(arr);
+	json_decref(doc);
 }
 
 static void
 test_validate_rejects(void **state)
 {
-	char big[HUB_POLICY_MAX_STRING + 32];
-	size_t i;
-
 	(void)state;
 	check_invalid("[]", "policy: must be a JSON object");
 	check_invalid("{\"path\":[\"/etc\"]}", "unknown field \"path\"");
@@ -120,48 +170,61 @@ test_validate_rejects(void **state)
 	    "a size such as \"512M\" or \"1G\", or a number of bytes");
 	check_invalid("{\"max_hash_size\":true}", "max_hash_size: must be "
 	    "a size such as \"512M\" or \"1G\", or a number of bytes");
+	check_invalid("{\"system\":\"packages\"}",
+	    "system: must be an array of strings");
+	check_invalid("{\"system\":[\"ports\",7]}",
+	    "system[1]: must be a string");
+	check_invalid("{\"system\":[\"ports\",\"users\",\"foo\"]}",
+	    "system[2]: \"foo\" is not a collector (packages, services, "
+	    "users, groups, ports, sysctl)");
+	check_invalid("{\"system\":[\"Packages\"]}",
+	    "system[0]: \"Packages\" is not a collector (packages, services, "
+	    "users, groups, ports, sysctl)");
+	check_invalid("{\"system\":[\"commands\"]}",
+	    "system[0]: \"commands\" is not a collector (packages, services, "
+	    "users, groups, ports, sysctl)");
+	check_invalid("{\"system\":[\"ports\",\"users\",\"ports\"]}",
+	    "system[2]: \"ports\" is already in system[0]");
+	check_invalid("{\"system\":[\"\"]}", "system[0]: must not be empty");
+	check_invalid("{\"commands\":\"/bin/date\"}",
+	    "commands: must be an array of strings");
+	check_invalid("{\"commands\":[\"/bin/date\",null]}",
+	    "commands[1]: must be a string");
+	check_invalid("{\"commands\":[\"\"]}",
+	    "commands[0]: must not be empty");
+	check_invalid("{\"commands\":[\"/bin/date\",\"iptables -L\"]}",
+	    "commands[1]: must start with an absolute path");
+	check_invalid("{\"commands\":[\" /bin/date\"]}",
+	    "commands[0]: must start with an absolute path");
+	/* Commands run on Linux agents: no drive letters. */
+	check_invalid("{\"commands\":[\"C:/Windows/ipconfig.exe\"]}",
+	    "commands[0]: must start with an absolute path");
+	check_invalid("{\"commands\":[\"/bin/a\\u0000b\"]}",
+	    "commands[0]: contains a NUL byte");
+	check_invalid("{\"commands\":[\"/bin/true\",\"/bin/date\\n/bin/sh\"]}",
+	    "commands[1]: contains a control character (0x0a at byte 9)");
+	check_invalid("{\"commands\":[\"/bin/echo\\ta\"]}",
+	    "commands[0]: contains a control character (0x09 at byte 9)");
+	check_invalid("{\"commands\":[\"/bin/echo \\u007f\"]}",
+	    "commands[0]: contains a control character (0x7f at byte 10)");
+	check_invalid("{\"commands\":[\"/bin/echo \\u001b[2J\"]}",
+	    "commands[0]: contains a control character (0x1b at byte 10)");
+	/* UTF-8 is not a control character. */
+	check_valid("{\"commands\":[\"/bin/echo h\u00e9\"]}");
 	check_invalid("{\"max_hash_size\":\"99999999999T\"}", "max_hash_size: "
 	    "must be a size such as \"512M\" or \"1G\", or a number of "
 	    "bytes");
 
-	/* The caps: 4096 bytes a string, 1000 entries a list. */
-	big[0] = '/';
-	memset(big + 1, 'a', HUB_POLICY_MAX_STRING);
-	big[HUB_POLICY_MAX_STRING + 1] = '\0';
-	{
-		json_t *doc = json_pack("{s:[s]}", "paths", big);
-		char err[256];
-
-		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
-		    VG_ERR_INVAL);
-		assert_string_equal(err, "paths[0]: longer than 4096 bytes");
-		json_decref(doc);
-		big[HUB_POLICY_MAX_STRING] = '\0';
-		doc = json_pack("{s:[s]}", "paths", big);
-		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
-		    0);
-		json_decref(doc);
-	}
-	{
-		json_t *doc = json_object(), *arr = json_array();
-		char err[256];
-
-		assert_non_null(doc);
-		assert_non_null(arr);
-		for (i = 0; i < HUB_POLICY_MAX_ENTRIES; i++)
-			assert_int_equal(json_array_append_new(arr,
-			    json_string("x")), 0);
-		assert_int_equal(json_object_set(doc, "exclude", arr), 0);
-		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
-		    0);
-		assert_int_equal(json_array_append_new(arr, json_string("x")),
-		    0);
-		assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
-		    VG_ERR_INVAL);
-		assert_string_equal(err, "exclude: more than 1000 entries");
-		json_decref(arr);
-		json_decref(doc);
-	}
+	/* The caps: 4096 bytes a string, 1000 entries a list; commands
+	 * 1024 bytes and 100 lines. */
+	check_length_cap("paths", HUB_POLICY_MAX_STRING,
+	    "paths[0]: longer than 4096 bytes");
+	check_count_cap("exclude", "x", HUB_POLICY_MAX_ENTRIES,
+	    "exclude: more than 1000 entries");
+	check_length_cap("commands", HUB_POLICY_MAX_COMMAND,
+	    "commands[0]: longer than 1024 bytes");
+	check_count_cap("commands", "/bin/date", HUB_POLICY_MAX_COMMANDS,
+	    "commands: more than 100 entries");
 }
 
 /* Merges the policies given as a JSON array of {"group_id","policy"}. */
@@ -229,6 +292,24 @@ test_merge_rules(void **state)
 	check_merge("[{\"group_id\":1,\"policy\":{\"max_hash_size\":10}},"
 	    "{\"group_id\":2,\"policy\":{\"max_hash_size\":\"1K\"}}]",
 	    "{\"groups\":[1,2],\"max_hash_size\":1024}");
+
+	/* system and commands: sorted union without duplicates, like
+	 * paths; a group with only these counts. */
+	check_merge("[{\"group_id\":4,\"policy\":{\"system\":[\"users\","
+	    "\"packages\"],\"commands\":[\"/usr/sbin/nft list ruleset\","
+	    "\"/bin/date\",\"/bin/date\"]}},"
+	    "{\"group_id\":3,\"policy\":{\"system\":[\"sysctl\",\"users\"],"
+	    "\"commands\":[\"/usr/sbin/iptables-save\","
+	    "\"/usr/sbin/nft list ruleset\"]}},"
+	    "{\"group_id\":9,\"policy\":{\"paths\":[\"/etc\"]}}]",
+	    "{\"commands\":[\"/bin/date\",\"/usr/sbin/iptables-save\","
+	    "\"/usr/sbin/nft list ruleset\"],\"groups\":[3,4,9],"
+	    "\"paths\":[\"/etc\"],\"system\":[\"packages\",\"sysctl\","
+	    "\"users\"]}");
+	check_merge("[{\"group_id\":1,\"policy\":{\"system\":[]}},"
+	    "{\"group_id\":2,\"policy\":{\"commands\":[\"/bin/date\"]}}]",
+	    "{\"commands\":[\"/bin/date\"],\"groups\":[1,2],"
+	    "\"system\":[]}");
 }
 
 static void
@@ -244,6 +325,16 @@ test_merge_rejects_invalid(void **state)
 	assert_null(out);
 	assert_string_equal(err, "policy of group 4: hash: md5 is weak; use "
 	    "sha256, sha384 or sha512");
+	json_decref(list);
+
+	list = parse("[{\"group_id\":1,\"policy\":{}},{\"group_id\":6,"
+	    "\"policy\":{\"system\":[\"kernel\"]}}]");
+	assert_int_equal(hub_policy_merge(list, &out, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_null(out);
+	assert_string_equal(err, "policy of group 6: system[0]: \"kernel\" "
+	    "is not a collector (packages, services, users, groups, ports, "
+	    "sysctl)");
 	json_decref(list);
 }
 
@@ -291,6 +382,13 @@ test_version(void **state)
 	assert_string_not_equal(a, b);
 	version_of("[{\"group_id\":1,\"policy\":{\"paths\":[\"/etc\"]}}]", a);
 	version_of("[{\"group_id\":2,\"policy\":{\"paths\":[\"/etc\"]}}]", b);
+	assert_string_not_equal(a, b);
+
+	/* The new fields count as well. */
+	version_of("[{\"group_id\":1,\"policy\":{\"system\":[\"ports\"]}}]",
+	    a);
+	version_of("[{\"group_id\":1,\"policy\":{\"system\":[\"ports\"],"
+	    "\"commands\":[\"/bin/date\"]}}]", b);
 	assert_string_not_equal(a, b);
 
 	/* The version is the hash of exactly this text. */

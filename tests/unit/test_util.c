@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of core/vg_util: UTF-8 validation, escaping and sanitizing,
- * base64, RFC 3339 times, sizes and bounded numbers. Every case checks an
- * exact result.
+ * base64, RFC 3339 times, sizes and bounded numbers, whole and atomic
+ * writes. Every case checks an exact result.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +10,21 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vg_err.h"
 #include "vg_util.h"
@@ -412,6 +424,411 @@ test_now_monotonic(void **state)
 	assert_true(b >= a);
 }
 
+/* ---- vg_write_all, vg_write_file_atomic ---- */
+
+static char wdir[64];
+
+static int
+wdir_setup(void **state)
+{
+	(void)state;
+	snprintf(wdir, sizeof(wdir), "/tmp/vg-util-XXXXXX");
+	return mkdtemp(wdir) == NULL ? -1 : 0;
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static int
+wdir_teardown(void **state)
+{
+	char mnt[128];
+
+	(void)state;
+	/* A failed assertion must not leave the small file system behind. */
+	snprintf(mnt, sizeof(mnt), "%s/small", wdir);
+	(void)umount2(mnt, MNT_DETACH);
+	if (chmod(wdir, 0700) != 0)
+		return -1;
+	return nftw(wdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The file's whole content, NUL-terminated, in a static buffer; NULL
+ * when it cannot be read. */
+static const char *
+slurp(const char *path, size_t *lenp)
+{
+	static char buf[300 * 1024];
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+static void
+put(const char *path, const char *text, mode_t mode)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(vg_write_all(fd, text, strlen(text)), 0);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Entries in dir other than . and .., to catch a temporary file left. */
+static int
+entries(const char *dir)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static volatile sig_atomic_t alarms;
+static int go_fd = -1;
+
+/* Lets the reader start only after 20 signals: until then the writer
+ * sits blocked on a full pipe, and each signal makes write() fail with
+ * EINTR. */
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	if (++alarms == 20)
+		(void)!write(go_fd, "g", 1);
+}
+
+static void
+test_write_all(void **state)
+{
+	enum { TOTAL = 8 * 1024 * 1024 };
+	struct itimerval it = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 },
+		{ 0, 0 } };
+	struct sigaction sa, old;
+	unsigned char *buf, rb[1000];
+	unsigned long sum = 0, got[2];
+	size_t i;
+	ssize_t n;
+	pid_t pid;
+	int p[2], q[2], go[2], status, r, saved;
+
+	(void)state;
+	assert_non_null(buf = malloc(TOTAL));
+	for (i = 0; i < TOTAL; i++) {
+		buf[i] = (unsigned char)(i * 7 + i / 251);
+		sum += buf[i];
+	}
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	assert_int_equal(pipe(go), 0);
+	/* Timer signals without SA_RESTART interrupt the writer: EINTR
+	 * while the pipe is full, then short writes while the child reads
+	 * in small bites. Every byte must still arrive, once. */
+	if ((pid = fork()) == 0) {
+		unsigned long s = 0, count = 0;
+		char c;
+
+		close(p[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		while ((n = read(p[0], rb, sizeof(rb))) > 0) {
+			for (i = 0; i < (size_t)n; i++)
+				s += rb[i];
+			count += (unsigned long)n;
+		}
+		got[0] = s;
+		got[1] = count;
+		_exit(write(q[1], got, sizeof(got)) == sizeof(got) ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	close(p[0]);
+	close(q[1]);
+	close(go[0]);
+	go_fd = go[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	alarms = 0;
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	r = vg_write_all(p[1], buf, TOTAL);
+	saved = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	close(p[1]);
+	close(go[1]);
+	assert_int_equal(read(q[0], got, sizeof(got)), sizeof(got));
+	close(q[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	free(buf);
+	if (r != 0)
+		print_error("vg_write_all: %s\n", strerror(saved));
+	assert_int_equal(r, 0);
+	assert_true(alarms >= 20);
+	assert_int_equal(got[1], TOTAL);
+	assert_int_equal(got[0], sum);
+
+	/* A descriptor that cannot be written: -1 and errno. */
+	errno = 0;
+	assert_int_equal(vg_write_all(-1, "x", 1), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(vg_write_all(-1, "", 0), 0);
+}
+
+static void
+test_write_atomic_mode(void **state)
+{
+	char path[128], err[256];
+	struct stat sb;
+	mode_t mask;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cred", wdir);
+	/* The mode is what was asked, whatever the umask. */
+	mask = umask(0077);
+	assert_int_equal(vg_write_file_atomic(path, "public\n", 7, 0644, err,
+	    sizeof(err)), 0);
+	umask(mask);
+	assert_string_equal(slurp(path, NULL), "public\n");
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0644);
+	assert_int_equal(sb.st_uid, geteuid());
+
+	/* Replaced with a narrower mode; the binary content is whole. */
+	mask = umask(0);
+	assert_int_equal(vg_write_file_atomic(path, "se\0cret", 7, 0600, err,
+	    sizeof(err)), 0);
+	umask(mask);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(sb.st_size, 7);
+	assert_memory_equal(slurp(path, NULL), "se\0cret", 7);
+	assert_int_equal(entries(wdir), 1);
+
+	/* Empty content is a file too. */
+	assert_int_equal(vg_write_file_atomic(path, "", 0, 0640, err,
+	    sizeof(err)), 0);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+
+	/* A name in the current folder has "." as its folder. */
+	assert_int_equal(chdir(wdir), 0);
+	assert_int_equal(vg_write_file_atomic("here", "h", 1, 0600, err,
+	    sizeof(err)), 0);
+	assert_int_equal(chdir("/"), 0);
+	snprintf(path, sizeof(path), "%s/here", wdir);
+	assert_string_equal(slurp(path, NULL), "h");
+	assert_int_equal(entries(wdir), 2);
+}
+
+static void
+test_write_atomic_keep(void **state)
+{
+	char path[128], link[128], err[256];
+	struct stat before, after;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/HubDetails.xml", wdir);
+	put(path, "<old/>\n", 0640);
+	/* Root can give the file another owner, which must then be kept. */
+	if (uid == 0)
+		assert_int_equal(chown(path, 1234, 5678), 0);
+	assert_int_equal(lstat(path, &before), 0);
+	assert_int_equal(vg_write_file_atomic(path, "<new/>\n", 7,
+	    VG_MODE_KEEP, err, sizeof(err)), 0);
+	assert_string_equal(slurp(path, NULL), "<new/>\n");
+	assert_int_equal(lstat(path, &after), 0);
+	assert_true(after.st_ino != before.st_ino);
+	assert_int_equal(after.st_mode & 07777, 0640);
+	assert_int_equal(after.st_uid, uid == 0 ? 1234 : uid);
+	assert_int_equal(after.st_gid, uid == 0 ? 5678 : gid);
+
+	/* An explicit mode: neither the old mode nor the old owner. */
+	assert_int_equal(vg_write_file_atomic(path, "<x/>", 4, 0600, err,
+	    sizeof(err)), 0);
+	assert_int_equal(lstat(path, &after), 0);
+	assert_int_equal(after.st_mode & 07777, 0600);
+	assert_int_equal(after.st_uid, uid);
+	assert_int_equal(after.st_gid, gid);
+	assert_int_equal(entries(wdir), 1);
+
+	/* Nothing to keep: private. */
+	snprintf(path, sizeof(path), "%s/fresh", wdir);
+	assert_int_equal(vg_write_file_atomic(path, "f", 1, VG_MODE_KEEP, err,
+	    sizeof(err)), 0);
+	assert_int_equal(lstat(path, &after), 0);
+	assert_int_equal(after.st_mode & 07777, 0600);
+
+	/* A link's mode means nothing: refused, the link left alone. */
+	snprintf(link, sizeof(link), "%s/link", wdir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(vg_write_file_atomic(link, "l", 1, VG_MODE_KEEP, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, link));
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(lstat(link, &after), 0);
+	assert_true(S_ISLNK(after.st_mode));
+	assert_string_equal(slurp(path, NULL), "f");
+	assert_int_equal(entries(wdir), 3);
+}
+
+static void
+test_write_atomic_failures(void **state)
+{
+	char path[128], err[256];
+
+	(void)state;
+	/* No such folder. */
+	snprintf(path, sizeof(path), "%s/missing/cred", wdir);
+	err[0] = '\0';
+	assert_int_equal(vg_write_file_atomic(path, "x", 1, 0600, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_non_null(strstr(err, path));
+
+	/* A folder in the way: the rename fails, the folder stays and the
+	 * temporary file goes. */
+	snprintf(path, sizeof(path), "%s/adir", wdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_not_equal(vg_write_file_atomic(path, "x", 1, 0600, err,
+	    sizeof(err)), 0);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(entries(path), 0);
+	assert_int_equal(entries(wdir), 1);
+
+	/* Names that are no file's. */
+	assert_int_equal(vg_write_file_atomic("", "x", 1, 0600, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	snprintf(path, sizeof(path), "%s/", wdir);
+	assert_int_equal(vg_write_file_atomic(path, "x", 1, 0600, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(entries(wdir), 1);
+
+	/* A folder we may not write: root may, so only for others. */
+	if (geteuid() != 0) {
+		snprintf(path, sizeof(path), "%s/cred", wdir);
+		put(path, "old", 0600);
+		assert_int_equal(chmod(wdir, 0500), 0);
+		assert_int_equal(vg_write_file_atomic(path, "new", 3, 0600,
+		    err, sizeof(err)), VG_ERR_PERM);
+		assert_int_equal(chmod(wdir, 0700), 0);
+		assert_non_null(strstr(err, path));
+		assert_string_equal(slurp(path, NULL), "old");
+	}
+}
+
+/* A full disk: a 64 KB tmpfs, which only root can mount. */
+static void
+test_write_atomic_nospace(void **state)
+{
+	static char big[256 * 1024];
+	char mnt[128], path[160], err[256], got[16] = "";
+	const char *s;
+	int r, n;
+
+	(void)state;
+	snprintf(mnt, sizeof(mnt), "%s/small", wdir);
+	snprintf(path, sizeof(path), "%s/cred", mnt);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0,
+	    "size=64k") != 0) {
+		print_message("skipped: cannot mount a tmpfs (%s)\n",
+		    geteuid() != 0 ? "not root" : strerror(errno));
+		skip();
+	}
+	memset(big, 'b', sizeof(big));
+	/* Results first, assertions after the unmount, so that a failure
+	 * does not leave the mount behind (the teardown detaches it too). */
+	r = vg_write_file_atomic(path, "old", 3, 0600, err, sizeof(err));
+	if (r == 0)
+		r = vg_write_file_atomic(path, big, sizeof(big), 0600, err,
+		    sizeof(err));
+	if ((s = slurp(path, NULL)) != NULL)
+		snprintf(got, sizeof(got), "%s", s);
+	n = entries(mnt);
+	assert_int_equal(umount(mnt), 0);
+	assert_int_equal(r, VG_ERR_NOSPACE);
+	assert_non_null(strstr(err, path));
+	assert_string_equal(got, "old");
+	assert_int_equal(n, 1);
+}
+
+/* Two writers of one path never mix, and a reader always sees one whole
+ * version. */
+static void
+test_write_atomic_concurrent(void **state)
+{
+	enum { SIZE = 64 * 1024, ROUNDS = 100 };
+	static char data[2][SIZE];
+	char path[128], err[256];
+	const char *s;
+	size_t len, i;
+	pid_t pid[2];
+	int k, status, bad = 0, reads = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/shared", wdir);
+	memset(data[0], 'a', SIZE);
+	memset(data[1], 'b', SIZE);
+	assert_int_equal(vg_write_file_atomic(path, data[0], SIZE, 0600, err,
+	    sizeof(err)), 0);
+	for (k = 0; k < 2; k++) {
+		if ((pid[k] = fork()) == 0) {
+			for (i = 0; i < ROUNDS; i++)
+				if (vg_write_file_atomic(path, data[k], SIZE,
+				    0600, err, sizeof(err)) != 0)
+					_exit(1);
+			_exit(0);
+		}
+		assert_true(pid[k] > 0);
+	}
+	while (waitpid(pid[0], &status, WNOHANG) == 0 ||
+	    waitpid(pid[1], &status, WNOHANG) == 0) {
+		if ((s = slurp(path, &len)) == NULL || len != SIZE ||
+		    (memcmp(s, data[0], SIZE) != 0 &&
+		    memcmp(s, data[1], SIZE) != 0))
+			bad++;
+		reads++;
+	}
+	for (k = 0; k < 2; k++) {
+		waitpid(pid[k], &status, 0);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(bad, 0);
+	assert_true(reads > 0);
+	assert_int_equal(entries(wdir), 1);
+}
+
 int
 main(void)
 {
@@ -429,6 +846,17 @@ main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_long),
 		cmocka_unit_test(test_now_monotonic),
+		cmocka_unit_test(test_write_all),
+		cmocka_unit_test_setup_teardown(test_write_atomic_mode,
+		    wdir_setup, wdir_teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_keep,
+		    wdir_setup, wdir_teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_failures,
+		    wdir_setup, wdir_teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_nospace,
+		    wdir_setup, wdir_teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_concurrent,
+		    wdir_setup, wdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

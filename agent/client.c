@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The hub API over libcurl (see client.h). Certificate pinning is an
+ * OpenSSL verify callback installed through CURLOPT_SSL_CTX_FUNCTION:
+ * curl's own checks are off then (the hub's certificate is self-signed),
+ * but the callback runs inside the handshake, so a hub with another
+ * certificate fails it before the request, and its credentials, leave.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <zlib.h>
+
+#include "client.h"
+#include "vg_err.h"
+
+#define HC_MAX_ANSWER (16L * 1024 * 1024)
+#define HC_GZIP_OVER 1024
+#define HC_MAX_URL 4096
+
+struct hc {
+	CURL *curl;
+	const struct hubdetails *hd;
+	char *credential;
+	char errbuf[CURL_ERROR_SIZE];
+	/* Filled by the verify callback during a handshake. */
+	int pin_failed;
+	int have_fp;
+	char seen_fp[96];
+	/* The answer being received. */
+	char *buf;
+	size_t len, cap;
+	int too_big;
+	long retry_after;
+};
+
+static pthread_once_t hc_once = PTHREAD_ONCE_INIT;
+static int hc_ex_index = -1;
+static int hc_global_ok;
+
+static void
+hc_global_init(void)
+{
+	hc_global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	hc_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+void
+hc_fp_format(const unsigned char *fp, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < len; i++) {
+		out[3 * i] = hex[fp[i] >> 4];
+		out[3 * i + 1] = hex[fp[i] & 15];
+		out[3 * i + 2] = i + 1 < len ? ':' : '\0';
+	}
+}
+
+/*
+ * Runs for each certificate of the chain. At the leaf (depth 0): records
+ * its SHA-256 fingerprint and, when pinned, accepts the handshake only if
+ * the pinned digest matches. Above the leaf nothing is checked when
+ * pinned: a pin replaces the CA chain.
+ */
+static int
+hc_verify_cb(int preverify_ok, X509_STORE_CTX *xs)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], pin[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, pinlen = 0;
+	const struct hubdetails *hd;
+	X509 *cert;
+	SSL *ssl;
+	struct hc *c;
+
+	ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl == NULL ||
+	    (c = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), hc_ex_index)) ==
+	    NULL)
+		return 0;
+	hd = c->hd;
+	if (X509_STORE_CTX_get_error_depth(xs) != 0)
+		return hd->thumbprint_len > 0 ? 1 : preverify_ok;
+	cert = X509_STORE_CTX_get_current_cert(xs);
+	if (cert == NULL || !X509_digest(cert, EVP_sha256(), md, &mdlen)) {
+		c->pin_failed = hd->thumbprint_len > 0;
+		return 0;
+	}
+	hc_fp_format(md, mdlen, c->seen_fp);
+	c->have_fp = 1;
+	if (hd->thumbprint_len == 0)
+		return preverify_ok;
+	if (hd->thumbprint_len == 20) {
+		if (!X509_digest(cert, EVP_sha1(), pin, &pinlen)) {
+			c->pin_failed = 1;
+			return 0;
+		}
+	} else {
+		memcpy(pin, md, mdlen);
+		pinlen = mdlen;
+	}
+	if (pinlen != hd->thumbprint_len ||
+	    CRYPTO_memcmp(pin, hd->thumbprint, pinlen) != 0) {
+		c->pin_failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static CURLcode
+hc_ssl_ctx_cb(CURL *curl, void *sslctx, void *ud)
+{
+	struct hc *c = ud;
+	SSL_CTX *ctx = sslctx;
+
+	(void)curl;
+	if (!SSL_CTX_set_ex_data(ctx, hc_ex_index, c))
+		return CURLE_OUT_OF_MEMORY;
+	/* Pinned: the callback's verdict decides the handshake. Not pinned:
+	 * SSL_VERIFY_NONE as curl sets it (curl checks the result itself
+	 * afterwards); the callback only notes the fingerprint. */
+	SSL_CTX_set_verify(ctx, c->hd->thumbprint_len > 0 ? SSL_VERIFY_PEER :
+	    SSL_VERIFY_NONE, hc_verify_cb);
+	return CURLE_OK;
+}
+
+static size_t
+hc_write_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct hc *c = ud;
+	size_t len = size * n, cap;
+	char *p;
+
+	if (len > (size_t)HC_MAX_ANSWER - c->len) {
+		c->too_big = 1;
+		return 0;
+	}
+	if (c->len + len + 1 > c->cap) {
+		cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + len + 1)
+			cap *= 2;
+		if ((p = realloc(c->buf, cap)) == NULL)
+			return 0;
+		c->buf = p;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, data, len);
+	c->len += len;
+	c->buf[c->len] = '\0';
+	return len;
+}
+
+/* Retry-After in seconds (the hub never sends the date form). */
+static size_t
+hc_header_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct hc *c = ud;
+	size_t len = size * n, i = 12;
+	long v = 0;
+
+	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		while (i < len && (data[i] == ' ' || data[i] == '\t'))
+			i++;
+		if (i < len && data[i] >= '0' && data[i] <= '9') {
+			for (; i < len && data[i] >= '0' && data[i] <= '9'; i++)
+				if (v < 86400)
+					v = v * 10 + (data[i] - '0');
+			c->retry_after = v > 86400 ? 86400 : v;
+		}
+	}
+	return len;
+}
+
+int
+hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
+{
+	const struct hubdetails *hd = o->hd;
+	struct hc *c;
+	CURL *h;
+	CURLcode cr = CURLE_OK;
+
+	*out = NULL;
+	pthread_once(&hc_once, hc_global_init);
+	if (!hc_global_ok || hc_ex_index < 0) {
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return VG_ERR_INTERNAL;
+	}
+	if (hd == NULL || hd->url == NULL) {
+		snprintf(err, errlen, "no hub URL");
+		return VG_ERR_INVAL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->curl = curl_easy_init()) == NULL) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	c->hd = hd;
+	h = c->curl;
+#define SET(opt, val) do { if (cr == CURLE_OK) \
+	cr = curl_easy_setopt(h, opt, val); } while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_ERRORBUFFER, c->errbuf);
+	SET(CURLOPT_USERAGENT, "vigil-agent/" VIGIL_VERSION);
+	SET(CURLOPT_CONNECTTIMEOUT, o->connect_timeout > 0 ?
+	    o->connect_timeout : 10L);
+	SET(CURLOPT_TIMEOUT, o->timeout > 0 ? o->timeout : 60L);
+	/* A stalled connection is given up well before the timeout. */
+	SET(CURLOPT_LOW_SPEED_LIMIT, 16L);
+	SET(CURLOPT_LOW_SPEED_TIME, 30L);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_TCP_KEEPIDLE, 60L);
+	SET(CURLOPT_TCP_KEEPINTVL, 30L);
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_WRITEFUNCTION, hc_write_cb);
+	SET(CURLOPT_WRITEDATA, c);
+	SET(CURLOPT_HEADERFUNCTION, hc_header_cb);
+	SET(CURLOPT_HEADERDATA, c);
+	SET(CURLOPT_SSL_CTX_FUNCTION, hc_ssl_ctx_cb);
+	SET(CURLOPT_SSL_CTX_DATA, c);
+	/* A resumed session skips the verify callback: every connection
+	 * shows its certificate. */
+	SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	if (hd->thumbprint_len > 0) {
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (o->ca_file != NULL) {
+		SET(CURLOPT_CAINFO, o->ca_file);
+	}
+	if (hd->proxy != NULL) {
+		SET(CURLOPT_PROXY, hd->proxy);
+		if (hd->proxy_username != NULL)
+			SET(CURLOPT_PROXYUSERNAME, hd->proxy_username);
+		if (hd->proxy_password != NULL)
+			SET(CURLOPT_PROXYPASSWORD, hd->proxy_password);
+	} else if (!hd->use_default_proxy) {
+		/* Not even https_proxy and friends from the environment. */
+		SET(CURLOPT_PROXY, "");
+		SET(CURLOPT_NOPROXY, "*");
+	}
+#undef SET
+	if (cr != CURLE_OK) {
+		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(cr));
+		hc_free(c);
+		return cr == CURLE_OUT_OF_MEMORY ? VG_ERR_NOMEM : VG_ERR_INTERNAL;
+	}
+	*out = c;
+	return 0;
+}
+
+static void
+zero_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+hc_free(struct hc *c)
+{
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->curl);
+	zero_free(c->credential);
+	free(c->buf);
+	free(c);
+}
+
+int
+hc_set_credential(struct hc *c, const char *credential)
+{
+	char *copy = NULL;
+
+	if (credential != NULL && (copy = strdup(credential)) == NULL)
+		return VG_ERR_NOMEM;
+	zero_free(c->credential);
+	c->credential = copy;
+	return 0;
+}
+
+void
+hc_answer_clear(struct hc_answer *a)
+{
+	if (a == NULL)
+		return;
+	json_decref(a->body);
+	memset(a, 0, sizeof(*a));
+	a->retry_after = -1;
+}
+
+/* gzip (RFC 1952) of len bytes at in into *out (caller frees). */
+static int
+hc_gzip(const char *in, size_t len, unsigned char **out, size_t *outlen)
+{
+	z_stream zs;
+	unsigned char *buf;
+	uLong bound;
+
+	*out = NULL;
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return VG_ERR_NOMEM;
+	bound = deflateBound(&zs, (uLong)len);
+	if ((buf = malloc(bound)) == NULL) {
+		deflateEnd(&zs);
+		return VG_ERR_NOMEM;
+	}
+	zs.next_in = (Bytef *)(uintptr_t)in;
+	zs.avail_in = (uInt)len;
+	zs.next_out = buf;
+	zs.avail_out = (uInt)bound;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&zs);
+		free(buf);
+		return VG_ERR_INTERNAL;
+	}
+	*outlen = zs.total_out;
+	deflateEnd(&zs);
+	*out = buf;
+	return 0;
+}
+
+/* Zeroes the header lines (one holds the credential) and frees them. */
+static void
+hc_headers_free(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static int
+hc_add_header(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n;
+
+	if ((n = curl_slist_append(*l, line)) == NULL)
+		return VG_ERR_NOMEM;
+	*l = n;
+	return 0;
+}
+
+static const char *
+status_text(long status)
+{
+	switch (status) {
+	case 400: return "bad request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not found";
+	case 405: return "method not allowed";
+	case 409: return "conflict";
+	case 410: return "gone";
+	case 413: return "request too large";
+	case 415: return "unsupported media type";
+	case 429: return "too many requests";
+	case 500: return "internal server error";
+	case 502: return "bad gateway";
+	case 503: return "service unavailable";
+	case 504: return "gateway timeout";
+	default: return "error";
+	}
+}
+
+static int
+hc_classify_curl(struct hc *c, CURLcode cr, struct hc_answer *a)
+{
+	const struct hubdetails *hd = c->hd;
+	const char *detail = c->errbuf[0] != '\0' ? c->errbuf :
+	    curl_easy_strerror(cr);
+	char pinned[96];
+
+	if (c->pin_failed) {
+		hc_fp_format(hd->thumbprint, hd->thumbprint_len, pinned);
+		snprintf(a->message, sizeof(a->message), "certificate "
+		    "fingerprint mismatch: the hub at %s presents SHA-256 %s, "
+		    "HubDetails.xml pins %s%s", hd->url,
+		    c->have_fp ? c->seen_fp : "(unknown)",
+		    hd->thumbprint_len == 20 ? "SHA-1 " : "", pinned);
+		return HC_PIN_MISMATCH;
+	}
+	switch (cr) {
+	case CURLE_OUT_OF_MEMORY:
+		snprintf(a->message, sizeof(a->message), "out of memory");
+		return HC_NOMEM;
+	case CURLE_WRITE_ERROR:
+		if (c->too_big) {
+			snprintf(a->message, sizeof(a->message), "hub %s: "
+			    "answer larger than %ld bytes", hd->url,
+			    HC_MAX_ANSWER);
+			return HC_PROTOCOL;
+		}
+		snprintf(a->message, sizeof(a->message), "out of memory");
+		return HC_NOMEM;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_USE_SSL_FAILED:
+		if (c->have_fp && hd->thumbprint_len == 0)
+			snprintf(a->message, sizeof(a->message), "TLS with "
+			    "hub %s failed: %s (it presents SHA-256 %s; a "
+			    "Thumbprint in HubDetails.xml pins it)", hd->url,
+			    detail, c->seen_fp);
+		else
+			snprintf(a->message, sizeof(a->message), "TLS with "
+			    "hub %s failed: %s", hd->url, detail);
+		return HC_TLS;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_TOO_MANY_REDIRECTS:
+		snprintf(a->message, sizeof(a->message), "hub %s: %s", hd->url,
+		    detail);
+		return HC_PROTOCOL;
+	default:
+		/* Resolve, connect, proxy, timeout, reset: worth a retry. */
+		snprintf(a->message, sizeof(a->message), "hub %s unreachable: "
+		    "%s", hd->url, detail);
+		return HC_UNREACHABLE;
+	}
+}
+
+static int
+hc_classify_answer(struct hc *c, const char *endpoint, struct hc_answer *a)
+{
+	const char *hub_msg = NULL, *code = NULL;
+	json_error_t je;
+
+	if (c->len > 0)
+		a->body = json_loadb(c->buf, c->len, JSON_REJECT_DUPLICATES,
+		    &je);
+	if (a->status >= 200 && a->status < 300) {
+		if (json_is_object(a->body))
+			return HC_OK;
+		snprintf(a->message, sizeof(a->message), "hub %s: the answer "
+		    "to %s is not a JSON object (HTTP %ld%s%s)", c->hd->url,
+		    endpoint, a->status, a->body == NULL && c->len > 0 ?
+		    ", " : "", a->body == NULL && c->len > 0 ? je.text : "");
+		return HC_PROTOCOL;
+	}
+	if (json_is_object(a->body)) {
+		hub_msg = json_string_value(json_object_get(a->body,
+		    "message"));
+		code = json_string_value(json_object_get(a->body, "error"));
+	}
+	snprintf(a->message, sizeof(a->message), "HTTP %ld %s: %s%s%s%s",
+	    a->status, status_text(a->status), hub_msg != NULL ? hub_msg :
+	    "no message from the hub", code != NULL ? " (" : "",
+	    code != NULL ? code : "", code != NULL ? ")" : "");
+	return HC_HTTP;
+}
+
+int
+hc_request(struct hc *c, const char *endpoint, const json_t *body,
+    struct hc_answer *a)
+{
+	const struct hubdetails *hd = c->hd;
+	struct curl_slist *hdrs = NULL;
+	unsigned char *gz = NULL;
+	char url[HC_MAX_URL], *auth = NULL, *text = NULL;
+	size_t textlen = 0, gzlen = 0, authlen = 0;
+	int basic = 0, get, r = HC_NOMEM;
+	CURLcode cr = CURLE_OK;
+	CURL *h = c->curl;
+
+	memset(a, 0, sizeof(*a));
+	a->retry_after = -1;
+	c->errbuf[0] = '\0';
+	c->pin_failed = c->have_fp = 0;
+	c->seen_fp[0] = '\0';
+	c->len = 0;
+	c->too_big = 0;
+	c->retry_after = -1;
+
+	if ((size_t)snprintf(url, sizeof(url), "%sv1/%s", hd->url,
+	    endpoint) >= sizeof(url)) {
+		snprintf(a->message, sizeof(a->message), "hub URL too long");
+		return HC_PROTOCOL;
+	}
+	get = body == NULL && strcmp(endpoint, "health") == 0;
+	if (body != NULL) {
+		if ((text = json_dumps(body, JSON_COMPACT)) == NULL)
+			goto nomem;
+		textlen = strlen(text);
+	}
+	if (hc_add_header(&hdrs, "Expect:") != 0 ||
+	    hc_add_header(&hdrs, "Accept: application/json") != 0)
+		goto nomem;
+	if (!get && hc_add_header(&hdrs, "Content-Type: application/json") !=
+	    0)
+		goto nomem;
+	if (textlen > HC_GZIP_OVER) {
+		if (hc_gzip(text, textlen, &gz, &gzlen) != 0 ||
+		    hc_add_header(&hdrs, "Content-Encoding: gzip") != 0)
+			goto nomem;
+	}
+	if (strcmp(endpoint, "agent/register") == 0) {
+		basic = 1;
+	} else if (c->credential != NULL && strcmp(endpoint, "health") != 0) {
+		authlen = strlen(c->credential) + 32;
+		if ((auth = malloc(authlen)) == NULL)
+			goto nomem;
+		snprintf(auth, authlen, "Authorization: Bearer %s",
+		    c->credential);
+		if (hc_add_header(&hdrs, auth) != 0)
+			goto nomem;
+	}
+
+	cr = curl_easy_setopt(h, CURLOPT_URL, url);
+	if (cr == CURLE_OK)
+		cr = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	if (cr == CURLE_OK && basic) {
+		cr = curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		if (cr == CURLE_OK)
+			cr = curl_easy_setopt(h, CURLOPT_USERNAME,
+			    hd->username != NULL ? hd->username : "");
+		if (cr == CURLE_OK)
+			cr = curl_easy_setopt(h, CURLOPT_PASSWORD,
+			    hd->password != NULL ? hd->password : "");
+	}
+	if (cr == CURLE_OK && get) {
+		cr = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else if (cr == CURLE_OK) {
+		cr = curl_easy_setopt(h, CURLOPT_POST, 1L);
+		if (cr == CURLE_OK)
+			cr = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)(gz != NULL ? gzlen : textlen));
+		if (cr == CURLE_OK)
+			cr = curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+			    gz != NULL ? (char *)gz : text != NULL ? text : "");
+	}
+	if (cr == CURLE_OK)
+		cr = curl_easy_perform(h);
+	/* The enrolment password is for registration alone. */
+	if (basic) {
+		curl_easy_setopt(h, CURLOPT_USERNAME, NULL);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, NULL);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	a->retry_after = c->retry_after;
+	if (c->have_fp)
+		snprintf(a->seen_fp, sizeof(a->seen_fp), "%s", c->seen_fp);
+	if (cr != CURLE_OK) {
+		r = hc_classify_curl(c, cr, a);
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+	r = hc_classify_answer(c, endpoint, a);
+	goto out;
+nomem:
+	snprintf(a->message, sizeof(a->message), "out of memory");
+	r = HC_NOMEM;
+out:
+	hc_headers_free(hdrs);
+	if (auth != NULL) {
+		explicit_bzero(auth, authlen);
+		free(auth);
+	}
+	free(gz);
+	free(text);
+	if (c->buf != NULL)
+		explicit_bzero(c->buf, c->len);
+	c->len = 0;
+	return r;
+}
+
+/* A uniform double in [0, 1) from the system's random source. */
+static double
+hc_random_unit(void)
+{
+	uint64_t v = 0;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		v = (uint64_t)random() << 32 ^ (uint64_t)random();
+	return (double)(v >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double
+hc_backoff(unsigned attempt, double base, double cap, long retry_after)
+{
+	double d = base;
+	unsigned i;
+
+	if (attempt < 1)
+		attempt = 1;
+	for (i = 1; i < attempt && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	d = d / 2 + hc_random_unit() * (d / 2);
+	if (retry_after > 0 && d < (double)retry_after)
+		d = (double)retry_after;
+	return d;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifndef AGENT_CLIENT_H
+#define AGENT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hubdetails.h"
+
+/*
+ * The agent's side of the hub API (docs/api/openapi.yaml), over libcurl
+ * HTTPS. One struct hc per thread (a curl easy handle keeps its
+ * connection alive between requests). The agent only ever connects; it
+ * opens no listening socket.
+ *
+ * TLS: with a Thumbprint, the hub's leaf certificate must have that
+ * SHA-256 (or SHA-1) fingerprint, checked in the handshake before any
+ * byte of a request is sent (an OpenSSL verify callback through
+ * CURLOPT_SSL_CTX_FUNCTION); the CA chain and host name are then not
+ * checked. Without one, the usual verification against ca_file (or the
+ * system's CAs). Proxy settings from HubDetails go to libcurl;
+ * UseDefaultProxy false and no Proxy means no proxy at all (the
+ * environment is ignored). Request bodies over 1 KiB are sent gzipped.
+ */
+
+enum hc_result {
+	HC_OK = 0,
+	HC_UNREACHABLE,   /* connect/resolve/timeout/reset: retry later */
+	HC_TLS,           /* TLS failure other than a pin mismatch */
+	HC_PIN_MISMATCH,  /* the hub's fingerprint is not the Thumbprint */
+	HC_HTTP,          /* an HTTP error status; see status, error code */
+	HC_PROTOCOL,      /* an answer we cannot read */
+	HC_NOMEM,
+};
+
+struct hc_answer {
+	long status;          /* HTTP status, 0 when none */
+	json_t *body;         /* parsed JSON body or NULL */
+	long retry_after;     /* Retry-After seconds, -1 when absent */
+	char message[512];    /* what went wrong, for logs and status:
+	                         "hub https://h:8443/api/ unreachable: ...",
+	                         "certificate fingerprint mismatch: hub has
+	                         SHA-256 AB:CD..., HubDetails.xml pins
+	                         12:34...", "HTTP 401 unauthorized: ..." */
+	char seen_fp[96];     /* the hub's SHA-256 fingerprint, colon hex,
+	                         when a handshake got that far */
+};
+
+struct hc;
+
+struct hc_opts {
+	const struct hubdetails *hd;
+	const char *ca_file;       /* NULL: system CAs */
+	long connect_timeout;      /* seconds, default 10 */
+	long timeout;              /* whole request, default 60 */
+};
+
+int hc_new(const struct hc_opts *o, struct hc **out, char *err,
+    size_t errlen);
+void hc_free(struct hc *c);
+
+/* Sets the bearer credential used by poll and events (copied; NULL
+ * clears). The copy is zeroed when replaced or freed. */
+int hc_set_credential(struct hc *c, const char *credential);
+
+/*
+ * POST {Url}v1/{endpoint} with body (may be NULL): endpoint is
+ * "agent/register" (HTTP Basic from HubDetails), "agent/poll" or
+ * "agent/events" (Bearer), or GET "health" with body NULL. Fills a
+ * (free with hc_answer_clear()). Returns the hc_result; HC_OK only for a
+ * 2xx status with a JSON object body.
+ */
+int hc_request(struct hc *c, const char *endpoint, const json_t *body,
+    struct hc_answer *a);
+void hc_answer_clear(struct hc_answer *a);
+
+/*
+ * Back-off while the hub is unreachable: the delay before attempt n
+ * (n >= 1) is min(cap, base * 2^(n-1)) with full jitter in [d/2, d],
+ * and never less than a Retry-After the hub gave. Seconds.
+ */
+double hc_backoff(unsigned attempt, double base, double cap,
+    long retry_after);
+
+/* Lowercase colon hex of a fingerprint: "ab:cd:...". out >= 3*len. */
+void hc_fp_format(const unsigned char *fp, size_t len, char *out);
+
+#endif
