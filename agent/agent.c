@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -249,16 +250,43 @@ make_data_dir(const char *dir, char *err, size_t errlen)
 	}
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		goto fail;
-	if (stat(path, &st) != 0)
+	if (lstat(path, &st) != 0)
 		goto fail;
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a directory", path);
 		return -1;
 	}
+	/* It holds the credential and the queue: ours alone. */
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s belongs to uid %lu, not to the agent "
+		    "(uid %lu): refusing to keep the credential there", path,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		if (chmod(path, 0700) != 0)
+			goto fail;
+		vg_log(VG_LOG_WARN, "%s was open to other users (mode %04o); "
+		    "it is now 0700", path, (unsigned)(st.st_mode & 07777));
+	}
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
 	return -1;
+}
+
+/* HubDetails.xml with a password in it should be for root's eyes only
+ * (vigil-hub init writes it 0600); say so when it is not. */
+static void
+warn_open_secrets(const char *path, const struct hubdetails *hd)
+{
+	struct stat st;
+
+	if ((hd->password != NULL || hd->proxy_password != NULL) &&
+	    stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		vg_log(VG_LOG_WARN, "%s holds a password and is readable by "
+		    "other users (mode %04o): chmod 600 it", path,
+		    (unsigned)(st.st_mode & 07777));
 }
 
 /* Takes DATA_DIR/agent.pid's write lock (held until exit) and writes
@@ -751,32 +779,41 @@ out:
 	return r;
 }
 
-/* Index of the event a 400 names ("events[3].change..."), or 0. */
-static size_t
-bad_index(const char *msg, size_t n)
+/*
+ * The event a 400 from the hub names: the hub's JSON error
+ * {"error": "bad_request", "message": "events[3].change..."}. -1 for any
+ * other 400 (a proxy or middlebox, a malformed request as a whole): then
+ * nothing is ever dropped, the batch is retried with back-off.
+ */
+static long
+bad_index(const json_t *body, size_t n)
 {
-	const char *p = strstr(msg, "events[");
+	const char *code = json_string_value(json_object_get(body, "error"));
+	const char *msg = json_string_value(json_object_get(body, "message"));
 	unsigned long i;
 	char *end;
 
-	if (p == NULL)
-		return 0;
+	if (code == NULL || strcmp(code, "bad_request") != 0 || msg == NULL ||
+	    strncmp(msg, "events[", 7) != 0 || !isdigit((unsigned char)msg[7]))
+		return -1;
 	errno = 0;
-	i = strtoul(p + 7, &end, 10);
+	i = strtoul(msg + 7, &end, 10);
 	if (errno != 0 || *end != ']' || i >= n)
-		return 0;
-	return (size_t)i;
+		return -1;
+	return (long)i;
 }
 
 /* After BAD_BATCH_TRIES refusals of the same batch, drops the event the
  * hub named, with an agent event saying so, so the queue never wedges. */
 static void
-batch_refused(struct agent *a, json_t *events, const char *msg)
+batch_refused(struct agent *a, json_t *events, const json_t *body,
+    const char *msg)
 {
 	json_t *ev, *note;
 	json_int_t first, id;
 	char text[1024];
 	int64_t drop;
+	long bad;
 
 	first = json_integer_value(json_object_get(json_array_get(events, 0),
 	    "id"));
@@ -786,9 +823,10 @@ batch_refused(struct agent *a, json_t *events, const char *msg)
 		a->bad_first_id = first;
 		a->bad_tries = 0;
 	}
-	if (++a->bad_tries < BAD_BATCH_TRIES)
+	if ((bad = bad_index(body, json_array_size(events))) < 0 ||
+	    ++a->bad_tries < BAD_BATCH_TRIES)
 		return;
-	ev = json_array_get(events, bad_index(msg, json_array_size(events)));
+	ev = json_array_get(events, (size_t)bad);
 	id = json_integer_value(json_object_get(ev, "id"));
 	drop = (int64_t)id;
 	snprintf(text, sizeof(text), "event %lld dropped: the hub refused it "
@@ -831,7 +869,7 @@ send_batch(struct agent *a)
 	body = json_pack("{s:O}", "events", events);
 	r = hc_request(a->hc, "agent/events", body, &ans);
 	if (r == HC_HTTP && ans.status == 400) {
-		batch_refused(a, events, ans.message);
+		batch_refused(a, events, ans.body, ans.message);
 		hub_failed(a, &ans, 0);
 		r = 1;
 		goto out;
@@ -1021,6 +1059,7 @@ agent_open(struct agent *a, char *err, size_t errlen)
 
 	if ((r = hd_load(a->c->hub_details, &a->hd, err, errlen)) != 0)
 		return r;
+	warn_open_secrets(a->c->hub_details, &a->hd);
 	if (make_data_dir(a->c->data_dir, err, errlen) != 0 ||
 	    take_pid_lock(a, err, errlen) != 0)
 		return VG_ERR_IO;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -183,6 +184,20 @@ hc_header_cb(char *data, size_t size, size_t n, void *ud)
 	return len;
 }
 
+/*
+ * Opens curl's sockets close-on-exec: libcurl before 8.17 does not, and
+ * a command the agent runs must not inherit the hub connection. Set
+ * atomically, as another thread may fork at any time.
+ */
+static curl_socket_t
+hc_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	(void)ud;
+	(void)purpose;
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+	    addr->protocol);
+}
+
 int
 hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
 {
@@ -212,6 +227,7 @@ hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
 #define SET(opt, val) do { if (cr == CURLE_OK) \
 	cr = curl_easy_setopt(h, opt, val); } while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_OPENSOCKETFUNCTION, hc_open_socket);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);

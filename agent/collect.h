@@ -32,8 +32,11 @@
  *             {process (comm of the owner, when found), user} from
  *             /proc/net/{tcp,tcp6,udp,udp6} listening sockets
  *   sysctl    VG_KIND_SYSCTL   "net.ipv4.ip_forward" {value} for every
- *             readable file under /proc/sys (except the volatile ones:
- *             kernel.random.*, fs.*-nr, ... a documented list)
+ *             file under /proc/sys readable by everyone (S_IROTH: root
+ *             could read the 0600 secrets, such as tcp_fastopen_key and
+ *             stable_secret, which are also excluded by name), except the
+ *             volatile ones: kernel.random.*, fs.*-nr, ... a documented
+ *             list
  *   commands  VG_KIND_COMMAND  the command line {exit, output_sha256}
  *             and a unified diff of the output; only commands both in
  *             the policy and in the local approved file (see below)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,10 +44,84 @@ col_run_result_free(struct col_run_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* In the child, after fork(): only async-signal-safe calls. */
+/* The first read of the output takes this much; the buffer doubles as
+ * output arrives, up to the cap. */
+#define CMD_OUTPUT_FIRST 4096
+
+/* Names of /proc/self/fd read at a time by the child (on its stack). */
+#define FDDIR_BUF 4096
+
+struct linux_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* fd moved to 3 or above (the child's 0 to 2 are to be overwritten),
+ * still close-on-exec; -1 on failure. Async-signal-safe. */
+static int
+above_stdio(int fd)
+{
+	return fd > 2 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/* Closes every descriptor from 3 up except keep, by reading
+ * /proc/self/fd with getdents64 (no malloc, unlike opendir); else by
+ * trying each one up to maxfd. Async-signal-safe. */
+static void
+close_from3_slow(int keep, int maxfd)
+{
+	char buf[FDDIR_BUF];
+	struct linux_dirent64 *de;
+	long n, off;
+	int dfd, fd;
+	const char *p;
+
+	if ((dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) >
+		    0) {
+			for (off = 0; off < n; off += de->d_reclen) {
+				de = (struct linux_dirent64 *)(buf + off);
+				for (fd = 0, p = de->d_name; *p >= '0' &&
+				    *p <= '9' && fd < 1 << 24; p++)
+					fd = fd * 10 + (*p - '0');
+				if (*p == '\0' && p != de->d_name &&
+				    fd > 2 && fd != keep && fd != dfd)
+					close(fd);
+			}
+		}
+		close(dfd);
+		if (n == 0)
+			return;
+	}
+	for (fd = 3; fd < maxfd; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+void
+col_close_from3(int keep, int maxfd, int slow)
+{
+	if (!slow && (keep == 3 || close_range(3, (unsigned)keep - 1, 0) ==
+	    0) && close_range((unsigned)keep + 1, ~0U, 0) == 0)
+		return;
+	close_from3_slow(keep, maxfd);  /* a kernel before 5.9 */
+}
+
+/*
+ * In the child, after fork(): only async-signal-safe calls (the agent
+ * has other threads; a lock one of them held at the fork stays held
+ * here). Every descriptor but 0 to 2 and errfd (close-on-exec: it tells
+ * the parent why execve failed) is closed, so the hub's TLS connection,
+ * the queue's database and whatever another thread just opened do not
+ * reach the command.
+ */
 static void __attribute__((noreturn))
 child(char *const *argv, char cand[][PATH_MAX], size_t ncand, int devnull,
-    int out, int errfd)
+    int out, int errfd, int maxfd)
 {
 	struct sigaction sa;
 	sigset_t all;
@@ -60,9 +135,14 @@ child(char *const *argv, char cand[][PATH_MAX], size_t ncand, int devnull,
 		sigaction(sig, &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (dup2(devnull, 0) == -1 || dup2(out, 1) == -1 ||
+	/* With 0 to 2 closed in the agent, a pipe may be one of them:
+	 * dup2() onto itself would keep its close-on-exec flag. */
+	if ((devnull = above_stdio(devnull)) == -1 ||
+	    (out = above_stdio(out)) == -1 || (errfd = above_stdio(errfd)) ==
+	    -1 || dup2(devnull, 0) == -1 || dup2(out, 1) == -1 ||
 	    dup2(out, 2) == -1)
 		_exit(127);
+	col_close_from3(errfd, maxfd, 0);
 	for (i = 0; i < ncand; i++) {
 		execve(cand[i], argv, clean_env);
 		if (errno != ENOENT)
@@ -80,9 +160,32 @@ remaining_ms(double deadline)
 	return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
-/* Reads the output until EOF or the deadline (then 1). */
+/* Room for more output in res->out (alloc bytes, one kept for the NUL),
+ * doubling up to cap + 1. 0 or VG_ERR_NOMEM. */
 static int
-drain(int fd, double deadline, size_t cap, struct col_run_result *res)
+out_room(struct col_run_result *res, size_t *alloc, size_t cap)
+{
+	size_t want;
+	char *p;
+
+	if (res->len + 1 < *alloc)
+		return 0;
+	want = *alloc == 0 ? CMD_OUTPUT_FIRST : *alloc > cap / 2 ? cap + 1 :
+	    *alloc * 2;
+	if (want > cap + 1)
+		want = cap + 1;
+	if ((p = realloc(res->out, want)) == NULL)
+		return VG_ERR_NOMEM;
+	res->out = p;
+	*alloc = want;
+	return 0;
+}
+
+/* Reads the output until EOF or the deadline (then res->timed_out). 0 or
+ * VG_ERR_NOMEM. */
+static int
+drain(int fd, double deadline, size_t cap, struct col_run_result *res,
+    size_t *alloc)
 {
 	char scratch[65536];
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -90,18 +193,24 @@ drain(int fd, double deadline, size_t cap, struct col_run_result *res)
 	int ms;
 
 	for (;;) {
-		if ((ms = remaining_ms(deadline)) == 0)
-			return 1;
+		if ((ms = remaining_ms(deadline)) == 0) {
+			res->timed_out = 1;
+			return 0;
+		}
 		if (poll(&pfd, 1, ms) == -1) {
 			if (errno == EINTR)
 				continue;
-			return 1;
+			res->timed_out = 1;
+			return 0;
 		}
 		if (pfd.revents == 0)
 			continue;
-		if (res->len < cap)
-			n = read(fd, res->out + res->len, cap - res->len);
-		else
+		if (res->len < cap) {
+			if (out_room(res, alloc, cap) != 0)
+				return VG_ERR_NOMEM;
+			n = read(fd, res->out + res->len, *alloc - 1 -
+			    res->len);
+		} else
 			n = read(fd, scratch, sizeof(scratch));
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -142,7 +251,8 @@ col_run(char *const *argv, int timeout_ms, size_t cap,
 {
 	char cand[NPATH][PATH_MAX];
 	int out[2] = { -1, -1 }, ep[2] = { -1, -1 }, devnull = -1, e = 0;
-	size_t ncand = 0, i;
+	size_t ncand = 0, i, alloc = 0;
+	long maxfd;
 	double deadline;
 	pid_t pid;
 	int r = VG_ERR_IO;
@@ -152,7 +262,7 @@ col_run(char *const *argv, int timeout_ms, size_t cap,
 		timeout_ms = CMD_TIMEOUT_MS;
 	if (cap == 0)
 		cap = CMD_OUTPUT_CAP;
-	/* The PATH search is done here: the child must not allocate. */
+	/* Everything the child needs is made here: it must not allocate. */
 	if (strchr(argv[0], '/') != NULL)
 		ncand = snprintf(cand[0], PATH_MAX, "%s", argv[0]) < PATH_MAX;
 	else
@@ -160,10 +270,8 @@ col_run(char *const *argv, int timeout_ms, size_t cap,
 			if (snprintf(cand[ncand], PATH_MAX, "%s/%s",
 			    path_dirs[i], argv[0]) < PATH_MAX)
 				ncand++;
-	if ((res->out = malloc(cap + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", argv[0]);
-		return VG_ERR_NOMEM;
-	}
+	if ((maxfd = sysconf(_SC_OPEN_MAX)) <= 0 || maxfd > 1 << 20)
+		maxfd = 1 << 20;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
 	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", argv[0], strerror(errno));
@@ -175,13 +283,25 @@ col_run(char *const *argv, int timeout_ms, size_t cap,
 		goto out;
 	}
 	if (pid == 0)
-		child(argv, cand, ncand, devnull, out[1], ep[1]);
+		child(argv, cand, ncand, devnull, out[1], ep[1], (int)maxfd);
 	setpgid(pid, pid);
 	close(out[1]);
 	close(ep[1]);
 	out[1] = ep[1] = -1;
-	res->timed_out = drain(out[0], deadline, cap, res);
+	if ((r = drain(out[0], deadline, cap, res, &alloc)) != 0) {
+		snprintf(err, errlen, "%s: out of memory", argv[0]);
+		res->timed_out = 1;     /* reap() kills it at once */
+		reap(pid, deadline, res);
+		goto out;
+	}
 	reap(pid, deadline, res);
+	/* drain() always leaves a byte for the NUL, but no buffer at all
+	 * when there was no output. */
+	if (res->out == NULL && (res->out = malloc(1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", argv[0]);
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
 	res->out[res->len] = '\0';
 	if (!res->timed_out && read(ep[0], &e, sizeof(e)) == sizeof(e)) {
 		snprintf(err, errlen, "%s: %s", argv[0], strerror(e));

@@ -105,6 +105,11 @@ struct col_run_result {
 int col_run(char *const *argv, int timeout_ms, size_t cap,
     struct col_run_result *res, char *err, size_t errlen);
 void col_run_result_free(struct col_run_result *res);
+/* In a child after fork(): closes every descriptor from 3 up but keep
+ * (> 2), with close_range(2), else (a kernel before 5.9, or slow, for
+ * the tests) those listed in /proc/self/fd, else each one below maxfd.
+ * Async-signal-safe. */
+void col_close_from3(int keep, int maxfd, int slow);
 
 /* The collectors: each fills s (unsorted is fine) or returns a fatal
  * error with err set. */

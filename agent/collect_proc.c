@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -314,6 +315,24 @@ sysctl_volatile(const char *name)
 	return 0;
 }
 
+/*
+ * Keys and secrets of the kernel. They are mode 0600 and the mode check
+ * already skips them; named here too so that a kernel that makes one
+ * readable by all still does not send it to the hub.
+ */
+static int
+sysctl_secret(const char *name)
+{
+	static const char *const patterns[] = { "net.ipv4.tcp_fastopen_key",
+	    "net.ipv6.conf.*.stable_secret" };
+	size_t i;
+
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
+		if (fnmatch(patterns[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 sysctl_file(struct col_set *s, const char *path, const char *name)
 {
@@ -321,7 +340,7 @@ sysctl_file(struct col_set *s, const char *path, const char *name)
 	char *buf, *p;
 	size_t len;
 
-	if (sysctl_volatile(name) ||
+	if (sysctl_volatile(name) || sysctl_secret(name) ||
 	    col_read_file(path, SYSCTL_VALUE_MAX, &buf, &len) != 0)
 		return 0;
 	len = strlen(buf);  /* a NUL in a value ends it */
@@ -375,7 +394,9 @@ sysctl_walk(struct col_set *s, char *path, size_t plen, char *key,
 		if (S_ISDIR(st.st_mode))
 			r = sysctl_walk(s, path, plen + 1 + nl, key,
 			    klen + (klen > 0) + nl, depth + 1);
-		else if (S_ISREG(st.st_mode) && (st.st_mode & 0444) != 0)
+		/* Only what every user may read: root reads the 0600
+		 * files too, and those are the secret ones. */
+		else if (S_ISREG(st.st_mode) && (st.st_mode & S_IROTH) != 0)
 			r = sysctl_file(s, path, key);
 	}
 	closedir(d);

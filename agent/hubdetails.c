@@ -469,10 +469,16 @@ hd_parse_state(struct hd_state *st, const char *text, size_t len,
 	if (st->r == 0 && s != XML_STATUS_OK) {
 		st->r = XML_GetErrorCode(st->p) == XML_ERROR_NO_MEMORY ?
 		    VG_ERR_NOMEM : VG_ERR_INVAL;
-		snprintf(err, errlen, "%s:%lu: not well-formed XML: %s%s",
+		/* Name the element left open, if any: the usual mistake is
+		 * a file cut short or a closing tag mistyped. */
+		snprintf(err, errlen, "%s:%lu: not well-formed XML: %s%s%s%s%s",
 		    source, (unsigned long)XML_GetCurrentLineNumber(st->p),
 		    XML_ErrorString(XML_GetErrorCode(st->p)),
-		    len == 0 ? " (the file is empty)" : "");
+		    len == 0 ? " (the file is empty)" : "",
+		    st->depth == 0 ? "" : " (element <",
+		    st->depth == 0 ? "" : st->depth == 2 ?
+		    field_names[st->field] : "HubDetails",
+		    st->depth == 0 ? "" : "> is not closed)");
 	}
 	r = st->r;
 	XML_ParserFree(st->p);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <getopt.h>
@@ -7,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/ssl.h>
 
 #include "agent.h"
 #include "vg_err.h"
@@ -26,6 +30,22 @@ enum {
 };
 
 static volatile sig_atomic_t stop_flag;
+
+/*
+ * libcurl's dependencies load GnuTLS (through librtmp and libldap), whose
+ * constructor initialises it at load time: PKCS#11 modules, ASN.1 trees,
+ * about 0.8 MB resident in a process that speaks HTTPS through OpenSSL
+ * only. This is GnuTLS's documented opt-out (GNUTLS_SKIP_GLOBAL_INIT in
+ * gnutls.h); its users here call gnutls_global_init() themselves. The
+ * symbol is exported by the link (agent/CMakeLists.txt).
+ */
+int _gnutls_global_init_skip(void);
+
+int
+_gnutls_global_init_skip(void)
+{
+	return 1;
+}
 
 static void
 usage(FILE *f)
@@ -86,6 +106,17 @@ set_option(struct agent_conf *c, const char *key, const char *flag,
 	return -1;
 }
 
+/* A core dump would hold the enrolment password, the proxy password and
+ * the credential: none is written, and no other user may ptrace us. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -108,6 +139,7 @@ main(int argc, char **argv)
 
 	vg_log_set_program("vigil-agent");
 	umask(077);
+	no_core_dumps();
 	/* Few threads: two arenas keep the idle footprint small. */
 	mallopt(M_ARENA_MAX, 2);
 
@@ -188,6 +220,18 @@ main(int argc, char **argv)
 	}
 	if (install_signals() != 0) {
 		fprintf(stderr, "vigil-agent: cannot set up signals\n");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	/* Before libcurl initialises OpenSSL: the configuration and libssl's
+	 * error strings as usual, not those of every libcrypto module, whose
+	 * loaders are spread over all of libcrypto's code (0.3 MB resident
+	 * at idle). TLS errors keep their text ("SSL routines::wrong version
+	 * number"); the agent's own messages never use libcrypto's. */
+	if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG |
+	    OPENSSL_INIT_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL)) {
+		fprintf(stderr, "vigil-agent: cannot initialise OpenSSL\n");
 		ret = EXIT_FAIL;
 		goto out;
 	}

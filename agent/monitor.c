@@ -4,6 +4,9 @@
  * realtime changes from the watcher, each change queued once (monitor.h).
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include "vg_diff.h"
 #include "vg_err.h"
 #include "vg_json.h"
+#include "vg_log.h"
 #include "vg_scan.h"
 #include "vg_util.h"
 #include "watch.h"
@@ -32,6 +36,8 @@
 #define BATCH_SECONDS 0.2             /* or at the latest after this */
 #define BATCH_CONTENT (32u << 20)     /* or this much content held */
 #define RATE_SLEEP_MAX 0.5            /* seconds of one rate-limit pause */
+#define POLICY_MAX_ENTRIES 10000      /* entries of a list, as the hub merges */
+#define POLICY_MAX_COMMANDS 100       /* distinct commands, the hub's limit */
 
 /* ---- the policy ---- */
 
@@ -69,6 +75,9 @@ string_array(const json_t *doc, const char *field, const json_t **out,
 		return 0;
 	if (!json_is_array(a))
 		return field_error(err, errlen, field, -1, "not an array");
+	if (json_array_size(a) > POLICY_MAX_ENTRIES)
+		return field_error(err, errlen, field, -1, "more than %d "
+		    "entries", POLICY_MAX_ENTRIES);
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v))
 			return field_error(err, errlen, field, (long)i,
@@ -256,8 +265,11 @@ policy_system(struct agent_policy *p, const json_t *doc, char *err,
 			    json_string_value(v));
 		p->collect |= bit;
 	}
-	if ((rv = copy_strings(cmds, 0, &p->commands, &p->ncommands)) != 0)
+	if ((rv = copy_strings(cmds, 1, &p->commands, &p->ncommands)) != 0)
 		return rv;
+	if (p->ncommands > POLICY_MAX_COMMANDS)
+		return field_error(err, errlen, "commands", -1, "more than %d "
+		    "distinct commands", POLICY_MAX_COMMANDS);
 	if (p->ncommands > 0)
 		p->collect |= COLLECT_COMMANDS;
 	return 0;
@@ -351,6 +363,8 @@ struct snap {
 	char *rules_text;          /* canonical form, to compare policies */
 	char **content;            /* sorted */
 	size_t ncontent;
+	/* content-refused said for content[i] (once per path and policy) */
+	atomic_uchar *refused;
 	int realtime;
 };
 
@@ -360,6 +374,7 @@ struct rt {
 	struct snap *s;
 	struct watch *w;
 	int limit_reported;        /* watch-limit said once; watcher thread */
+	atomic_int fail_logged;    /* a failure logged */
 };
 
 struct mon {
@@ -376,6 +391,10 @@ struct mon {
 	struct rt *rt;
 	int rescan;
 	_Atomic uint64_t rt_events;
+	/* The scan generation (kv "scan_gen"): overlay entries are stamped
+	 * 2 * gen by a scan and 2 * gen + 1 by realtime, so that what the
+	 * watcher wrote while a scan runs outranks the scan's view. */
+	_Atomic int64_t gen;
 
 	/* The baseline as realtime sees it: reopened after each scan that
 	 * wrote one. */
@@ -391,6 +410,7 @@ snap_free(struct snap *s)
 	vg_rules_free(s->rules);
 	free(s->rules_text);
 	free_strings(s->content, s->ncontent);
+	free(s->refused);
 	free(s);
 }
 
@@ -436,7 +456,8 @@ snap_new(const struct agent_policy *p, struct snap **out, char *err,
 	}
 	rv = VG_ERR_NOMEM;
 	if (p->ncontent > 0 &&
-	    (s->content = calloc(p->ncontent, sizeof(char *))) == NULL)
+	    ((s->content = calloc(p->ncontent, sizeof(char *))) == NULL ||
+	    (s->refused = calloc(p->ncontent, sizeof(*s->refused))) == NULL))
 		goto fail;
 	for (i = 0; i < p->ncontent; i++) {
 		if ((s->content[i] = strdup(p->content[i])) == NULL)
@@ -497,22 +518,33 @@ same_content(const struct snap *a, const struct snap *b)
 	return 1;
 }
 
+/* The index of a content-tracked path, or -1. */
+static long
+tracked_at(const struct snap *s, const char *path)
+{
+	char **p;
+
+	if (s->ncontent == 0 || (p = bsearch(&path, s->content, s->ncontent,
+	    sizeof(char *), str_cmp)) == NULL)
+		return -1;
+	return (long)(p - s->content);
+}
+
 static int
 tracked(const struct snap *s, const char *path)
 {
-	return s->ncontent > 0 && bsearch(&path, s->content, s->ncontent,
-	    sizeof(char *), str_cmp) != NULL;
+	return tracked_at(s, path) >= 0;
 }
 
 /* ---- queueing: changes in batches, one transaction each ---- */
 
 struct pending {
-	json_t *body;              /* {"change": ...}, or NULL: content only */
+	struct vg_change c;        /* has_change: the change to queue */
+	int has_change;            /* 0: content only */
+	int verify;                /* from the overlay: silent when equal */
 	int64_t time_ns;
-	struct vg_item *state;     /* overlay: the new state, NULL removed */
-	char *path;                /* borrowed from state, or owned */
+	char *path;                /* of the change or content */
 	size_t len;
-	int path_owned;
 	int content;               /* 1: store data (NULL: delete) */
 	unsigned char *data;
 	size_t dlen;
@@ -523,15 +555,20 @@ struct batch {
 	size_t n, cap;
 	size_t content_bytes;
 	double first;
+	uint32_t ignore;           /* the rules' ignored attributes */
+};
+
+/* What the flushes of a scan or a realtime round did. */
+struct flush_count {
+	uint64_t dropped, queued, suppressed;
+	uint64_t added, removed, changed;
 };
 
 static void
 pending_clear(struct pending *pe)
 {
-	json_decref(pe->body);
-	if (pe->path_owned)
-		free(pe->path);
-	vg_item_free(pe->state);
+	vg_change_clear(&pe->c);
+	free(pe->path);
 	free(pe->data);
 	memset(pe, 0, sizeof(*pe));
 }
@@ -583,49 +620,152 @@ batch_due(const struct batch *b)
 }
 
 /*
- * Queues the batch in one transaction: each event with its overlay entry
- * (stamped stamp_ns) and content. An event the full queue refuses is
- * counted in *dropped and writes nothing else. *queued counts events.
+ * Sets the type of c from its sides (old NULL: added, new NULL:
+ * removed). 0 when there is nothing to report: both sides absent, or
+ * equal in what the rules compare.
  */
 static int
-batch_flush(struct mon *m, struct batch *b, const char *origin,
-    int64_t stamp_ns, uint64_t *dropped, uint64_t *queued, char *err,
-    size_t errlen)
+change_type(struct vg_change *c, uint32_t ignore)
 {
+	c->changed = 0;
+	if (c->old == NULL && c->new == NULL)
+		return 0;
+	if (c->old == NULL)
+		c->type = VG_CHANGE_ADDED;
+	else if (c->new == NULL)
+		c->type = VG_CHANGE_REMOVED;
+	else {
+		c->type = VG_CHANGE_CHANGED;
+		c->changed = vg_item_diff(c->old, c->new, vg_scan_ignore_mask(
+		    c->old->ftype == c->new->ftype ? c->new->ftype : VG_FT_NONE,
+		    ignore));
+		return c->changed != 0;
+	}
+	return 1;
+}
+
+/*
+ * Inside the flush's transaction, so that the other thread cannot write
+ * the overlay between this look and the write: the change of pe against
+ * the path's overlay entry, which is what the hub was told last. *report
+ * 0 when that already is the new state, or when realtime wrote the entry
+ * during this scan (stamp lower than the entry's): the watcher reports
+ * what follows it.
+ */
+static int
+against_overlay(struct mon *m, struct pending *pe, int64_t stamp,
+    uint32_t ignore, int *report)
+{
+	struct vg_item *ov = NULL;
+	int64_t ostamp;
+	int found, rv;
+
+	*report = 1;
+	if ((rv = aq_overlay_get_stamp(m->q, pe->path, pe->len, &found, &ov,
+	    &ostamp)) != 0 || !found)
+		return rv;
+	if (ostamp > stamp) {
+		vg_item_free(ov);
+		*report = 0;
+		return 0;
+	}
+	vg_item_free(pe->c.old);
+	pe->c.old = ov;
+	*report = change_type(&pe->c, ignore);
+	return 0;
+}
+
+static void
+count_change(struct flush_count *fc, enum vg_change_type t)
+{
+	if (t == VG_CHANGE_ADDED)
+		fc->added++;
+	else if (t == VG_CHANGE_REMOVED)
+		fc->removed++;
+	else
+		fc->changed++;
+}
+
+/* Inside the flush's transaction: queues the change of pe with its
+ * overlay entry, unless the overlay says it was reported. */
+static int
+flush_change(struct mon *m, struct pending *pe, const char *origin,
+    int64_t stamp, uint32_t ignore, struct flush_count *fc, int *stored)
+{
+	json_t *cj, *body;
+	int report, rv;
+
+	*stored = 0;
+	if ((rv = against_overlay(m, pe, stamp, ignore, &report)) != 0)
+		return rv;
+	if (!report) {
+		if (!pe->verify)
+			fc->suppressed++;
+		return 0;
+	}
+	count_change(fc, pe->c.type);
+	if ((cj = vg_change_to_json(&pe->c)) == NULL ||
+	    (body = json_pack("{s:o}", "change", cj)) == NULL)
+		return VG_ERR_NOMEM;
+	rv = aq_event(m->q, origin, pe->time_ns, body, NULL);
+	json_decref(body);
+	if (rv == VG_ERR_TOOBIG) {
+		fc->dropped++;
+		return 0;
+	}
+	if (rv != 0 || (rv = aq_overlay_put(m->q, pe->path, pe->len,
+	    pe->c.new, stamp)) != 0)
+		return rv;
+	fc->queued++;
+	*stored = 1;
+	return 0;
+}
+
+/*
+ * Queues the batch in one transaction: each change against the overlay
+ * as it is inside it, with its overlay entry (stamped from the scan
+ * generation) and content. An event the full queue refuses is counted as
+ * dropped and writes nothing else. The counts go into *fc on commit.
+ */
+static int
+batch_flush(struct mon *m, struct batch *b, int realtime,
+    struct flush_count *fc, char *err, size_t errlen)
+{
+	struct flush_count n;
 	struct pending *pe;
-	uint64_t nq = 0;
+	int64_t stamp;
 	size_t i;
-	int rv;
+	int rv, stored;
 
 	if (b->n == 0)
 		return 0;
+	memset(&n, 0, sizeof(n));
 	if ((rv = aq_begin(m->q)) != 0) {
 		snprintf(err, errlen, "cannot start a queue transaction: %s",
 		    vg_strerror(rv));
 		goto out;
 	}
+	/* Read under the queue's lock: a scan moves it in a transaction. */
+	stamp = atomic_load(&m->gen) * 2 + (realtime ? 1 : 0);
 	for (i = 0; i < b->n; i++) {
 		pe = &b->v[i];
-		if (pe->body != NULL) {
-			rv = aq_event(m->q, origin, pe->time_ns, pe->body,
-			    NULL);
-			if (rv == VG_ERR_TOOBIG) {
-				(*dropped)++;
-				continue;
-			}
-			if (rv != 0 || (rv = aq_overlay_put(m->q, pe->path,
-			    pe->len, pe->state, stamp_ns)) != 0)
-				goto fail;
-			nq++;
-		}
-		if (pe->content && (rv = aq_content_put(m->q, pe->path,
-		    pe->len, pe->data, pe->dlen)) != 0)
+		stored = 1;
+		if (pe->has_change && (rv = flush_change(m, pe, realtime ?
+		    "realtime" : "scan", stamp, b->ignore, &n, &stored)) != 0)
+			goto fail;
+		if (stored && pe->content && (rv = aq_content_put(m->q,
+		    pe->path, pe->len, pe->data, pe->dlen)) != 0)
 			goto fail;
 	}
 	if ((rv = aq_commit(m->q, err, errlen)) != 0)
 		goto out;
-	*queued += nq;
-	if (nq > 0 && m->queued != NULL)
+	fc->dropped += n.dropped;
+	fc->queued += n.queued;
+	fc->suppressed += n.suppressed;
+	fc->added += n.added;
+	fc->removed += n.removed;
+	fc->changed += n.changed;
+	if (n.queued > 0 && m->queued != NULL)
 		m->queued(m->arg);
 	goto out;
 fail:
@@ -685,11 +825,47 @@ out:
 
 /* ---- content-tracked files ---- */
 
-/* Reads at most CONTENT_MAX bytes of a regular file: 0 with the data
- * (malloc'd; NULL for an empty file), or -1 when it cannot be read or is
- * larger. */
+/*
+ * Opens a file for its content without following a symlink anywhere in
+ * the path: the content must be the file the scan hashed, not one a
+ * symlink swapped into a parent folder points to.
+ */
 static int
-read_content(const char *path, unsigned char **data, size_t *len)
+open_nofollow(const char *path)
+{
+#ifdef SYS_openat2
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return (int)fd;
+#endif
+	/* Before Linux 5.6: only the last component is checked. */
+	return open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+	    O_CLOEXEC);
+}
+
+/* The open file is the item scanned: same file, size and mtime. */
+static int
+same_file(const struct stat *st, const struct vg_item *it)
+{
+	return S_ISREG(st->st_mode) && (uint64_t)st->st_dev == it->dev &&
+	    (uint64_t)st->st_ino == it->inode &&
+	    (uint64_t)st->st_size == it->size &&
+	    (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec ==
+	    it->mtime_ns;
+}
+
+/* Reads at most CONTENT_MAX bytes of the regular file it: 0 with the
+ * data (malloc'd; NULL for an empty file), or -1 when it cannot be read,
+ * is larger, or is not (or no longer) the file scanned: the next change
+ * of it brings the content. */
+static int
+read_content(const struct vg_item *it, unsigned char **data, size_t *len)
 {
 	unsigned char *buf = NULL;
 	struct stat st;
@@ -699,10 +875,9 @@ read_content(const char *path, unsigned char **data, size_t *len)
 
 	*data = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
+	if ((fd = open_nofollow(it->path)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	if (fstat(fd, &st) == -1 || !same_file(&st, it) ||
 	    (uint64_t)st.st_size > CONTENT_MAX ||
 	    (buf = malloc(CONTENT_MAX + 1)) == NULL)
 		goto fail;
@@ -716,8 +891,9 @@ read_content(const char *path, unsigned char **data, size_t *len)
 		}
 		got += (size_t)n;
 	}
-	if (got > CONTENT_MAX)
-		goto fail;     /* grew while read */
+	if (got != (size_t)st.st_size || fstat(fd, &st) == -1 ||
+	    !same_file(&st, it))
+		goto fail;     /* changed while read */
 	close(fd);
 	if (got == 0) {
 		free(buf);
@@ -733,13 +909,35 @@ fail:
 }
 
 /*
- * A change of a content-tracked path: the new content goes with it into
- * the queue (pe), and a change of a file whose last content is known
- * carries the diff. A file gone, or no longer readable as one, drops
- * what was kept.
+ * Whether the content of the tracked file it may go to the hub: only
+ * that of a file everyone may read, so that a policy cannot fetch
+ * secrets (keys, shadow). Said once per path and policy.
  */
 static int
-content_change(struct mon *m, struct vg_change *c, struct pending *pe)
+content_allowed(struct mon *m, const struct snap *s, const struct vg_item *it,
+    const char *origin)
+{
+	long i;
+
+	if (it->mode & S_IROTH)
+		return 1;
+	if ((i = tracked_at(s, it->path)) >= 0 &&
+	    atomic_exchange(&s->refused[i], 1) == 0)
+		queue_agent(m, origin, "content-refused", it->path, "%s is not "
+		    "readable by everyone: its content is not sent to the hub",
+		    it->path);
+	return 0;
+}
+
+/*
+ * A change of a content-tracked path: the new content goes with it into
+ * the queue (pe), and a change of a file whose last content is known
+ * carries the diff. A file gone, no longer readable as one, or not
+ * readable by everyone drops what was kept.
+ */
+static int
+content_change(struct mon *m, const struct snap *s, const char *origin,
+    struct vg_change *c, struct pending *pe)
 {
 	struct vg_diff_opts opts;
 	struct vg_diff_result res;
@@ -749,7 +947,8 @@ content_change(struct mon *m, struct vg_change *c, struct pending *pe)
 
 	pe->content = 1;
 	if (c->new == NULL || c->new->ftype != VG_FT_REG ||
-	    read_content(c->new->path, &pe->data, &pe->dlen) != 0)
+	    !content_allowed(m, s, c->new, origin) ||
+	    read_content(c->new, &pe->data, &pe->dlen) != 0)
 		return 0;        /* pe->data NULL: deletes */
 	if (c->type != VG_CHANGE_CHANGED)
 		return 0;
@@ -774,41 +973,32 @@ content_change(struct mon *m, struct vg_change *c, struct pending *pe)
 }
 
 /*
- * Puts a change into the batch: its JSON, the overlay's new state, the
- * content of a tracked file. Takes what c holds (c is cleared).
+ * Puts a change into the batch with the content of a tracked file; the
+ * flush sets its old side from the overlay. Takes what c holds (c is
+ * cleared). verify: a check of the overlay, silent when nothing moved.
  */
 static int
 batch_change(struct mon *m, const struct snap *s, struct batch *b,
-    struct vg_change *c)
+    struct vg_change *c, const char *origin, int verify)
 {
 	const struct vg_item *it = c->new ? c->new : c->old;
 	struct pending *pe;
-	json_t *cj;
 	int rv = VG_ERR_NOMEM;
 
 	if ((pe = batch_add(b)) == NULL)
 		goto out;
 	pe->time_ns = vg_wall_ns();
-	if (tracked(s, it->path) && (rv = content_change(m, c, pe)) != 0)
+	pe->verify = verify;
+	if ((pe->path = strndup(it->path, it->path_len)) == NULL)
 		goto out;
-	rv = VG_ERR_NOMEM;
+	pe->len = it->path_len;
+	if (tracked(s, pe->path) &&
+	    (rv = content_change(m, s, origin, c, pe)) != 0)
+		goto out;
 	b->content_bytes += pe->dlen;
-	if ((cj = vg_change_to_json(c)) == NULL ||
-	    (pe->body = json_pack("{s:o}", "change", cj)) == NULL)
-		goto out;
-	/* The overlay keeps the new state; a removal keeps the path. */
-	if (c->new != NULL) {
-		pe->state = c->new;
-		c->new = NULL;
-		pe->path = pe->state->path;
-		pe->len = pe->state->path_len;
-	} else {
-		if ((pe->path = strndup(c->old->path, c->old->path_len)) ==
-		    NULL)
-			goto out;
-		pe->path_owned = 1;
-		pe->len = c->old->path_len;
-	}
+	pe->c = *c;
+	pe->has_change = 1;
+	memset(c, 0, sizeof(*c));
 	rv = 0;
 out:
 	if (rv != 0 && pe != NULL) {
@@ -822,14 +1012,14 @@ out:
 /* Content of a tracked file seen with no change to report: kept
  * silently when nothing is known of it yet. */
 static int
-batch_first_content(struct mon *m, struct batch *b, const char *path)
+batch_first_content(struct mon *m, struct batch *b, const struct vg_item *it)
 {
 	struct pending *pe;
 	unsigned char *old = NULL;
 	size_t olen;
 	int found, rv;
 
-	if ((rv = aq_content_get(m->q, path, strlen(path), &found, &old,
+	if ((rv = aq_content_get(m->q, it->path, it->path_len, &found, &old,
 	    &olen)) != 0)
 		return rv;
 	free(old);
@@ -838,36 +1028,24 @@ batch_first_content(struct mon *m, struct batch *b, const char *path)
 	if ((pe = batch_add(b)) == NULL)
 		return VG_ERR_NOMEM;
 	pe->content = 1;
-	pe->path_owned = 1;
-	pe->len = strlen(path);
-	if ((pe->path = strdup(path)) == NULL) {
-		b->n--;
-		return VG_ERR_NOMEM;
-	}
-	if (read_content(path, &pe->data, &pe->dlen) != 0) {
+	pe->len = it->path_len;
+	if ((pe->path = strndup(it->path, it->path_len)) == NULL ||
+	    read_content(it, &pe->data, &pe->dlen) != 0) {
+		rv = pe->path == NULL ? VG_ERR_NOMEM : 0;
 		pending_clear(pe);
 		b->n--;
-		return 0;
+		return rv;
 	}
 	b->content_bytes += pe->dlen;
 	return 0;
 }
 
-/* The new state equals what the overlay says was reported last. */
-static int
-already_reported(const struct vg_change *c, const struct vg_item *ov,
-    int found, uint32_t ignore)
-{
-	if (!found)
-		return 0;
-	if (c->type == VG_CHANGE_REMOVED)
-		return ov == NULL;
-	return ov != NULL && ov->ftype == c->new->ftype &&
-	    vg_item_diff(ov, c->new, vg_scan_ignore_mask(c->new->ftype,
-	    ignore)) == 0;
-}
-
 /* ---- scans ---- */
+
+/* What a scan learns of an overlay entry (scan_ctx.ovflag). */
+#define OV_SEEN 1           /* its path is in the tree */
+#define OV_REPORTED 2       /* the scan found a change of it */
+#define OV_VERIFIED 4       /* queued against the overlay */
 
 struct scan_ctx {
 	struct mon *m;
@@ -875,13 +1053,19 @@ struct scan_ctx {
 	struct vg_rules *old_rules;  /* the old baseline's; NULL unknown */
 	struct vg_baseline_writer *w;
 	struct batch b;
-	char **seen;                 /* tracked files with no change */
+	struct vg_item **seen;       /* tracked files with no change */
 	size_t nseen, capseen;
-	int64_t stamp_ns;            /* overlay entries of the scan */
+	/* The overlay as the scan started, sorted by path: the old side
+	 * of what the hub was told since the baseline. */
+	struct aq_overlay_entry *ov;
+	unsigned char *ovflag;
+	size_t nov;
+	int64_t gen, stamp;          /* the scan's generation and stamp */
+	char marker[32];             /* kv "rescan" this scan serves */
 	double t0;
 	volatile sig_atomic_t *stop;
 	struct mon_scan_result *res;
-	uint64_t dropped, queued;
+	struct flush_count fc;
 	int err;                     /* a callback's error */
 	char errmsg[512];
 };
@@ -906,17 +1090,121 @@ scan_flush(struct scan_ctx *x)
 	char msg[512];
 	int rv;
 
-	if ((rv = batch_flush(x->m, &x->b, "scan", x->stamp_ns, &x->dropped,
-	    &x->queued, msg, sizeof(msg))) != 0)
+	if ((rv = batch_flush(x->m, &x->b, 0, &x->fc, msg, sizeof(msg))) != 0)
 		return scan_fail(x, rv, msg);
 	return 0;
 }
 
-static int
-scan_item(void *arg, const struct vg_item *it)
+/* The overlay entry of a path, or NULL. */
+static long
+ov_find(const struct scan_ctx *x, const char *path, size_t len)
 {
-	struct scan_ctx *x = arg;
-	char msg[512], **v;
+	size_t lo = 0, hi = x->nov, mid;
+	const struct aq_overlay_entry *e;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		e = &x->ov[mid];
+		c = memcmp(e->path, path, e->len < len ? e->len : len);
+		if (c == 0)
+			c = e->len < len ? -1 : e->len > len;
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Queues a change from the overlay's state old to now (either NULL);
+ * *queued 0 when they are equal. */
+static int
+ov_queue(struct scan_ctx *x, const struct vg_item *old,
+    const struct vg_item *now, int *queued)
+{
+	struct vg_change c;
+	int rv;
+
+	*queued = 0;
+	memset(&c, 0, sizeof(c));
+	if ((old != NULL && (c.old = vg_item_dup(old)) == NULL) ||
+	    (now != NULL && (c.new = vg_item_dup(now)) == NULL)) {
+		vg_change_clear(&c);
+		return scan_fail(x, VG_ERR_NOMEM, NULL);
+	}
+	if (!change_type(&c, x->s->rules->ignore)) {
+		vg_change_clear(&c);
+		return 0;
+	}
+	if ((rv = batch_change(x->m, x->s, &x->b, &c, "scan", 1)) != 0)
+		return scan_fail(x, rv, NULL);
+	*queued = 1;
+	return batch_due(&x->b) ? scan_flush(x) : 0;
+}
+
+/*
+ * An item of the tree whose path has an overlay entry: the scan reports
+ * changes against the baseline only, so a state that went back to the
+ * baseline's (while the agent was down, or after a baseline the full
+ * queue kept from being written) is found here. kept: the item is the
+ * baseline's, unread; the entry then stays for the next scan.
+ */
+static int
+ov_item(struct scan_ctx *x, const struct vg_item *it, int kept)
+{
+	const struct aq_overlay_entry *e;
+	long i;
+	int rv, queued;
+
+	if (x->nov == 0 || (i = ov_find(x, it->path, it->path_len)) < 0)
+		return 0;
+	e = &x->ov[i];
+	x->ovflag[i] |= OV_SEEN;
+	if (kept) {
+		if ((rv = aq_overlay_restamp(x->m->q, e->path, e->len,
+		    x->stamp)) != 0)
+			return scan_fail(x, rv, "cannot keep a file's state");
+		return 0;
+	}
+	if (x->ovflag[i] & OV_REPORTED)
+		return 0;
+	rv = ov_queue(x, e->state, it, &queued);
+	if (queued)
+		x->ovflag[i] |= OV_VERIFIED;
+	return rv;
+}
+
+/* After the walk: the overlay entries of paths no longer in the tree
+ * that the scan did not report removed. */
+static int
+ov_gone(struct scan_ctx *x)
+{
+	const struct aq_overlay_entry *e;
+	size_t i;
+	int rv, queued;
+
+	for (i = 0; i < x->nov && x->err == 0; i++) {
+		e = &x->ov[i];
+		if ((x->ovflag[i] & (OV_SEEN | OV_REPORTED)) || e->state == NULL)
+			continue;
+		/* Not covered by the rules now: dropped silently. */
+		if (vg_scan_covers(x->s->rules, e->path, e->len,
+		    e->state->ftype == VG_FT_DIR) != 1)
+			continue;
+		if ((rv = ov_queue(x, e->state, NULL, &queued)) != 0)
+			return rv;
+	}
+	return x->err;
+}
+
+static int
+scan_item_kept(struct scan_ctx *x, const struct vg_item *it, int kept)
+{
+	char msg[512];
+	struct vg_item **v;
 	size_t cap;
 	int rv;
 
@@ -924,7 +1212,10 @@ scan_item(void *arg, const struct vg_item *it)
 		return x->err;
 	if ((rv = vg_baseline_put(x->w, it, msg, sizeof(msg))) != 0)
 		return scan_fail(x, rv, msg);
-	if (it->ftype != VG_FT_REG || !tracked(x->s, it->path))
+	if ((rv = ov_item(x, it, kept)) != 0)
+		return rv;
+	if (kept || it->ftype != VG_FT_REG || !tracked(x->s, it->path) ||
+	    !content_allowed(x->m, x->s, it, "scan"))
 		return 0;
 	if (x->nseen == x->capseen) {
 		cap = x->capseen ? x->capseen * 2 : 16;
@@ -933,10 +1224,22 @@ scan_item(void *arg, const struct vg_item *it)
 		x->seen = v;
 		x->capseen = cap;
 	}
-	if ((x->seen[x->nseen] = strdup(it->path)) == NULL)
+	if ((x->seen[x->nseen] = vg_item_dup(it)) == NULL)
 		return scan_fail(x, VG_ERR_NOMEM, NULL);
 	x->nseen++;
 	return 0;
+}
+
+static int
+scan_item(void *arg, const struct vg_item *it)
+{
+	return scan_item_kept(arg, it, 0);
+}
+
+static int
+scan_kept(void *arg, const struct vg_item *it)
+{
+	return scan_item_kept(arg, it, 1);
 }
 
 /* A tracked file that had its change queued needs no first content. */
@@ -946,8 +1249,8 @@ seen_done(struct scan_ctx *x, const char *path)
 	size_t i;
 
 	for (i = 0; i < x->nseen; i++) {
-		if (strcmp(x->seen[i], path) == 0) {
-			free(x->seen[i]);
+		if (strcmp(x->seen[i]->path, path) == 0) {
+			vg_item_free(x->seen[i]);
 			x->seen[i] = x->seen[--x->nseen];
 			return;
 		}
@@ -973,40 +1276,32 @@ policy_silent(const struct scan_ctx *x, const struct vg_change *c)
 	return 0;
 }
 
+/* A change against the baseline: queued against the overlay (the
+ * flush takes its entry as the old side, suppressing what the hub was
+ * told already). */
 static int
 scan_change(void *arg, struct vg_change *c)
 {
 	struct scan_ctx *x = arg;
 	const struct vg_item *it = c->new ? c->new : c->old;
-	struct vg_item *ov = NULL;
-	enum vg_change_type t = c->type;
-	int found = 0, rv, suppressed;
+	long i;
+	int rv;
 
 	if (x->err != 0 || policy_silent(x, c)) {
 		vg_change_clear(c);
 		return x->err;
 	}
-	if ((rv = aq_overlay_get(x->m->q, it->path, it->path_len, &found,
-	    &ov)) != 0) {
-		vg_change_clear(c);
-		return scan_fail(x, rv, "cannot read the overlay");
-	}
-	suppressed = already_reported(c, ov, found, x->s->rules->ignore);
-	vg_item_free(ov);
-	if (suppressed) {
-		x->res->suppressed++;
-		vg_change_clear(c);
-		return 0;
+	if ((i = ov_find(x, it->path, it->path_len)) >= 0) {
+		/* Queued from the overlay when its item came. */
+		if (x->ovflag[i] & OV_VERIFIED) {
+			vg_change_clear(c);
+			return 0;
+		}
+		x->ovflag[i] |= OV_REPORTED;
 	}
 	seen_done(x, it->path);
-	if ((rv = batch_change(x->m, x->s, &x->b, c)) != 0)
+	if ((rv = batch_change(x->m, x->s, &x->b, c, "scan", 0)) != 0)
 		return scan_fail(x, rv, NULL);
-	if (t == VG_CHANGE_ADDED)
-		x->res->added++;
-	else if (t == VG_CHANGE_REMOVED)
-		x->res->removed++;
-	else
-		x->res->changed++;
 	return batch_due(&x->b) ? scan_flush(x) : 0;
 }
 
@@ -1099,7 +1394,7 @@ scan_finish_queue(struct scan_ctx *x, int first, uint64_t items)
 		if (rv != VG_ERR_TOOBIG)
 			return scan_fail(x, rv, "cannot queue the baseline "
 			    "event");
-		x->dropped++;
+		x->fc.dropped++;
 	}
 	return 0;
 }
@@ -1111,10 +1406,86 @@ scan_ctx_free(struct scan_ctx *x)
 
 	batch_free(&x->b);
 	for (i = 0; i < x->nseen; i++)
-		free(x->seen[i]);
+		vg_item_free(x->seen[i]);
 	free(x->seen);
+	aq_overlay_list_free(x->ov, x->nov);
+	free(x->ovflag);
 	vg_rules_free(x->old_rules);
 	vg_baseline_abort(x->w);
+}
+
+/*
+ * In one transaction: the next scan generation, and the kv "rescan" a
+ * stop left owed marked as served by this scan (a drop while it runs
+ * sets it again). Then the overlay as it is now.
+ */
+static int
+scan_begin(struct scan_ctx *x, char *err, size_t errlen)
+{
+	struct mon *m = x->m;
+	char *owed = NULL;
+	int rv;
+
+	if ((rv = aq_begin(m->q)) != 0)
+		goto fail;
+	if ((rv = aq_get_i64(m->q, "scan_gen", 0, &x->gen)) != 0 ||
+	    (rv = aq_set_i64(m->q, "scan_gen", ++x->gen)) != 0 ||
+	    (rv = aq_get(m->q, "rescan", &owed)) != 0) {
+		aq_rollback(m->q);
+		goto fail;
+	}
+	if (owed != NULL) {
+		snprintf(x->marker, sizeof(x->marker), "scan %lld",
+		    (long long)x->gen);
+		rv = aq_set(m->q, "rescan", x->marker);
+		free(owed);
+	}
+	/* Under the queue's lock: no realtime flush runs in between. */
+	atomic_store(&m->gen, x->gen);
+	if ((rv = aq_commit(m->q, err, errlen)) != 0)
+		return rv;
+	x->stamp = x->gen * 2;
+	if ((rv = aq_overlay_list(m->q, &x->ov, &x->nov)) != 0)
+		goto fail;
+	if (x->nov > 0 && (x->ovflag = calloc(x->nov, 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot start the scan: ");
+	aq_last_error(m->q, err + strlen(err), errlen - strlen(err));
+	return rv;
+}
+
+/*
+ * After the baseline was committed: the overlay entries written before
+ * the scan started are in it (the scan compared each with the tree), and
+ * the rescan this scan served is no longer owed.
+ */
+static int
+scan_end(struct scan_ctx *x, char *err, size_t errlen)
+{
+	struct aq *q = x->m->q;
+	char *owed = NULL;
+	int rv;
+
+	if ((rv = aq_begin(q)) != 0)
+		goto fail;
+	if ((rv = aq_overlay_prune(q, x->stamp)) == 0 && x->marker[0] &&
+	    (rv = aq_get(q, "rescan", &owed)) == 0 && owed != NULL &&
+	    strcmp(owed, x->marker) == 0)
+		rv = aq_set(q, "rescan", NULL);
+	free(owed);
+	if (rv != 0) {
+		aq_rollback(q);
+		goto fail;
+	}
+	return aq_commit(q, err, errlen);
+fail:
+	snprintf(err, errlen, "cannot prune the overlay: ");
+	aq_last_error(q, err + strlen(err), errlen - strlen(err));
+	return rv;
 }
 
 int
@@ -1133,6 +1504,7 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 
 	memset(res, 0, sizeof(*res));
 	memset(&x, 0, sizeof(x));
+	memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&m->mu);
 	m->rescan = 0;
 	pthread_mutex_unlock(&m->mu);
@@ -1144,10 +1516,10 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	x.res = res;
 	x.stop = stop;
 	x.t0 = vg_now();
+	x.b.ignore = x.s->rules->ignore;
 	start_ns = vg_wall_ns();
-	/* Stamped before the start: pruned once the baseline holds them. */
-	x.stamp_ns = start_ns - 1;
-	if ((rv = open_old(m, &old, err, errlen)) != 0)
+	if ((rv = scan_begin(&x, err, errlen)) != 0 ||
+	    (rv = open_old(m, &old, err, errlen)) != 0)
 		goto out;
 	if (old != NULL && (text = vg_baseline_meta(old, "rules")) != NULL)
 		rules_from_text(text, "baseline rules", &x.old_rules, msg,
@@ -1163,18 +1535,25 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	memset(&cb, 0, sizeof(cb));
 	cb.arg = &x;
 	cb.item = scan_item;
+	cb.kept = scan_kept;
 	cb.change = scan_change;
 	cb.progress = scan_progress;
 	rv = vg_scan_run(&o, &cb, &st, msg, sizeof(msg));
 	res->items = st.items;
 	res->problems = st.problems;
 	if (rv == 0)
+		rv = ov_gone(&x);
+	if (rv == 0)
 		rv = scan_finish_queue(&x, old == NULL, st.items);
+	res->added = x.fc.added;
+	res->removed = x.fc.removed;
+	res->changed = x.fc.changed;
+	res->suppressed = x.fc.suppressed;
 	if (rv != 0) {
 		snprintf(err, errlen, "%s", x.err == rv ? x.errmsg : msg);
 		goto out;
 	}
-	if (x.dropped > 0)
+	if (x.fc.dropped > 0)
 		goto out;   /* the queue is full: this baseline would hide
 		               what it could not take */
 	if ((rv = set_baseline_meta(&x, start_ns, err, errlen)) != 0)
@@ -1188,9 +1567,7 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	vg_baseline_close(m->lookup);
 	m->lookup = NULL;
 	pthread_mutex_unlock(&m->lookup_mu);
-	if ((rv = aq_overlay_prune(m->q, start_ns)) != 0)
-		snprintf(err, errlen, "cannot prune the overlay: %s",
-		    vg_strerror(rv));
+	rv = scan_end(&x, err, errlen);
 out:
 	vg_baseline_close(old);
 	scan_ctx_free(&x);
@@ -1202,27 +1579,24 @@ out:
 /* ---- realtime ---- */
 
 /* The baseline's item for path, for the old side of a realtime change.
- * -1 when there is no baseline yet (the first scan records the state). */
+ * VG_ERR_NOTFOUND when there is no baseline yet (the first scan records
+ * the state). */
 static int
 lookup_old(struct mon *m, const char *path, size_t len, int dir_gone,
     struct vg_item **old, int *below)
 {
 	char msg[512];
-	int rv = -1;
+	int rv;
 
 	*old = NULL;
 	*below = 0;
 	pthread_mutex_lock(&m->lookup_mu);
-	if (m->lookup == NULL && vg_baseline_open(m->baseline_path,
-	    &m->lookup, msg, sizeof(msg)) != 0)
-		goto out;
-	if (vg_baseline_get(m->lookup, path, len, old, msg, sizeof(msg)) != 0)
-		goto out;
-	if (dir_gone && vg_baseline_has_below(m->lookup, path, len, below,
-	    msg, sizeof(msg)) != 0)
-		goto out;
-	rv = 0;
-out:
+	if ((m->lookup != NULL || (rv = vg_baseline_open(m->baseline_path,
+	    &m->lookup, msg, sizeof(msg))) == 0) &&
+	    (rv = vg_baseline_get(m->lookup, path, len, old, msg,
+	    sizeof(msg))) == 0 && dir_gone)
+		rv = vg_baseline_has_below(m->lookup, path, len, below, msg,
+		    sizeof(msg));
 	pthread_mutex_unlock(&m->lookup_mu);
 	return rv;
 }
@@ -1240,13 +1614,17 @@ rt_path(struct rt *t, struct batch *b, const char *path, int *rescan)
 	char msg[512];
 	int found = 0, below = 0, dir, rv;
 
-	if (vg_scan_one(r, path, len, &now, msg, sizeof(msg)) != 0)
-		return 0;      /* not readable now: the next scan says why */
+	/* A path that cannot be stat'ed: the next scan says why. */
+	if ((rv = vg_scan_one(r, path, len, &now, msg, sizeof(msg))) != 0)
+		return rv == VG_ERR_PERM ? 0 : rv;
 	if ((rv = aq_overlay_get(m->q, path, len, &found, &old)) != 0)
 		goto out;
-	rv = 0;
-	if (lookup_old(m, path, len, now == NULL, &base, &below) != 0)
+	if ((rv = lookup_old(m, path, len, now == NULL, &base, &below)) !=
+	    0) {
+		if (rv == VG_ERR_NOTFOUND)
+			rv = 0;
 		goto out;
+	}
 	if (!found) {
 		old = base;
 		base = NULL;
@@ -1259,22 +1637,14 @@ rt_path(struct rt *t, struct batch *b, const char *path, int *rescan)
 	if (now == NULL && old->ftype == VG_FT_DIR && below)
 		*rescan = 1;
 	memset(&c, 0, sizeof(c));
-	if (old == NULL)
-		c.type = VG_CHANGE_ADDED;
-	else if (now == NULL)
-		c.type = VG_CHANGE_REMOVED;
-	else {
-		c.type = VG_CHANGE_CHANGED;
-		c.changed = vg_item_diff(old, now, vg_scan_ignore_mask(
-		    old->ftype == now->ftype ? now->ftype : VG_FT_NONE,
-		    r->ignore));
-		if (c.changed == 0)
-			goto out;
-	}
 	c.old = old;
 	c.new = now;
 	old = now = NULL;
-	rv = batch_change(m, t->s, b, &c);
+	if (!change_type(&c, r->ignore)) {
+		vg_change_clear(&c);
+		goto out;
+	}
+	rv = batch_change(m, t->s, b, &c, "realtime", 0);
 out:
 	vg_item_free(now);
 	vg_item_free(old);
@@ -1282,30 +1652,55 @@ out:
 	return rv;
 }
 
+/*
+ * A change realtime could not queue: a rescan finds it. Owed across a
+ * stop too (kv "rescan", read by mon_new()). Logged once per watcher.
+ */
+static void
+rt_fail(struct rt *t, const char *path, const char *msg)
+{
+	struct mon *m = t->m;
+
+	if (atomic_exchange(&t->fail_logged, 1) == 0)
+		vg_log(VG_LOG_WARN, "realtime: %s%s%s; rescanning", path ?
+		    path : "", path ? ": " : "", msg);
+	aq_set(m->q, "rescan", "1");
+	mon_request_rescan(m);
+}
+
+static void
+rt_flush(struct rt *t, struct batch *b, struct flush_count *fc)
+{
+	char msg[512];
+
+	if (batch_flush(t->m, b, 1, fc, msg, sizeof(msg)) != 0)
+		rt_fail(t, NULL, msg);
+}
+
 static void
 rt_dirty(void *arg, char *const *paths, size_t n)
 {
 	struct rt *t = arg;
 	struct mon *m = t->m;
+	struct flush_count fc;
 	struct batch b;
-	uint64_t dropped = 0, queued = 0;
-	char msg[512];
 	size_t i;
-	int rescan = 0;
+	int rescan = 0, rv;
 
 	memset(&b, 0, sizeof(b));
+	memset(&fc, 0, sizeof(fc));
+	b.ignore = t->s->rules->ignore;
 	for (i = 0; i < n; i++) {
-		if (rt_path(t, &b, paths[i], &rescan) != 0)
-			continue;
-		if (batch_due(&b))
-			batch_flush(m, &b, "realtime", vg_wall_ns(), &dropped,
-			    &queued, msg, sizeof(msg));
+		if ((rv = rt_path(t, &b, paths[i], &rescan)) != 0)
+			rt_fail(t, paths[i], vg_strerror(rv));
+		else if (batch_due(&b))
+			rt_flush(t, &b, &fc);
 	}
-	batch_flush(m, &b, "realtime", vg_wall_ns(), &dropped, &queued, msg,
-	    sizeof(msg));
+	rt_flush(t, &b, &fc);
 	batch_free(&b);
-	atomic_fetch_add(&m->rt_events, queued);
-	if (rescan)
+	atomic_fetch_add(&m->rt_events, fc.queued);
+	/* Dropped for a full queue: the queue owes the rescan (kv). */
+	if (rescan || fc.dropped > 0)
 		mon_request_rescan(m);
 }
 
@@ -1394,6 +1789,9 @@ mon_new(const struct mon_opts *o, struct mon **out, char *err,
     size_t errlen)
 {
 	struct mon *m;
+	char *owed = NULL;
+	int64_t gen;
+	int rv;
 
 	*out = NULL;
 	if (o->q == NULL || o->data_dir == NULL) {
@@ -1413,6 +1811,19 @@ mon_new(const struct mon_opts *o, struct mon **out, char *err,
 	m->rate_limit = o->rate_limit;
 	m->queued = o->queued;
 	m->arg = o->arg;
+	/* A rescan owed when the agent stopped (dropped events, realtime
+	 * failures, or a scan that did not finish) is done first. */
+	if ((rv = aq_get_i64(m->q, "scan_gen", 0, &gen)) != 0 ||
+	    (rv = aq_get(m->q, "rescan", &owed)) != 0) {
+		snprintf(err, errlen, "monitor: ");
+		aq_last_error(m->q, err + strlen(err), errlen - strlen(err));
+		free(m->baseline_path);
+		free(m);
+		return rv;
+	}
+	atomic_store(&m->gen, gen);
+	m->rescan = owed != NULL;
+	free(owed);
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_mutex_init(&m->lookup_mu, NULL);
 	*out = m;

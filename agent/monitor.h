@@ -49,9 +49,20 @@ void agent_policy_free(struct agent_policy *p);
  *    overlay entry was already reported and is not queued again;
  *  - the old side of a realtime change is the overlay entry, else the
  *    baseline's item (vg_baseline_get());
+ *  - a scan also compares each overlay entry with the path's state now:
+ *    a file back in its baseline state after a change was reported (or
+ *    gone after it was reported added) is reported from the overlay's
+ *    state;
+ *  - the overlay is read and written in the transaction that queues the
+ *    change, so the scan and the watcher never report one change twice;
+ *    an entry realtime wrote during a scan outranks the scan's view;
  *  - a scan commits its new baseline only when no event was dropped for
- *    a full queue; then the overlay entries stamped before the scan
- *    started are pruned.
+ *    a full queue; then the overlay entries of earlier scan generations
+ *    (kv "scan_gen", counted up at each scan start: not the wall clock)
+ *    are pruned;
+ *  - a change realtime could not queue requests a rescan; kv "rescan"
+ *    (set too by a full queue) makes mon_new() request one, and the
+ *    first scan to commit a baseline afterwards clears it.
  * Policy changes: items under paths the previous rules did not cover are
  * added to the baseline silently, and items no longer covered are
  * dropped from it silently (no flood of added/removed events).
@@ -60,7 +71,14 @@ void agent_policy_free(struct agent_policy *p);
  *
  * Content-tracked files (policy content, at most 4 MiB each): their last
  * content is kept in the queue database; a change of their hash carries
- * a unified diff (vg_diff, labels the path).
+ * a unified diff (vg_diff, labels the path). Only files everyone may read
+ * (S_IROTH) have their content kept: the others are monitored without
+ * diffs, and one agent event "content-refused" per path and policy says
+ * so. Content is read with no symlink on the way (openat2) and only when
+ * the file is the item scanned (device, inode, size, mtime).
+ *
+ * agent_policy_parse() refuses lists of more than 10,000 entries, and
+ * more than 100 distinct commands (sorted, duplicates dropped).
  */
 
 struct mon;

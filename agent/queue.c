@@ -32,7 +32,7 @@
 #include "vg_util.h"
 
 #define AQ_APPLICATION_ID 0x56474741   /* "VGGA" */
-#define AQ_SCHEMA_VERSION 1
+#define AQ_SCHEMA_VERSION 2
 #define AQ_FILE "state.db"
 #define AQ_BUSY_MS 10000
 #define AQ_CACHE_KIB 512               /* the agent idles in a few MB */
@@ -65,6 +65,9 @@ static const char *const migrations[] = {
 	" state BLOB NOT NULL, PRIMARY KEY (kind, name));"
 	"CREATE TABLE sysknown (kind INTEGER PRIMARY KEY);"
 	"CREATE TABLE content (path BLOB PRIMARY KEY, data BLOB NOT NULL);",
+	/* 2: overlay stamps are scan generations, no longer wall-clock
+	 * times: entries of the old kind are older than any scan to come. */
+	"UPDATE overlay SET stamp = 0;",
 };
 #define AQ_NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -72,7 +75,7 @@ enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_KV_GET, ST_KV_SET, ST_KV_DEL, ST_DROP_COUNT, ST_DROP_SINCE,
 	ST_EV_INSERT, ST_EV_PEEK, ST_EV_DELETE, ST_EV_RANGE,
-	ST_OV_PUT, ST_OV_GET, ST_OV_PRUNE,
+	ST_OV_PUT, ST_OV_GET, ST_OV_PRUNE, ST_OV_LIST, ST_OV_RESTAMP,
 	ST_SYS_LOAD, ST_SYS_DEL, ST_SYS_INS, ST_SYS_KNOWN, ST_SYS_MARK,
 	ST_CT_GET, ST_CT_PUT, ST_CT_DEL,
 	ST_COUNT
@@ -99,10 +102,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * O(log n) only when each is alone in its query. */
 	[ST_EV_RANGE] = "SELECT (SELECT min(seq) FROM queue), "
 	    "(SELECT max(seq) FROM queue)",
-	[ST_OV_PUT] = "INSERT OR REPLACE INTO overlay (path, state, stamp) "
-	    "VALUES (?1, ?2, ?3)",
-	[ST_OV_GET] = "SELECT state FROM overlay WHERE path = ?1",
+	/* Never over an entry with a newer stamp. */
+	[ST_OV_PUT] = "INSERT INTO overlay (path, state, stamp) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT (path) DO UPDATE SET "
+	    "state = excluded.state, stamp = excluded.stamp "
+	    "WHERE excluded.stamp >= overlay.stamp",
+	[ST_OV_GET] = "SELECT state, stamp FROM overlay WHERE path = ?1",
 	[ST_OV_PRUNE] = "DELETE FROM overlay WHERE stamp < ?1",
+	[ST_OV_LIST] = "SELECT path, state, stamp FROM overlay ORDER BY path",
+	[ST_OV_RESTAMP] = "UPDATE overlay SET stamp = ?2 WHERE path = ?1 "
+	    "AND stamp < ?2",
 	[ST_SYS_LOAD] = "SELECT name, state FROM sysitem WHERE kind = ?1 "
 	    "ORDER BY name",
 	[ST_SYS_DEL] = "DELETE FROM sysitem WHERE kind = ?1",
@@ -1051,11 +1060,21 @@ int
 aq_overlay_get(struct aq *q, const char *path, size_t len, int *found,
     struct vg_item **out)
 {
+	int64_t stamp;
+
+	return aq_overlay_get_stamp(q, path, len, found, out, &stamp);
+}
+
+int
+aq_overlay_get_stamp(struct aq *q, const char *path, size_t len,
+    int *found, struct vg_item **out, int64_t *stamp)
+{
 	sqlite3_stmt *s;
 	int r;
 
 	*found = 0;
 	*out = NULL;
+	*stamp = 0;
 	if ((r = check_path(q, path, len)) != 0)
 		return r;
 	lock(q);
@@ -1063,11 +1082,105 @@ aq_overlay_get(struct aq *q, const char *path, size_t len, int *found,
 	    "a file")) == 0 && s != NULL) {
 		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
 			r = unpack(q, s, 0, VG_KIND_FILE, path, len, out);
+		*stamp = sqlite3_column_int64(s, 1);
 		*found = r == 0;
 	}
 	lookup_done(s);
 	unlock(q);
 	return r;
+}
+
+void
+aq_overlay_list_free(struct aq_overlay_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		vg_item_free(v[i].state);
+	}
+	free(v);
+}
+
+/* With the mutex held: appends the row of s to *v. */
+static int
+overlay_row(struct aq *q, sqlite3_stmt *s, struct aq_overlay_entry **v,
+    size_t *n, size_t *cap)
+{
+	struct aq_overlay_entry *e, *nv;
+	size_t len = (size_t)sqlite3_column_bytes(s, 0), c;
+	const void *p = sqlite3_column_blob(s, 0);
+	int r;
+
+	if (*n == *cap) {
+		c = *cap ? *cap * 2 : 64;
+		if ((nv = reallocarray(*v, c, sizeof(*nv))) == NULL)
+			return VG_ERR_NOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	e = &(*v)[*n];
+	memset(e, 0, sizeof(*e));
+	if ((e->path = malloc(len + 1)) == NULL)
+		return VG_ERR_NOMEM;
+	memcpy(e->path, p, len);
+	e->path[len] = '\0';
+	e->len = len;
+	e->stamp = sqlite3_column_int64(s, 2);
+	(*n)++;
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
+	    (r = unpack(q, s, 1, VG_KIND_FILE, e->path, len, &e->state)) != 0)
+		return r;
+	return 0;
+}
+
+int
+aq_overlay_list(struct aq *q, struct aq_overlay_entry **out, size_t *n)
+{
+	struct aq_overlay_entry *v = NULL;
+	sqlite3_stmt *s;
+	size_t cnt = 0, cap = 0;
+	int r, rc;
+
+	*out = NULL;
+	*n = 0;
+	lock(q);
+	if ((r = stmt(q, ST_OV_LIST, &s)) != 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((r = overlay_row(q, s, &v, &cnt, &cap)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = fail(q, rc, "listing file states");
+	sqlite3_reset(s);
+out:
+	unlock(q);
+	if (r != 0) {
+		aq_overlay_list_free(v, cnt);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int
+aq_overlay_restamp(struct aq *q, const char *path, size_t len,
+    int64_t stamp)
+{
+	sqlite3_stmt *s;
+	int own, r;
+
+	if ((r = check_path(q, path, len)) != 0)
+		return r;
+	if ((r = tx_enter(q, &own)) != 0)
+		return r;
+	if ((r = stmt(q, ST_OV_RESTAMP, &s)) == 0) {
+		bind_blob(s, 1, path, len);
+		sqlite3_bind_int64(s, 2, stamp);
+		r = run(q, s, "restamping the state of a file");
+	}
+	return tx_leave(q, own, r == 0, r);
 }
 
 int

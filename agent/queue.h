@@ -120,17 +120,41 @@ void aq_last_error(struct aq *q, char *buf, size_t len);
 int aq_event(struct aq *q, const char *origin, int64_t time_ns,
     const json_t *body, int64_t *seq);
 
+/*
+ * Overlay stamps are the monitor's scan generations (kv "scan_gen"), not
+ * wall-clock times, so that a clock stepping back prunes nothing early.
+ */
+
 /* Inside a transaction: the overlay entry of a file path: the item's
- * state, or it removed (it NULL). */
+ * state, or it removed (it NULL). An entry with a newer stamp than
+ * stamp_ns is left as it is. */
 int aq_overlay_put(struct aq *q, const char *path, size_t len,
     const struct vg_item *it, int64_t stamp_ns);
 /* The overlay entry: 0 with *found 0 when none; else *found 1 and *out
  * the item (NULL when recorded as removed; caller frees). */
 int aq_overlay_get(struct aq *q, const char *path, size_t len, int *found,
     struct vg_item **out);
+/* The same, with the entry's stamp (0 when none). */
+int aq_overlay_get_stamp(struct aq *q, const char *path, size_t len,
+    int *found, struct vg_item **out, int64_t *stamp);
 /* Drops the entries stamped before stamp_ns (a baseline written by a scan
  * that started then holds them); stamp_ns INT64_MAX drops all. */
 int aq_overlay_prune(struct aq *q, int64_t stamp_ns);
+/* Raises the stamp of a path's entry to stamp (never lowers it). */
+int aq_overlay_restamp(struct aq *q, const char *path, size_t len,
+    int64_t stamp);
+
+struct aq_overlay_entry {
+	char *path;                /* NUL-terminated copy, len bytes */
+	size_t len;
+	struct vg_item *state;     /* NULL: recorded as removed */
+	int64_t stamp;
+};
+
+/* Every overlay entry, sorted by path (bytes, shorter first on a tie):
+ * *out a malloc'd array of n (free with aq_overlay_list_free()). */
+int aq_overlay_list(struct aq *q, struct aq_overlay_entry **out, size_t *n);
+void aq_overlay_list_free(struct aq_overlay_entry *v, size_t n);
 
 /* The system-configuration items of one kind, sorted by name: *items is
  * a malloc'd array of n items (free each and the array). */

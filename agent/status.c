@@ -16,6 +16,7 @@
 #include "hubdetails.h"
 #include "queue.h"
 #include "vg_err.h"
+#include "vg_log.h"
 
 /* `vigil-agent status`: what the running agent wrote in its state. */
 
@@ -157,9 +158,18 @@ print_time(const char *label, int64_t t, time_t now)
 }
 
 static void
-print_text(const struct status *s)
+print_text(struct status *s)
 {
 	time_t now = time(NULL);
+	char **text[] = { &s->hub, &s->device, &s->last_error,
+		&s->policy_version, &s->connection };
+	size_t i;
+
+	/* last_error may quote the hub's answer: no escape sequences on
+	 * the terminal (JSON output escapes them itself). */
+	for (i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (*text[i] != NULL)
+			vg_log_sanitize(*text[i]);
 
 	if (s->running)
 		printf("state: running (pid %ld)\n", (long)s->pid);

@@ -80,8 +80,8 @@ vg_log_set_program(const char *name)
 
 /* Replaces control bytes (a newline in a peer's user name, say) so that
  * one message stays one line and cannot forge another. */
-static void
-log_sanitize(char *s)
+void
+vg_log_sanitize(char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -111,7 +111,7 @@ vg_vlog(int level, const char *fmt, va_list ap)
 		goto out;
 	if ((size_t)n >= sizeof(msg))
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
-	log_sanitize(msg);
+	vg_log_sanitize(msg);
 
 	if (log_journal) {
 		len = (size_t)snprintf(line, sizeof(line), "<%d>",

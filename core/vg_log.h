@@ -30,4 +30,9 @@ int vg_log_parse_level(const char *s);
  * program's name. */
 void vg_log_set_program(const char *name);
 
+/* Replaces control bytes in s (in place) by '?', so that text from a
+ * peer stays one line on a terminal or in a log and cannot forge
+ * another or send escape sequences. */
+void vg_log_sanitize(char *s);
+
 #endif

@@ -1313,6 +1313,8 @@ finish_job(struct scan *s, const struct vg_scan_cb *cb, struct job *j,
 		if (j->old == NULL || j->old->have == 0)
 			return 0;
 		st->items++;
+		if (j->kind == J_CARRY && cb->kept != NULL)
+			return cb->kept(cb->arg, j->old);
 		return cb->item ? cb->item(cb->arg, j->old) : 0;
 	case J_REMOVED:
 	case J_VANISHED:

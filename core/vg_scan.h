@@ -50,6 +50,10 @@ struct vg_scan_cb {
 	    const char *msg);
 	/* Called about ten times a second; may be NULL. */
 	void (*progress)(void *arg, const struct vg_scan_stats *st);
+	/* When not NULL, called instead of item for an item the old
+	 * baseline had that is kept unread, its folder unreadable: it says
+	 * nothing of the state now. */
+	int (*kept)(void *arg, const struct vg_item *it);
 };
 
 struct vg_scan_opts {

@@ -335,7 +335,8 @@ vg_write_all(int fd, const void *buf, size_t len)
 
 	while (len > 0) {
 		n = write(fd, p, len);
-		
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return -1;
 		/* Never happens for len > 0 on a file, but must not spin. */

@@ -17,8 +17,13 @@
 #   dev_events [QUERY]             the device's events to $T/all.json
 #   ev_count JQ                    how many of them match a jq condition
 #   wait_until SECONDS COMMAND...  polls COMMAND until it succeeds
+#   realtime_ready DIR [SECONDS]   a probe file in DIR arrives as realtime
+#   event_details IDFILE           GET /events/ID of each, to $T/details.json
+#   undo COMMAND                   run at exit (a sysctl, a user ...)
 #
 # The agent binary: $VIGIL_AGENT, else the one beside the hub's build.
+# VIGIL_KEEP_LOGS=DIR keeps the logs of a run (they are shown in part
+# after a failure).
 if [ -z "${VIGIL_AGENT:-}" ]; then
 	VIGIL_AGENT=$(cd "$(dirname "$VIGIL_HUB")/.." 2>/dev/null &&
 	    pwd)/agent/vigil-agent

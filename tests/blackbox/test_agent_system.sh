@@ -11,7 +11,7 @@
 # its loopback). Users, groups, the package and the service are real and
 # removed at exit.
 if [ "${1:-}" != inner ] && [ "$(id -u)" -eq 0 ] &&
-    unshare --net --uts true 2>/dev/null; then
+    unshare --net --uts ip link set lo up 2>/dev/null; then
 	exec unshare --net --uts bash -c 'ip link set lo up && exec bash "$0" inner' "$0"
 fi
 export VIGIL=${VIGIL:-unused}

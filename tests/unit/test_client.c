@@ -4,7 +4,8 @@
  * this program (a self-signed certificate for 127.0.0.1 made here): the
  * pin accepted and refused (and then not one byte of the request
  * received), CA verification, the authentication of each endpoint, gzip
- * bodies, error answers with Retry-After; hc_backoff and hc_fp_format.
+ * bodies, error answers with Retry-After, the socket close-on-exec;
+ * hc_backoff and hc_fp_format.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +45,8 @@ struct server {
 	int handshake_ok;
 	char req[65536];    /* the request received, headers and body */
 	size_t reqlen;
+	int client_cloexec; /* the client's socket: 1 close-on-exec, 0 not,
+	                       -1 not found */
 };
 
 static struct server srv;
@@ -147,15 +151,39 @@ request_body_left(void)
 	return want - (long)(srv.reqlen - (size_t)(end + 4 - srv.req));
 }
 
+/* The client's end of the connection is a descriptor of this process
+ * too: the one bound to the peer's port. Is it close-on-exec? */
+static int
+client_cloexec(const struct sockaddr_in *peer)
+{
+	struct sockaddr_in sa;
+	socklen_t len;
+	int fd, fl;
+
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof(sa);
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0 ||
+		    sa.sin_family != AF_INET || sa.sin_port != peer->sin_port)
+			continue;
+		if ((fl = fcntl(fd, F_GETFD)) == -1)
+			return -1;
+		return (fl & FD_CLOEXEC) != 0;
+	}
+	return -1;
+}
+
 static void *
 serve_one(void *arg)
 {
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
 	SSL *ssl;
 	int fd, n;
 
 	(void)arg;
-	if ((fd = accept(srv.lfd, NULL, NULL)) < 0)
+	if ((fd = accept(srv.lfd, (struct sockaddr *)&peer, &plen)) < 0)
 		return NULL;
+	srv.client_cloexec = client_cloexec(&peer);
 	ssl = SSL_new(srv.ctx);
 	SSL_set_fd(ssl, fd);
 	if (SSL_accept(ssl) == 1) {
@@ -217,6 +245,7 @@ request(struct hubdetails *hd, const char *ca, const char *cred,
 
 	srv.answer = answer;
 	srv.handshake_ok = 0;
+	srv.client_cloexec = -1;
 	srv.reqlen = 0;
 	srv.req[0] = '\0';
 	assert_int_equal(pthread_create(&srv.thread, NULL, serve_one, NULL),
@@ -248,6 +277,8 @@ test_pin_match(void **state)
 	assert_int_equal(a.retry_after, -1);
 	assert_non_null(strstr(srv.req, "GET /api/v1/health HTTP/1.1\r\n"));
 	assert_null(strcasestr(srv.req, "Authorization:"));
+	/* A command the agent runs does not inherit the connection. */
+	assert_int_equal(srv.client_cloexec, 1);
 	hc_answer_clear(&a);
 	hd_free(&hd);
 

@@ -21,9 +21,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "collect.h"
+#include "collect_int.h"
 #include "queue.h"
 #include "vg_err.h"
 #include "vg_hash.h"
@@ -389,6 +391,14 @@ test_sysctl_tree(void **state)
 	put("proc/sys/fs/quota/lookups", "0\n", 0444);
 	put("proc/sys/vm/drop_caches", "", 0200);
 	put("proc/sys/vm/swappiness", "60\n", 0644);
+	/* Kernel secrets never leave: files only root may read (as root
+	 * runs the agent), and the known names whatever their mode. */
+	put("proc/sys/kernel/cad_pid", "1\n", 0600);
+	put("proc/sys/net/ipv4/conf/eth0/secret", "x\n", 0640);
+	put("proc/sys/net/ipv4/tcp_fastopen_key", "00000000-0000\n", 0644);
+	put("proc/sys/net/ipv6/conf/all/stable_secret", "fe80::1\n", 0444);
+	put("proc/sys/net/ipv6/conf/eth0.100/stable_secret", "fe80::2\n",
+	    0644);
 	v = collect(&o, COLLECT_SYSCTL, &n, &problem);
 	assert_null(problem);
 	assert_int_equal(n, 4);
@@ -420,6 +430,8 @@ test_sysctl_live(void **state)
 	for (i = 0; i < n; i++) {
 		assert_true(strncmp(v[i]->path, "kernel.random.", 14) != 0);
 		assert_true(strcmp(v[i]->path, "fs.file-nr") != 0);
+		assert_null(strstr(v[i]->path, "tcp_fastopen_key"));
+		assert_null(strstr(v[i]->path, "stable_secret"));
 		assert_null(strchr(vg_item_prop(v[i], "value"), '\t'));
 	}
 	free_items(v, n);
@@ -607,6 +619,181 @@ test_commands_timeout(void **state)
 	assert_non_null(strstr(problem, "/bin/sleep 30: killed after 200 ms"));
 	free(problem);
 	free_items(v, n);
+}
+
+/* Descriptors the agent holds (the hub connection, the queue) that are
+ * not close-on-exec, one far up; closed by close_leaks(). */
+static void
+open_leaks(int fds[3])
+{
+	assert_true((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) >= 3);
+	assert_true((fds[1] = open("/dev/null", O_RDONLY)) >= 3);
+	assert_int_equal(dup2(fds[1], 900), 900);
+	fds[2] = 900;
+}
+
+static void
+close_leaks(const int fds[3])
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
+/* A command sees 0 to 2 and nothing else of the agent. */
+static void
+test_commands_fds(void **state)
+{
+	char approved[4096], h[65], *problem, *line, *arrow;
+	char *cmds[] = { "/bin/ls /proc/self/fd" };
+	char *argv[] = { "/bin/ls", "-l", "/proc/self/fd", NULL };
+	struct collect_opts o = { .commands = cmds, .ncommands = 1,
+		.approved_file = approved };
+	struct col_run_result res;
+	struct vg_item **v;
+	char err[256];
+	size_t n, pos = 0, seen = 0;
+	long fd;
+	int leaks[3];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	open_leaks(leaks);
+	path_of("approved", approved, sizeof(approved));
+	approve("/bin/ls /proc/self/fd\n");
+	v = collect(&o, COLLECT_COMMANDS, &n, &problem);
+	assert_null(problem);
+	assert_int_equal(n, 1);
+	/* ls's own descriptor of the folder is 3 */
+	sha256_of("0\n1\n2\n3\n", 8, h);
+	assert_string_equal(vg_item_prop(v[0], "output_sha256"), h);
+	free_items(v, n);
+
+	assert_int_equal(col_run(argv, 0, 0, &res, err, sizeof(err)), 0);
+	while ((line = col_next_line(res.out, res.len, &pos)) != NULL) {
+		if ((arrow = strstr(line, " -> ")) == NULL)
+			continue;
+		*arrow = '\0';
+		fd = strtol(strrchr(line, ' ') + 1, NULL, 10);
+		if (fd > 2 && (fd != 3 || strncmp(arrow + 4, "/proc/", 6)))
+			fail_msg("descriptor %ld -> %s open in the command",
+			    fd, arrow + 4);
+		seen++;
+	}
+	assert_int_equal(seen, 4);
+	col_run_result_free(&res);
+	close_leaks(leaks);
+}
+
+/* Which of the descriptors 0 to 1023 are open, as a bit each. */
+static void
+open_fds(unsigned char bits[128])
+{
+	int fd;
+
+	memset(bits, 0, 128);
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			bits[fd / 8] |= (unsigned char)(1u << fd % 8);
+}
+
+/* col_close_from3() in a child, both ways: what stays open. */
+static void
+test_close_from3(void **state)
+{
+	unsigned char bits[128];
+	int leaks[3], keep, slow, st, fd;
+	pid_t pid;
+
+	(void)state;
+	for (slow = 0; slow < 2; slow++) {
+		open_leaks(leaks);
+		assert_true((keep = open("/dev/null", O_RDONLY)) > 3);
+		assert_true((pid = fork()) != -1);
+		if (pid == 0) {
+			col_close_from3(keep, 1024, slow);
+			open_fds(bits);
+			for (fd = 0; fd < 1024; fd++)
+				if (!(bits[fd / 8] >> fd % 8 & 1) !=
+				    !(fd <= 2 || fd == keep))
+					_exit(1);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+		close(keep);
+		close_leaks(leaks);
+	}
+}
+
+/* An agent started with 0 to 2 closed: the pipes get those numbers, and
+ * the command still has its stdin, stdout and stderr. */
+static void
+test_run_stdio_closed(void **state)
+{
+	char *argv[] = { "/bin/sh", "-c", "echo out; echo err >&2; cat", NULL };
+	struct col_run_result res;
+	char err[256];
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		close(0);
+		close(1);
+		close(2);
+		if (col_run(argv, 10000, 0, &res, err, sizeof(err)) != 0)
+			_exit(1);
+		if (res.timed_out || !WIFEXITED(res.status) ||
+		    WEXITSTATUS(res.status) != 0)
+			_exit(2);
+		_exit(strcmp(res.out, "out\nerr\n") == 0 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* The output buffer grows as output comes, up to the cap. */
+static void
+test_run_output(void **state)
+{
+	char *mib[] = { "/usr/bin/head", "-c", "1048577", "/dev/zero", NULL };
+	char *cap[] = { "/usr/bin/head", "-c", "5000", "/dev/zero", NULL };
+	char *over[] = { "/usr/bin/head", "-c", "5001", "/dev/zero", NULL };
+	char *none[] = { "true", NULL };
+	struct col_run_result res;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(col_run(mib, 0, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.len, 1048577);
+	assert_false(res.truncated);
+	for (i = 0; i < res.len && res.out[i] == '\0'; i++)
+		;
+	assert_int_equal(i, res.len);
+	col_run_result_free(&res);
+
+	assert_int_equal(col_run(cap, 0, 5000, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.len, 5000);
+	assert_false(res.truncated);
+	col_run_result_free(&res);
+
+	assert_int_equal(col_run(over, 0, 5000, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.len, 5000);
+	assert_true(res.truncated);
+	col_run_result_free(&res);
+
+	assert_int_equal(col_run(none, 0, 0, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.len, 0);
+	assert_string_equal(res.out, "");
+	assert_true(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+	col_run_result_free(&res);
 }
 
 /* ---- collect_run ---- */
@@ -801,6 +988,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_commands_timeout, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_commands_fds, setup,
+		    teardown),
+		cmocka_unit_test(test_close_from3),
+		cmocka_unit_test(test_run_stdio_closed),
+		cmocka_unit_test(test_run_output),
 		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_queue_full, setup,
 		    teardown),

@@ -179,6 +179,12 @@ test_errors(void **state)
 		  "HubDetails.xml:3: not well-formed XML: mismatched tag" },
 		{ "", "HubDetails.xml:1: not well-formed XML: no element found "
 		  "(the file is empty)" },
+		{ "<HubDetails>\n<Url>https://h/api/</Url>\n",
+		  "HubDetails.xml:3: not well-formed XML: no element found "
+		  "(element <HubDetails> is not closed)" },
+		{ "<HubDetails>\n<Url>https://h/api/",
+		  "HubDetails.xml:2: not well-formed XML: no element found "
+		  "(element <Url> is not closed)" },
 		{ "<HubDetails><Url>https://h/api/</Url><Username>a&#9;b"
 		  "</Username></HubDetails>",
 		  "HubDetails.xml:1: element <Username> holds a control "

@@ -417,6 +417,54 @@ test_change_reported_once(void **state)
 	expect_no_events(f);
 }
 
+/* What a scan queues for rel and writes in the overlay, committed, with
+ * the baseline left as it was (the agent then killed): the state it
+ * holds is it (NULL: removed; freed), stamped as stamp, or as a scan of
+ * the current generation when stamp is 0. */
+static void
+fake_reported(struct fixture *f, const char *rel, struct vg_item *it,
+    int64_t stamp)
+{
+	struct vg_change c;
+	char path[256], err[512];
+	json_t *body;
+	int64_t gen;
+
+	snprintf(path, sizeof(path), "%s/%s", f->tree, rel);
+	assert_int_equal(aq_get_i64(f->q, "scan_gen", 0, &gen), 0);
+	memset(&c, 0, sizeof(c));
+	c.type = it ? VG_CHANGE_ADDED : VG_CHANGE_REMOVED;
+	if (it == NULL)
+		c.old = vg_item_new(VG_KIND_FILE, path, strlen(path));
+	else
+		c.new = it;
+	body = json_pack("{s:o}", "change", vg_change_to_json(&c));
+	assert_non_null(body);
+	assert_int_equal(aq_begin(f->q), 0);
+	assert_int_equal(aq_event(f->q, "scan", 1, body, NULL), 0);
+	assert_int_equal(aq_overlay_put(f->q, path, strlen(path), it,
+	    stamp ? stamp : gen * 2), 0);
+	assert_int_equal(aq_commit(f->q, err, sizeof(err)), 0);
+	json_decref(body);
+	vg_item_free(c.old);
+	vg_item_free(it);
+	json_decref(drain(f));
+}
+
+static struct vg_item *
+item_now(struct fixture *f, const char *rel)
+{
+	struct vg_item *it = NULL;
+	char path[256], err[512];
+
+	snprintf(path, sizeof(path), "%s/%s", f->tree, rel);
+	if (vg_scan_one(f->p->rules, path, strlen(path), &it, err,
+	    sizeof(err)) != 0)
+		fail_msg("scan one: %s", err);
+	assert_non_null(it);
+	return it;
+}
+
 /*
  * The agent stopped after a change was queued (with its overlay entry)
  * but before the baseline was written: the next scan finds the change
@@ -427,11 +475,6 @@ test_crash_before_baseline(void **state)
 {
 	struct fixture *f = *state;
 	struct mon_scan_result res;
-	struct vg_change c;
-	struct vg_item *it = NULL;
-	json_t *body;
-	char path[256], err[512];
-	struct timespec ts;
 
 	put_file(f, "a", "alpha\n");
 	set_policy(f, "{\"paths\": [\"%s\"]}", f->tree);
@@ -439,23 +482,7 @@ test_crash_before_baseline(void **state)
 	json_decref(drain(f));
 	put_file(f, "a", "alpha, changed before the crash\n");
 	/* What a scan queues, committed; the baseline left as it was. */
-	snprintf(path, sizeof(path), "%s/a", f->tree);
-	if (vg_scan_one(f->p->rules, path, strlen(path), &it, err,
-	    sizeof(err)) != 0)
-		fail_msg("scan one: %s", err);
-	memset(&c, 0, sizeof(c));
-	c.type = VG_CHANGE_ADDED;    /* the side that matters: new */
-	c.new = it;
-	body = json_pack("{s:o}", "change", vg_change_to_json(&c));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	assert_int_equal(aq_begin(f->q), 0);
-	assert_int_equal(aq_event(f->q, "scan", 1, body, NULL), 0);
-	assert_int_equal(aq_overlay_put(f->q, path, strlen(path), it,
-	    (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec), 0);
-	assert_int_equal(aq_commit(f->q, err, sizeof(err)), 0);
-	json_decref(body);
-	vg_item_free(it);
-	json_decref(drain(f));
+	fake_reported(f, "a", item_now(f, "a"), 0);
 
 	scan(f, &res);
 	assert_true(res.suppressed == 1);
@@ -759,6 +786,337 @@ test_realtime_dir_gone(void **state)
 	json_decref(expect_one_change(f, "removed", "d/1", "scan"));
 }
 
+/* ---- the overlay as the old side ---- */
+
+/* The stamp of rel's overlay entry (-1 when none); *got its state. */
+static int64_t
+overlay_of(struct fixture *f, const char *rel, struct vg_item **got)
+{
+	char path[256];
+	int64_t stamp;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/%s", f->tree, rel);
+	assert_int_equal(aq_overlay_get_stamp(f->q, path, strlen(path), &found,
+	    got, &stamp), 0);
+	return found ? stamp : -1;
+}
+
+/*
+ * The hub was told of a state the baseline never held, and the file
+ * went back to the baseline's state while the agent was down: the scan
+ * sees no change against the baseline, but the hub must hear of it.
+ */
+static void
+test_revert_while_down(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	struct vg_item *it;
+	char path[256];
+	json_t *c;
+
+	put_file(f, "a", "alpha\n");
+	set_policy(f, "{\"paths\": [\"%s\"]}", f->tree);
+	scan(f, &res);
+	json_decref(drain(f));
+	/* "a" changed to S1 was reported, then put back. */
+	it = item_now(f, "a");
+	it->size = 3;
+	memset(it->hash, 0x5a, sizeof(it->hash));
+	fake_reported(f, "a", it, 0);
+	/* "p" added was reported, then deleted. */
+	put_file(f, "p", "p\n");
+	fake_reported(f, "p", item_now(f, "p"), 0);
+	snprintf(path, sizeof(path), "%s/p", f->tree);
+	assert_int_equal(unlink(path), 0);
+
+	scan(f, &res);
+	assert_int_equal(res.baseline_committed, 1);
+	{
+		json_t *evs = drain(f), *ev;
+		size_t i;
+		int changed = 0, removed = 0;
+
+		assert_int_equal(json_array_size(evs), 2);
+		json_array_foreach(evs, i, ev) {
+			const char *t, *pp;
+
+			c = json_object_get(ev, "change");
+			t = json_string_value(json_object_get(c, "change"));
+			pp = json_string_value(json_object_get(c, "path"));
+			if (strcmp(t, "changed") == 0 &&
+			    strcmp(pp + strlen(pp) - 2, "/a") == 0) {
+				changed++;
+				assert_int_equal(json_integer_value(
+				    json_object_get(json_object_get(c, "old"),
+				    "size")), 3);
+			} else if (strcmp(t, "removed") == 0 &&
+			    strcmp(pp + strlen(pp) - 2, "/p") == 0)
+				removed++;
+		}
+		assert_int_equal(changed, 1);
+		assert_int_equal(removed, 1);
+		json_decref(evs);
+	}
+	assert_true(res.changed == 1 && res.removed == 1);
+	/* Said once. */
+	scan(f, &res);
+	expect_no_events(f);
+	scan(f, &res);
+	expect_no_events(f);
+}
+
+/*
+ * The watcher wrote a path's overlay entry while the scan ran: its state
+ * is newer than what the scan read, and the scan must neither report
+ * its older view nor write it over the watcher's.
+ */
+static void
+test_realtime_entry_outranks_scan(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	struct vg_item *it, *got;
+	int64_t gen;
+
+	put_file(f, "a", "alpha\n");
+	set_policy(f, "{\"paths\": [\"%s\"]}", f->tree);
+	scan(f, &res);
+	json_decref(drain(f));
+	put_file(f, "a", "alpha, changed\n");
+	it = item_now(f, "a");
+	it->size = 99;
+	/* Stamped as realtime stamps during the next scan. */
+	assert_int_equal(aq_get_i64(f->q, "scan_gen", 0, &gen), 0);
+	fake_reported(f, "a", it, (gen + 1) * 2 + 1);
+	scan(f, &res);
+	expect_no_events(f);
+	assert_true(overlay_of(f, "a", &got) == (gen + 1) * 2 + 1);
+	assert_int_equal(got->size, 99);
+	vg_item_free(got);
+}
+
+/* Overlay entries carry the scan generation, not the wall clock: those
+ * of generations before a committed scan are pruned. */
+static void
+test_scan_generation(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	struct vg_item *got;
+	int64_t gen;
+
+	put_file(f, "a", "alpha\n");
+	set_policy(f, "{\"paths\": [\"%s\"]}", f->tree);
+	scan(f, &res);
+	assert_int_equal(aq_get_i64(f->q, "scan_gen", 0, &gen), 0);
+	assert_true(gen == 1);
+	json_decref(drain(f));
+	put_file(f, "a", "alpha, changed\n");
+	scan(f, &res);
+	json_decref(expect_one_change(f, "changed", "a", "scan"));
+	assert_true(overlay_of(f, "a", &got) == 4);
+	vg_item_free(got);
+	scan(f, &res);
+	assert_true(overlay_of(f, "a", &got) == -1);
+	assert_int_equal(aq_get_i64(f->q, "scan_gen", 0, &gen), 0);
+	assert_true(gen == 3);
+}
+
+/* ---- rescans owed ---- */
+
+static void
+reopen_monitor(struct fixture *f, const struct aq_limits *lim)
+{
+	mon_free(f->m);
+	aq_close(f->q);
+	f->m = NULL;
+	f->q = NULL;
+	assert_int_equal(open_monitor(f, lim), 0);
+}
+
+/* A rescan owed when the agent stopped is done first, and no longer
+ * owed once a scan wrote its baseline. */
+static void
+test_rescan_owed(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	char *v;
+
+	put_file(f, "a", "alpha\n");
+	assert_int_equal(aq_set(f->q, "rescan", "1"), 0);
+	reopen_monitor(f, NULL);
+	assert_int_equal(mon_take_rescan(f->m), 1);
+	set_policy(f, "{\"paths\": [\"%s\"]}", f->tree);
+	scan(f, &res);
+	assert_int_equal(res.baseline_committed, 1);
+	assert_int_equal(aq_get(f->q, "rescan", &v), 0);
+	assert_null(v);
+	reopen_monitor(f, NULL);
+	assert_int_equal(mon_take_rescan(f->m), 0);
+}
+
+/* A realtime change the full queue refuses asks for a rescan. */
+static void
+test_realtime_drop_rescans(void **state)
+{
+	struct fixture *f = *state;
+	struct aq_limits lim = { 1, 0 };
+	struct mon_scan_result res;
+	struct aq_stats st;
+
+	reopen_monitor(f, &lim);
+	set_policy(f, "{\"paths\": [\"%s\"], \"realtime\": true}", f->tree);
+	scan(f, &res);     /* the "baseline" event fills the queue */
+	assert_int_equal(mon_take_rescan(f->m), 0);
+	wait_until(has_watches, f, "the watches");
+	put_file(f, "new", "n\n");
+	wait_until(take_rescan, f, "the rescan request");
+	assert_int_equal(aq_stats(f->q, &st), 0);
+	assert_true(st.dropped >= 1);
+}
+
+/* ---- content ---- */
+
+static int
+count_code(json_t *evs, const char *code)
+{
+	json_t *ev, *a;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(evs, i, ev) {
+		a = json_object_get(ev, "agent");
+		if (a != NULL && strcmp(json_string_value(json_object_get(a,
+		    "code")), code) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* The content of a file not everyone may read stays on the host: a
+ * hub cannot fetch keys by listing them. */
+static void
+test_content_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	char path[256];
+	json_t *evs, *c;
+	int found;
+	unsigned char *data;
+	size_t dlen;
+
+	put_file(f, "key", "secret 1\n");
+	snprintf(path, sizeof(path), "%s/key", f->tree);
+	assert_int_equal(chmod(path, 0640), 0);
+	set_policy(f, "{\"paths\": [\"%s\"], \"content\": [\"%s\"]}", f->tree,
+	    path);
+	scan(f, &res);
+	evs = drain(f);
+	assert_int_equal(count_code(evs, "content-refused"), 1);
+	json_decref(evs);
+	put_file(f, "key", "secret 2\n");
+	scan(f, &res);
+	c = expect_one_change(f, "changed", "key", "scan");
+	assert_null(json_object_get(c, "diff"));
+	json_decref(c);
+	put_file(f, "key", "secret 3\n");
+	scan(f, &res);
+	c = expect_one_change(f, "changed", "key", "scan");
+	assert_null(json_object_get(c, "diff"));
+	json_decref(c);
+	assert_int_equal(aq_content_get(f->q, path, strlen(path), &found,
+	    &data, &dlen), 0);
+	assert_int_equal(found, 0);
+}
+
+/* Content is not read through a symlink on the way to the file. */
+static void
+test_content_no_symlink(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	char link[200], path[256];
+	json_t *evs, *c;
+	int found;
+	unsigned char *data;
+	size_t dlen;
+
+	put_dir(f, "d");
+	put_file(f, "d/conf", "one\n");
+	/* The root lies below a symlink: the scan goes through it. */
+	snprintf(link, sizeof(link), "%s/lnk", f->dir);
+	assert_int_equal(symlink(f->tree, link), 0);
+	snprintf(path, sizeof(path), "%s/d/conf", link);
+	set_policy(f, "{\"paths\": [\"%s/d\"], \"content\": [\"%s\"]}",
+	    link, path);
+	scan(f, &res);
+	json_decref(drain(f));
+	assert_int_equal(aq_content_get(f->q, path, strlen(path), &found,
+	    &data, &dlen), 0);
+	assert_int_equal(found, 0);
+	put_file(f, "d/conf", "two\n");
+	scan(f, &res);
+	assert_true(res.changed == 1);
+	evs = drain(f);
+	c = json_object_get(json_array_get(evs, 0), "change");
+	assert_non_null(c);
+	assert_null(json_object_get(c, "diff"));
+	json_decref(evs);
+}
+
+/* ---- policy bounds ---- */
+
+static void
+test_policy_bounds(void **state)
+{
+	struct agent_policy *p = NULL;
+	json_t *doc, *a;
+	char err[512] = "", cmd[32];
+	int i;
+
+	(void)state;
+	doc = json_pack("{s:[s,s,s,s]}", "commands", "uname -a", "id",
+	    "uname -a", "id");
+	assert_int_equal(agent_policy_parse(doc, "1", &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(p->ncommands, 2);
+	assert_string_equal(p->commands[0], "id");
+	assert_string_equal(p->commands[1], "uname -a");
+	agent_policy_free(p);
+	/* 100,000 times the same command is one. */
+	a = json_object_get(doc, "commands");
+	json_array_clear(a);
+	for (i = 0; i < 9000; i++)
+		json_array_append_new(a, json_string("id"));
+	assert_int_equal(agent_policy_parse(doc, "1", &p, err, sizeof(err)),
+	    0);
+	assert_int_equal(p->ncommands, 1);
+	agent_policy_free(p);
+	json_array_clear(a);
+	for (i = 0; i < 101; i++) {
+		snprintf(cmd, sizeof(cmd), "echo %d", i);
+		json_array_append_new(a, json_string(cmd));
+	}
+	p = NULL;
+	assert_int_equal(agent_policy_parse(doc, "1", &p, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_null(p);
+	assert_string_equal(err, "commands: more than 100 distinct commands");
+	json_decref(doc);
+	doc = json_pack("{s:[]}", "exclude");
+	a = json_object_get(doc, "exclude");
+	for (i = 0; i < 10001; i++)
+		json_array_append_new(a, json_string("*.x"));
+	assert_int_equal(agent_policy_parse(doc, "1", &p, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	assert_string_equal(err, "exclude: more than 10000 entries");
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -783,6 +1141,21 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_realtime_dir_gone, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_revert_while_down, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_realtime_entry_outranks_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_generation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rescan_owed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_realtime_drop_rescans,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_content_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_content_no_symlink, setup,
+		    teardown),
+		cmocka_unit_test(test_policy_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1023,6 +1023,55 @@ test_throughput(void **state)
 	assert_true(sb.st_size < full / 10);
 }
 
+/* An entry is never replaced by an older stamp (a scan's view written
+ * after the watcher's newer one); the list is sorted by path bytes. */
+static void
+test_overlay_stamps(void **state)
+{
+	struct fixture *f = *state;
+	struct aq *q = open_q(f, 0, 0);
+	struct vg_item *a = file_item("/etc/a", 10), *got;
+	struct aq_overlay_entry *v;
+	int64_t stamp;
+	size_t n;
+	int found;
+
+	assert_int_equal(aq_overlay_put(q, "/etc/a", 6, a, 5), 0);
+	a->size = 11;
+	assert_int_equal(aq_overlay_put(q, "/etc/a", 6, a, 4), 0);
+	assert_int_equal(aq_overlay_get_stamp(q, "/etc/a", 6, &found, &got,
+	    &stamp), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(got->size, 10);
+	assert_true(stamp == 5);
+	vg_item_free(got);
+	/* The same stamp replaces. */
+	assert_int_equal(aq_overlay_put(q, "/etc/a", 6, a, 5), 0);
+	assert_int_equal(aq_overlay_get(q, "/etc/a", 6, &found, &got), 0);
+	assert_int_equal(got->size, 11);
+	vg_item_free(got);
+	/* Restamped up, never down. */
+	assert_int_equal(aq_overlay_restamp(q, "/etc/a", 6, 3), 0);
+	assert_int_equal(aq_overlay_restamp(q, "/etc/a", 6, 8), 0);
+	assert_int_equal(aq_overlay_get_stamp(q, "/etc/a", 6, &found, &got,
+	    &stamp), 0);
+	assert_true(stamp == 8);
+	vg_item_free(got);
+	assert_int_equal(aq_overlay_put(q, "/etc", 4, NULL, 1), 0);
+	assert_int_equal(aq_overlay_put(q, "/etc/\xff", 6, a, 1), 0);
+	assert_int_equal(aq_overlay_list(q, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].path, "/etc");
+	assert_null(v[0].state);
+	assert_string_equal(v[1].path, "/etc/a");
+	assert_true(v[1].stamp == 8);
+	assert_int_equal(v[1].state->size, 11);
+	assert_int_equal(v[2].len, 6);
+	aq_overlay_list_free(v, n);
+	vg_item_free(a);
+	aq_close(q);
+}
+
 int
 main(void)
 {
@@ -1040,6 +1089,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_readonly, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlay_stamps, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_nospace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup,

@@ -555,6 +555,7 @@ test_write_all(void **state)
 		char c;
 
 		close(p[1]);
+		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(1);
 		while ((n = read(p[0], rb, sizeof(rb))) > 0) {
@@ -787,7 +788,7 @@ test_write_atomic_nospace(void **state)
 static void
 test_write_atomic_concurrent(void **state)
 {
-	enum { SIZE = 64 * 1024, ROUNDS = 100 };
+	enum { SIZE = 64 * 1024, ROUNDS = 500 };
 	static char data[2][SIZE];
 	char path[128], err[256];
 	const char *s;
