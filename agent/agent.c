@@ -52,6 +52,7 @@
 
 #define BATCH_DEFAULT 1000
 #define BATCH_BYTES (4 * 1024 * 1024)  /* well below the hub's max_body */
+#define BATCH_BACKLOG 5                /* times batch_size, see send_all() */
 #define POLL_DEFAULT 300
 #define GATHER_MS 50                   /* to let a burst make one batch */
 #define BACKOFF_BASE 1.0
@@ -87,6 +88,7 @@ struct agent {
 	double hub_retry_at;          /* vg_now() before which we wait */
 	int64_t bad_first_id;         /* a batch refused with 400 */
 	int bad_tries;
+	int send_strict;              /* the hub could not read a batch */
 	char last_error[512];
 
 	/* Shared with the scan thread, under mu. */
@@ -112,6 +114,19 @@ agent_wake(void *arg)
 	/* A full counter is still readable: nothing to do on failure. */
 	if (write(a->efd, &one, sizeof(one)) < 0)
 		return;
+}
+
+/* The monitor asks for a scan (realtime overflow, watch limit, dropped
+ * events): the scan thread runs it now, not at its next tick. */
+static void
+scan_kick(void *arg)
+{
+	struct agent *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	a->scan_wanted = 1;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* Sleeps up to seconds, or until events are queued or a signal comes.
@@ -806,31 +821,31 @@ bad_index(const json_t *body, size_t n)
 /* After BAD_BATCH_TRIES refusals of the same batch, drops the event the
  * hub named, with an agent event saying so, so the queue never wedges. */
 static void
-batch_refused(struct agent *a, json_t *events, const json_t *body,
-    const char *msg)
+batch_refused(struct agent *a, const int64_t *ids, size_t n,
+    const json_t *body, const char *msg)
 {
-	json_t *ev, *note;
-	json_int_t first, id;
+	json_t *note;
 	char text[1024];
 	int64_t drop;
 	long bad;
 
-	first = json_integer_value(json_object_get(json_array_get(events, 0),
-	    "id"));
 	vg_log(VG_LOG_ERROR, "the hub refused a batch of %zu events from id "
-	    "%lld: %s", json_array_size(events), (long long)first, msg);
-	if (first != a->bad_first_id) {
-		a->bad_first_id = first;
+	    "%lld: %s", n, (long long)ids[0], msg);
+	if (ids[0] != a->bad_first_id) {
+		a->bad_first_id = ids[0];
 		a->bad_tries = 0;
 	}
-	if ((bad = bad_index(body, json_array_size(events))) < 0 ||
-	    ++a->bad_tries < BAD_BATCH_TRIES)
+	if ((bad = bad_index(body, n)) < 0) {
+		/* Not one event the hub names: the batch as a whole, which
+		 * the next attempt reads back through the JSON parser. */
+		a->send_strict = 1;
 		return;
-	ev = json_array_get(events, (size_t)bad);
-	id = json_integer_value(json_object_get(ev, "id"));
-	drop = (int64_t)id;
+	}
+	if (++a->bad_tries < BAD_BATCH_TRIES)
+		return;
+	drop = ids[bad];
 	snprintf(text, sizeof(text), "event %lld dropped: the hub refused it "
-	    "%d times: %s", (long long)id, BAD_BATCH_TRIES, msg);
+	    "%d times: %s", (long long)drop, BAD_BATCH_TRIES, msg);
 	note = json_pack("{s:{s:s, s:s}}", "agent", "code", "event-refused",
 	    "message", text);
 	if (note == NULL || aq_begin(a->q) != 0) {
@@ -846,91 +861,207 @@ batch_refused(struct agent *a, json_t *events, const json_t *body,
 	a->bad_tries = 0;
 }
 
-/* Sends one batch. 0 sent, 3 the queue is empty, else as judge(). */
-static int
-send_batch(struct agent *a)
-{
-	struct hc_answer ans;
-	json_t *events = NULL, *body = NULL, *acked, *v;
-	int64_t *ids = NULL;
-	size_t n = 0, i, k = 0;
-	int r;
+/* A batch read from the queue and gzipped, ready to send. */
+struct batch {
+	struct aq_batch b;    /* its text is freed once gzipped */
+	unsigned char *gz;
+	size_t gzlen;
+};
 
-	memset(&ans, 0, sizeof(ans));
-	if (aq_peek(a->q, (size_t)a->batch_size, BATCH_BYTES, &events,
-	    &n) != 0) {
-		vg_log(VG_LOG_ERROR, "cannot read the queue");
-		return 1;
-	}
-	if (n == 0) {
-		json_decref(events);
-		return 3;
-	}
-	body = json_pack("{s:O}", "events", events);
-	r = hc_request(a->hc, "agent/events", body, &ans);
-	if (r == HC_HTTP && ans.status == 400) {
-		batch_refused(a, events, ans.body, ans.message);
-		hub_failed(a, &ans, 0);
-		r = 1;
-		goto out;
-	}
-	if ((r = judge(a, r, &ans)) != 0)
-		goto out;
-	hub_ok(a);
-	acked = json_object_get(ans.body, "acked");
-	if ((ids = calloc(json_array_size(acked) + 1, sizeof(*ids))) == NULL)
-		goto out;
-	json_array_foreach(acked, i, v)
-		if (json_is_integer(v))
-			ids[k++] = (int64_t)json_integer_value(v);
-	if (aq_ack(a->q, ids, k) != 0)
-		vg_log(VG_LOG_ERROR, "cannot remove the sent events from the "
-		    "queue");
-	vg_log(VG_LOG_DEBUG, "sent %zu events, %zu acknowledged", n, k);
-	if (k == 0) {
-		/* An answer that acknowledges nothing would make us resend
-		 * forever without a pause. */
-		snprintf(ans.message, sizeof(ans.message), "the hub "
-		    "acknowledged none of %zu events", n);
-		hub_failed(a, &ans, 0);
-		r = 1;
-	}
-out:
-	free(ids);
-	json_decref(body);
-	json_decref(events);
-	hc_answer_clear(&ans);
-	return r;
+static void
+batch_free(struct batch *b)
+{
+	aq_batch_free(&b->b);
+	free(b->gz);
+	memset(b, 0, sizeof(*b));
 }
 
-/* Sends until the queue is empty, the hub fails or we stop. */
+/* The events after after_id (0: from the oldest), gzipped. 0 or -1. */
 static int
-send_all(struct agent *a)
+batch_prepare(struct agent *a, int64_t after_id, struct batch *b)
 {
+	memset(b, 0, sizeof(*b));
+	/* The hub takes up to 10 times its batch_size in one request; more
+	 * than batch_size is there only during a backlog, where fewer,
+	 * larger requests save the hub a commit each. */
+	if (aq_peek_text(a->q, after_id, (size_t)a->batch_size *
+	    BATCH_BACKLOG, BATCH_BYTES, a->send_strict, &b->b) != 0)
+		return -1;
+	if (b->b.n > 0 && hc_gzip(b->b.text, b->b.len, &b->gz, &b->gzlen) !=
+	    0) {
+		batch_free(b);
+		return -1;
+	}
+	free(b->b.text);
+	b->b.text = NULL;
+	return 0;
+}
+
+/* One request to the hub, run on a thread of its own while the next
+ * batch is prepared and the previous one's events leave the queue. */
+struct inflight {
+	struct agent *a;
+	struct batch b;
+	struct hc_answer ans;
+	pthread_t t;
+	int threaded;
+	int r;
+};
+
+static void *
+send_request(void *arg)
+{
+	struct inflight *f = arg;
+
+	f->r = hc_request_gz(f->a->hc, "agent/events", f->b.gz, f->b.gzlen,
+	    &f->ans);
+	return NULL;
+}
+
+/* Starts sending f->b (taken over): on a thread, or here when no thread
+ * can be started. */
+static void
+send_start(struct agent *a, struct inflight *f, struct batch *b)
+{
+	memset(f, 0, sizeof(*f));
+	f->a = a;
+	f->b = *b;
+	memset(b, 0, sizeof(*b));
+	f->threaded = pthread_create(&f->t, NULL, send_request, f) == 0;
+	if (!f->threaded)
+		send_request(f);
+}
+
+/* Waits for f's answer: 0 with the acknowledged ids in *ids (malloc'd)
+ * and *k, else as judge(). */
+static int
+send_answer(struct agent *a, struct inflight *f, int64_t **ids, size_t *k)
+{
+	const json_t *acked, *v;
+	size_t n = f->b.b.n, i;
 	int r;
 
-	while (!*a->stop) {
-		if ((r = send_batch(a)) != 0)
-			return r == 3 ? 0 : r;
-		/* The queue shrank: a drop summary may be due. */
-		pthread_mutex_lock(&a->mu);
-		pthread_cond_signal(&a->cond);
-		pthread_mutex_unlock(&a->mu);
+	if (f->threaded)
+		pthread_join(f->t, NULL);
+	f->threaded = 0;
+	*ids = NULL;
+	*k = 0;
+	r = f->r;
+	if (r == HC_HTTP && f->ans.status == 400) {
+		batch_refused(a, f->b.b.ids, n, f->ans.body, f->ans.message);
+		hub_failed(a, &f->ans, 0);
+		return 1;
+	}
+	if ((r = judge(a, r, &f->ans)) != 0)
+		return r;
+	hub_ok(a);
+	a->send_strict = 0;
+	acked = json_object_get(f->ans.body, "acked");
+	if ((*ids = calloc(json_array_size(acked) + 1, sizeof(**ids))) ==
+	    NULL)
+		return 1;
+	json_array_foreach(acked, i, v)
+		if (json_is_integer(v))
+			(*ids)[(*k)++] = (int64_t)json_integer_value(v);
+	vg_log(VG_LOG_DEBUG, "sent %zu events, %zu acknowledged", n, *k);
+	if (*k == 0) {
+		/* An answer that acknowledges nothing would make us resend
+		 * forever without a pause. */
+		snprintf(f->ans.message, sizeof(f->ans.message), "the hub "
+		    "acknowledged none of %zu events", n);
+		hub_failed(a, &f->ans, 0);
+		free(*ids);
+		*ids = NULL;
+		return 1;
 	}
 	return 0;
 }
 
+static void
+send_done(struct inflight *f)
+{
+	batch_free(&f->b);
+	hc_answer_clear(&f->ans);
+}
+
+/*
+ * Sends until the queue is empty, the hub fails or we stop. One request
+ * is in flight at a time, in order; while the hub stores a batch, the
+ * next one is read and compressed, and it is sent as soon as the answer
+ * acknowledges the whole batch, before that batch leaves the queue.
+ * Anything else (a failure, a partial acknowledgement) drops the
+ * prepared batch and starts again from the oldest queued event.
+ */
+static int
+send_all(struct agent *a)
+{
+	struct inflight f[2];
+	struct batch next;
+	int64_t *ids;
+	size_t k;
+	int r, cur = 0, have_next;
+
+	memset(f, 0, sizeof(f));
+	for (;;) {
+		if (*a->stop)
+			return 0;
+		if (batch_prepare(a, 0, &next) != 0) {
+			vg_log(VG_LOG_ERROR, "cannot read the queue");
+			return 1;
+		}
+		if (next.b.n == 0) {
+			batch_free(&next);
+			return 0;
+		}
+		send_start(a, &f[cur], &next);
+		do {
+			have_next = !*a->stop && batch_prepare(a,
+			    f[cur].b.b.ids[f[cur].b.b.n - 1], &next) == 0;
+			if (have_next && next.b.n == 0) {
+				batch_free(&next);
+				have_next = 0;
+			}
+			r = send_answer(a, &f[cur], &ids, &k);
+			if (have_next && (r != 0 || k != f[cur].b.b.n)) {
+				batch_free(&next);
+				have_next = 0;
+			}
+			if (have_next)
+				send_start(a, &f[!cur], &next);
+			if (r == 0 && aq_ack(a->q, ids, k) != 0)
+				vg_log(VG_LOG_ERROR, "cannot remove the sent "
+				    "events from the queue");
+			free(ids);
+			send_done(&f[cur]);
+			cur = !cur;
+			if (r != 0)
+				return r;
+			/* The queue shrank: a drop summary may be due. */
+			pthread_mutex_lock(&a->mu);
+			pthread_cond_signal(&a->cond);
+			pthread_mutex_unlock(&a->mu);
+		} while (have_next);
+	}
+}
+
 /* ---- the scan thread ---- */
 
+/*
+ * Lowers this thread's CPU and I/O priority for a scan (low 1) and
+ * restores the normal ones after it (low 0), so that threads started
+ * from here between scans (the realtime watcher) do not inherit them:
+ * realtime must keep up with bursts whatever the scans do. Restoring
+ * needs CAP_SYS_NICE, which the agent has as root.
+ */
 static void
-scan_priority(const struct agent_conf *c)
+scan_priority(const struct agent_conf *c, int low)
 {
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 
-	if (setpriority(PRIO_PROCESS, (id_t)tid, c->scan_nice) != 0)
+	if (setpriority(PRIO_PROCESS, (id_t)tid, low ? c->scan_nice : 0) != 0)
 		vg_log(VG_LOG_DEBUG, "setpriority: %s", strerror(errno));
 	if (c->scan_idle_io && syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS,
-	    tid, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) != 0)
+	    tid, low ? IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT : 0) != 0)
 		vg_log(VG_LOG_DEBUG, "ioprio_set: %s", strerror(errno));
 }
 
@@ -945,6 +1076,7 @@ scan_once(struct agent *a, const struct agent_policy *p)
 
 	memset(&res, 0, sizeof(res));
 	err[0] = '\0';
+	scan_priority(a->c, 1);
 	if ((r = mon_scan(a->mon, &a->scan_abort, &res, err,
 	    sizeof(err))) != 0) {
 		if (r != VG_ERR_INTERRUPTED)
@@ -969,6 +1101,7 @@ scan_once(struct agent *a, const struct agent_policy *p)
 	}
 	if (aq_set_i64(a->q, "last_scan", (int64_t)time(NULL)) != 0)
 		state_write_failed(a, "the scan time");
+	scan_priority(a->c, 0);
 	/* The scan's buffers are gone; give the pages back. */
 	malloc_trim(0);
 }
@@ -999,7 +1132,6 @@ scan_main(void *arg)
 	double next = 0, now, wait;
 	int due;
 
-	scan_priority(a->c);
 	pthread_mutex_lock(&a->mu);
 	while (!a->quit) {
 		p = a->pending;
@@ -1105,6 +1237,7 @@ agent_open(struct agent *a, char *err, size_t errlen)
 	mo.workers = 1;
 	mo.rate_limit = a->c->scan_rate;
 	mo.queued = agent_wake;
+	mo.rescan = scan_kick;
 	mo.arg = a;
 	return mon_new(&mo, &a->mon, err, errlen);
 }
@@ -1163,7 +1296,6 @@ run_once(struct agent *a)
 	if (p != NULL) {
 		struct agent_policy *cur = NULL;
 
-		scan_priority(a->c);
 		scan_apply(a, &cur, p);
 		if (cur != NULL)
 			scan_once(a, cur);

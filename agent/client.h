@@ -76,6 +76,18 @@ int hc_request(struct hc *c, const char *endpoint, const json_t *body,
     struct hc_answer *a);
 void hc_answer_clear(struct hc_answer *a);
 
+/* The same with a ready body: len bytes of JSON text (gzipped here when
+ * over 1 KiB), or a body already gzipped by hc_gzip() (so that it can be
+ * made while another request is in flight). */
+int hc_request_text(struct hc *c, const char *endpoint, const char *body,
+    size_t len, struct hc_answer *a);
+int hc_request_gz(struct hc *c, const char *endpoint, const void *gz,
+    size_t len, struct hc_answer *a);
+/* gzip (RFC 1952, fastest level) of len bytes into *out (caller frees).
+ * VG_ERR_NOMEM, VG_ERR_TOOBIG. */
+int hc_gzip(const char *in, size_t len, unsigned char **out,
+    size_t *outlen);
+
 /*
  * Back-off while the hub is unreachable: the delay before attempt n
  * (n >= 1) is min(cap, base * 2^(n-1)) with full jitter in [d/2, d],

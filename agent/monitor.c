@@ -38,6 +38,7 @@
 #define RATE_SLEEP_MAX 0.5            /* seconds of one rate-limit pause */
 #define POLICY_MAX_ENTRIES 10000      /* entries of a list, as the hub merges */
 #define POLICY_MAX_COMMANDS 100       /* distinct commands, the hub's limit */
+#define WATCH_READY_MS 30000          /* the watcher's first walk, at most */
 
 /* ---- the policy ---- */
 
@@ -384,6 +385,7 @@ struct mon {
 	int workers;
 	uint64_t rate_limit;
 	void (*queued)(void *arg);
+	void (*rescan_cb)(void *arg);
 	void *arg;
 
 	pthread_mutex_t mu;        /* cur, rt, rescan, snap refs */
@@ -1500,12 +1502,13 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	const char *text;
 	char msg[512] = "";
 	int64_t start_ns;
-	int rv;
+	int rv, owed;
 
 	memset(res, 0, sizeof(*res));
 	memset(&x, 0, sizeof(x));
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&m->mu);
+	owed = m->rescan;
 	m->rescan = 0;
 	pthread_mutex_unlock(&m->mu);
 	if ((x.s = snap_get(m)) == NULL || x.s->rules == NULL) {
@@ -1569,6 +1572,15 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	pthread_mutex_unlock(&m->lookup_mu);
 	rv = scan_end(&x, err, errlen);
 out:
+	/* A requested scan that failed (a full disk) is still owed: polled
+	 * again (mon_take_rescan()), not run again at once, so that it does
+	 * not spin. Events dropped for a full queue have their own retry
+	 * (aq_summarize_drops()). */
+	if (owed && rv != 0 && !res->baseline_committed) {
+		pthread_mutex_lock(&m->mu);
+		m->rescan = 1;
+		pthread_mutex_unlock(&m->mu);
+	}
 	vg_baseline_close(old);
 	scan_ctx_free(&x);
 	snap_put(m, x.s);
@@ -1810,6 +1822,7 @@ mon_new(const struct mon_opts *o, struct mon **out, char *err,
 	m->workers = o->workers > 0 ? o->workers : 1;
 	m->rate_limit = o->rate_limit;
 	m->queued = o->queued;
+	m->rescan_cb = o->rescan;
 	m->arg = o->arg;
 	/* A rescan owed when the agent stopped (dropped events, realtime
 	 * failures, or a scan that did not finish) is done first. */
@@ -1884,6 +1897,12 @@ mon_set_policy(struct mon *m, const struct agent_policy *p, char *err,
 		return 0;
 	if ((rv = rt_start(m, ns, &nrt, err, errlen)) != 0)
 		return rv;
+	/* The watcher walks the tree on its own thread, and that walk
+	 * reports nothing: a file made in a folder after the next scan read
+	 * it but before its watch was placed would be missed by both. */
+	if (!watch_wait_ready(nrt->w, WATCH_READY_MS))
+		vg_log(VG_LOG_WARN, "realtime: the watches are not all in "
+		    "place after %d s; scanning anyway", WATCH_READY_MS / 1000);
 	pthread_mutex_lock(&m->mu);
 	m->rt = nrt;
 	pthread_mutex_unlock(&m->mu);
@@ -1908,6 +1927,8 @@ mon_request_rescan(struct mon *m)
 	pthread_mutex_lock(&m->mu);
 	m->rescan = 1;
 	pthread_mutex_unlock(&m->mu);
+	if (m->rescan_cb != NULL)
+		m->rescan_cb(m->arg);
 }
 
 size_t

@@ -91,6 +91,11 @@ struct mon_opts {
 	uint64_t rate_limit;         /* bytes/s hashed by a scan; 0: none */
 	/* Called (from any thread) after events were queued. */
 	void (*queued)(void *arg);
+	/* Called (from any thread, no lock of the monitor held) when a
+	 * scan is requested (mon_request_rescan(): realtime overflow, watch
+	 * limit, dropped events), so the caller runs it now rather than at
+	 * its next look at mon_take_rescan(). May be NULL. */
+	void (*rescan)(void *arg);
 	void *arg;
 };
 
@@ -102,7 +107,9 @@ void mon_free(struct mon *m);
  * Sets the policy (borrowed: it must outlive the next mon_set_policy()
  * or mon_free()). Starts, restarts or stops the realtime watcher when
  * the rules or realtime changed, and requests a scan when the rules
- * changed.
+ * changed. A watcher it starts has its watches in place on return (or
+ * after 30 s at most), so a scan that follows misses nothing: what
+ * changes after the scan read a folder is seen by the watcher.
  */
 int mon_set_policy(struct mon *m, const struct agent_policy *p, char *err,
     size_t errlen);

@@ -74,7 +74,8 @@ static const char *const migrations[] = {
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_KV_GET, ST_KV_SET, ST_KV_DEL, ST_DROP_COUNT, ST_DROP_SINCE,
-	ST_EV_INSERT, ST_EV_PEEK, ST_EV_DELETE, ST_EV_RANGE,
+	ST_EV_INSERT, ST_EV_PEEK, ST_EV_PEEK_AFTER, ST_EV_DELETE,
+	ST_EV_DELETE_RUN, ST_EV_RANGE,
 	ST_OV_PUT, ST_OV_GET, ST_OV_PRUNE, ST_OV_LIST, ST_OV_RESTAMP,
 	ST_SYS_LOAD, ST_SYS_DEL, ST_SYS_INS, ST_SYS_KNOWN, ST_SYS_MARK,
 	ST_CT_GET, ST_CT_PUT, ST_CT_DEL,
@@ -97,7 +98,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_EV_PEEK] = "SELECT seq, time, origin, body, size FROM queue "
 	    "ORDER BY seq LIMIT ?1",
+	[ST_EV_PEEK_AFTER] = "SELECT seq, time, origin, body, size FROM queue "
+	    "WHERE seq > ?2 ORDER BY seq LIMIT ?1",
 	[ST_EV_DELETE] = "DELETE FROM queue WHERE seq = ?1 RETURNING size",
+	[ST_EV_DELETE_RUN] = "DELETE FROM queue WHERE seq BETWEEN ?1 AND ?2 "
+	    "RETURNING size",
 	/* Two subqueries: SQLite reads min() and max() of the key in
 	 * O(log n) only when each is alone in its query. */
 	[ST_EV_RANGE] = "SELECT (SELECT min(seq) FROM queue), "
@@ -852,22 +857,255 @@ out:
 	return 0;
 }
 
+/* ---- batches as text ---- */
+
+/* A growing text buffer; on failure it is freed and stays NULL. */
+struct tbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+tb_add(struct tbuf *t, const char *s, size_t len)
+{
+	size_t cap;
+	char *p;
+
+	if (t->len + len + 1 > t->cap) {
+		cap = t->cap ? t->cap : 4096;
+		while (cap < t->len + len + 1)
+			cap *= 2;
+		if ((p = realloc(t->p, cap)) == NULL)
+			return VG_ERR_NOMEM;
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, len);
+	t->len += len;
+	t->p[t->len] = '\0';
+	return 0;
+}
+
+#define SHAPE_DEPTH 256
+
+/*
+ * Whether the len bytes at s are one JSON object or array as far as
+ * nesting and strings go: brackets matched and closed only at the end,
+ * strings closed, no raw control byte in them. 1 yes, 0 no, -1 nested
+ * too deep to tell here. Scalars between are left to the hub's parser:
+ * a batch it cannot read as a whole is read back strictly.
+ */
+static int
+json_shape(const char *s, size_t len)
+{
+	char open[SHAPE_DEPTH];
+	size_t depth = 0, i;
+	unsigned char ch;
+	int in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		ch = (unsigned char)s[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = 0;
+			else if (ch < 0x20)
+				return 0;
+			continue;
+		}
+		if (ch == '"') {
+			in_str = 1;
+		} else if (ch == '{' || ch == '[') {
+			if (depth == SHAPE_DEPTH)
+				return -1;
+			open[depth++] = (char)ch;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0 || open[depth - 1] != (ch == '}' ? '{' :
+			    '['))
+				return 0;
+			if (--depth == 0 && i + 1 != len)
+				return 0;
+		} else if (depth == 0) {
+			return 0;
+		}
+	}
+	return depth == 0 && !in_str && len > 0;
+}
+
+/*
+ * Whether a stored body is {"change":{...}} or {"agent":{...}} with
+ * nothing else in it, by its text: 1 yes, 0 no, -1 cannot tell here.
+ */
+static int
+body_shape(const char *body, size_t len)
+{
+	static const char *const kinds[] = { "{\"change\":{", "{\"agent\":{" };
+	size_t i, k;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		k = strlen(kinds[i]);
+		if (len > k && memcmp(body, kinds[i], k) == 0)
+			break;
+	}
+	if (i == sizeof(kinds) / sizeof(kinds[0]) || body[len - 1] != '}' ||
+	    !vg_utf8_valid(body, len))
+		return 0;
+	/* The member alone, from its '{' to the byte before the last. */
+	k--;
+	return json_shape(body + k, len - 1 - k);
+}
+
+/* Appends one event: the stored body's member spliced in after id, time
+ * and origin, or what event_json() makes of a body that needs the
+ * parser (strict, or not of the expected shape). */
+static int
+event_text(struct tbuf *t, int64_t seq, int64_t time_ns, const char *origin,
+    const char *body, size_t len, int strict)
+{
+	char head[96 + VG_TIME_BUFLEN], tbuf[VG_TIME_BUFLEN], *text;
+	json_t *ev;
+	int n, r;
+
+	if (!strict && body != NULL && body_shape(body, len) == 1) {
+		vg_time_format(time_ns, tbuf);
+		if (origin == NULL || (strcmp(origin, "scan") != 0 &&
+		    strcmp(origin, "realtime") != 0))
+			origin = "realtime";
+		n = snprintf(head, sizeof(head), "{\"id\":%" PRId64 ",\"time\":"
+		    "\"%s\",\"origin\":\"%s\",", seq, tbuf, origin);
+		if (n < 0 || (size_t)n >= sizeof(head))
+			return VG_ERR_INTERNAL;
+		if ((r = tb_add(t, head, (size_t)n)) != 0)
+			return r;
+		return tb_add(t, body + 1, len - 1);
+	}
+	if ((ev = event_json(seq, time_ns, origin, body, len)) == NULL)
+		return VG_ERR_NOMEM;
+	text = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	if (text == NULL)
+		return VG_ERR_NOMEM;
+	r = tb_add(t, text, strlen(text));
+	free(text);
+	return r;
+}
+
+/* Room in b->ids for one more id after count. */
+static int
+ids_room(struct aq_batch *b, size_t count)
+{
+	size_t cap = b->cap ? b->cap : 256;
+	int64_t *p;
+
+	if (count < b->cap)
+		return 0;
+	while (cap <= count)
+		cap *= 2;
+	if ((p = realloc(b->ids, cap * sizeof(*p))) == NULL)
+		return VG_ERR_NOMEM;
+	b->ids = p;
+	b->cap = cap;
+	return 0;
+}
+
+void
+aq_batch_free(struct aq_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->text);
+	free(b->ids);
+	memset(b, 0, sizeof(*b));
+}
+
+int
+aq_peek_text(struct aq *q, int64_t after_id, size_t max_events,
+    size_t max_bytes, int strict, struct aq_batch *b)
+{
+	struct tbuf t = { NULL, 0, 0 };
+	sqlite3_stmt *s;
+	uint64_t total = 0, size;
+	size_t count = 0;
+	int64_t seq;
+	int r, rc;
+
+	memset(b, 0, sizeof(*b));
+	if (max_events > INT64_MAX)
+		max_events = INT64_MAX;
+	if ((r = tb_add(&t, "{\"events\":[", 11)) != 0)
+		goto done;
+	lock(q);
+	if ((r = stmt(q, ST_EV_PEEK_AFTER, &s)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, (int64_t)max_events);
+	sqlite3_bind_int64(s, 2, after_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		size = (uint64_t)sqlite3_column_int64(s, 4);
+		if (count > 0 && total + size > max_bytes)
+			break;
+		seq = sqlite3_column_int64(s, 0);
+		if ((r = ids_room(b, count)) != 0 || (count > 0 && (r = tb_add(&t, ",", 1)) != 0) ||
+		    (r = event_text(&t, seq, sqlite3_column_int64(s, 1),
+		    (const char *)sqlite3_column_text(s, 2),
+		    (const char *)sqlite3_column_text(s, 3),
+		    (size_t)sqlite3_column_bytes(s, 3), strict)) != 0)
+			break;
+		b->ids[count++] = seq;
+		total += size;
+	}
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = fail(q, rc, "reading the queue");
+	sqlite3_reset(s);
+out:
+	unlock(q);
+	if (r == 0)
+		r = tb_add(&t, "]}", 2);
+done:
+	if (r != 0) {
+		free(t.p);
+		aq_batch_free(b);
+		return r;
+	}
+	b->text = t.p;
+	b->len = t.len;
+	b->n = count;
+	return 0;
+}
+
+/* The number of ids from ids[0] on that are consecutive. */
+static size_t
+run_length(const int64_t *ids, size_t n)
+{
+	size_t k = 1;
+
+	while (k < n && ids[k - 1] < INT64_MAX && ids[k] == ids[k - 1] + 1)
+		k++;
+	return k;
+}
+
 int
 aq_ack(struct aq *q, const int64_t *ids, size_t n)
 {
 	sqlite3_stmt *s;
 	uint64_t size;
-	size_t i;
+	size_t i, k;
 	int own, r, rc;
 
 	if (n == 0)
 		return 0;
 	if ((r = tx_enter(q, &own)) != 0)
 		return r;
-	if ((r = stmt(q, ST_EV_DELETE, &s)) != 0)
-		goto out;
-	for (i = 0; i < n && r == 0; i++) {
+	for (i = 0; i < n && r == 0; i += k) {
+		/* A batch acknowledged whole is one range: one b-tree
+		 * descent instead of one per event. */
+		k = run_length(ids + i, n - i);
+		if ((r = stmt(q, k > 1 ? ST_EV_DELETE_RUN : ST_EV_DELETE,
+		    &s)) != 0)
+			break;
 		sqlite3_bind_int64(s, 1, ids[i]);
+		if (k > 1)
+			sqlite3_bind_int64(s, 2, ids[i + k - 1]);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			size = (uint64_t)sqlite3_column_int64(s, 0);
 			q->mem.bytes -= size < q->mem.bytes ? size :
@@ -881,7 +1119,6 @@ aq_ack(struct aq *q, const int64_t *ids, size_t n)
 	}
 	if (r == 0 && q->mem.events == 0)
 		r = exec(q, "PRAGMA incremental_vacuum", "freeing space");
-out:
 	return tx_leave(q, own, r == 0, r);
 }
 

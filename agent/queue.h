@@ -180,9 +180,38 @@ int aq_content_put(struct aq *q, const char *path, size_t len,
  */
 int aq_peek(struct aq *q, size_t max_events, size_t max_bytes,
     json_t **events, size_t *n);
+
+/*
+ * A batch as the request body of POST /agent/events, built as text: each
+ * stored body's member is spliced in after the event's "id", "time" and
+ * "origin" without being parsed. A stored body that does not have the
+ * shape of {"change":{...}} or {"agent":{...}} (brackets and strings
+ * balanced, valid UTF-8) is sent as the "queue-damaged" agent event, as
+ * aq_peek() does.
+ */
+struct aq_batch {
+	char *text;          /* {"events":[...]}, NUL-terminated */
+	size_t len;          /* strlen(text) */
+	int64_t *ids;        /* the events' ids, ascending */
+	size_t n;            /* how many (0: nothing after after_id) */
+	size_t cap;          /* room in ids */
+};
+
+/*
+ * The oldest events with ids above after_id (0: from the oldest), at
+ * most max_events and about max_bytes of bodies (at least one), into *b
+ * (free with aq_batch_free()). strict reads every body back with the
+ * JSON parser first (for a batch the hub could not read as a whole).
+ * VG_ERR_NOMEM, VG_ERR_DB.
+ */
+int aq_peek_text(struct aq *q, int64_t after_id, size_t max_events,
+    size_t max_bytes, int strict, struct aq_batch *b);
+void aq_batch_free(struct aq_batch *b);
+
 /* Deletes the acknowledged ids (one transaction); ids not in the queue
  * are ignored. When that empties the queue, the file gives its free
- * space back to the file system. */
+ * space back to the file system. Runs of consecutive ids (a batch
+ * acknowledged whole) are deleted as ranges. */
 int aq_ack(struct aq *q, const int64_t *ids, size_t n);
 
 int aq_stats(struct aq *q, struct aq_stats *st);

@@ -4,7 +4,8 @@
  * this program (a self-signed certificate for 127.0.0.1 made here): the
  * pin accepted and refused (and then not one byte of the request
  * received), CA verification, the authentication of each endpoint, gzip
- * bodies, error answers with Retry-After, the socket close-on-exec;
+ * bodies, ready (text and gzipped) bodies, error answers with
+ * Retry-After, the socket close-on-exec;
  * hc_backoff and hc_fp_format.
  */
 #include <stdarg.h>
@@ -232,6 +233,12 @@ hd_for_server(struct hubdetails *hd, size_t pin)
 	hd->thumbprint_len = pin;
 }
 
+/* How request() sends its body: as JSON (hc_request), or these bytes
+ * through hc_request_text() or, gzipped, hc_request_gz(). */
+static enum { VIA_JSON, VIA_TEXT, VIA_GZ } via;
+static const void *via_data;
+static size_t via_len;
+
 /* One request through a new client; the server thread answers answer. */
 static int
 request(struct hubdetails *hd, const char *ca, const char *cred,
@@ -253,7 +260,12 @@ request(struct hubdetails *hd, const char *ca, const char *cred,
 	assert_int_equal(hc_new(&o, &c, err, sizeof(err)), 0);
 	if (cred != NULL)
 		assert_int_equal(hc_set_credential(c, cred), 0);
-	r = hc_request(c, endpoint, body, a);
+	if (via == VIA_TEXT)
+		r = hc_request_text(c, endpoint, via_data, via_len, a);
+	else if (via == VIA_GZ)
+		r = hc_request_gz(c, endpoint, via_data, via_len, a);
+	else
+		r = hc_request(c, endpoint, body, a);
 	hc_free(c);
 	pthread_join(srv.thread, NULL);
 	return r;
@@ -393,6 +405,84 @@ test_auth_and_gzip(void **state)
 	json_decref(big);
 }
 
+/* The body of the last request, inflated when gzipped, into out. */
+static size_t
+request_body(char *out, size_t cap)
+{
+	char *body = strstr(srv.req, "\r\n\r\n") + 4;
+	size_t len = srv.reqlen - (size_t)(body - srv.req);
+	z_stream zs;
+
+	if (strcasestr(srv.req, "\r\nContent-Encoding: gzip\r\n") == NULL) {
+		assert_true(len < cap);
+		memcpy(out, body, len);
+		return len;
+	}
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(inflateInit2(&zs, 16 + 15), Z_OK);
+	zs.next_in = (Bytef *)body;
+	zs.avail_in = (uInt)len;
+	zs.next_out = (Bytef *)out;
+	zs.avail_out = (uInt)cap;
+	assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	len = zs.total_out;
+	inflateEnd(&zs);
+	return len;
+}
+
+/* Ready bodies: sent as they are (gzipped over 1 KiB), or gzipped ahead
+ * by hc_gzip() and sent with the header that says so. */
+static void
+test_text_bodies(void **state)
+{
+	static const char small[] = "{\"events\":[]}";
+	struct hubdetails hd;
+	struct hc_answer a;
+	unsigned char *gz;
+	char big[4000], out[8192];
+	size_t gzlen;
+
+	(void)state;
+	hd_for_server(&hd, 32);
+	via = VIA_TEXT;
+	via_data = small;
+	via_len = strlen(small);
+	assert_int_equal(request(&hd, NULL, "va1.1.s", "agent/events", NULL,
+	    OK_ANSWER, &a), HC_OK);
+	assert_non_null(strstr(srv.req, "POST /api/v1/agent/events "));
+	assert_non_null(strstr(srv.req, "\r\nAuthorization: Bearer va1.1.s\r\n"));
+	assert_non_null(strstr(srv.req, "\r\n\r\n{\"events\":[]}"));
+	assert_null(strcasestr(srv.req, "Content-Encoding"));
+	hc_answer_clear(&a);
+
+	snprintf(big, sizeof(big), "{\"events\":[{\"pad\":\"%0*d\"}]}",
+	    3000, 7);
+	via_data = big;
+	via_len = strlen(big);
+	assert_int_equal(request(&hd, NULL, "va1.1.s", "agent/events", NULL,
+	    OK_ANSWER, &a), HC_OK);
+	assert_non_null(strstr(srv.req, "\r\nContent-Encoding: gzip\r\n"));
+	assert_int_equal(request_body(out, sizeof(out)), strlen(big));
+	assert_memory_equal(out, big, strlen(big));
+	hc_answer_clear(&a);
+
+	assert_int_equal(hc_gzip(big, strlen(big), &gz, &gzlen), 0);
+	assert_true(gzlen < 200);
+	via = VIA_GZ;
+	via_data = gz;
+	via_len = gzlen;
+	assert_int_equal(request(&hd, NULL, "va1.1.s", "agent/events", NULL,
+	    OK_ANSWER, &a), HC_OK);
+	assert_non_null(strstr(srv.req, "\r\nContent-Encoding: gzip\r\n"));
+	assert_non_null(strstr(srv.req, "\r\nContent-Type: application/json"));
+	assert_int_equal(request_body(out, sizeof(out)), strlen(big));
+	assert_memory_equal(out, big, strlen(big));
+	hc_answer_clear(&a);
+	via = VIA_JSON;
+	free(gz);
+	hd_free(&hd);
+}
+
 static void
 test_errors(void **state)
 {
@@ -499,6 +589,7 @@ main(void)
 		cmocka_unit_test(test_pin_mismatch),
 		cmocka_unit_test(test_ca),
 		cmocka_unit_test(test_auth_and_gzip),
+		cmocka_unit_test(test_text_bodies),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_fp_format),

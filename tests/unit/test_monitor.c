@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,16 @@ struct fixture {
 	struct aq *q;
 	struct mon *m;
 	struct agent_policy *p;
+	_Atomic int rescans;       /* mon_opts.rescan calls */
 };
+
+static void
+count_rescan(void *arg)
+{
+	struct fixture *f = arg;
+
+	atomic_fetch_add(&f->rescans, 1);
+}
 
 static int
 open_monitor(struct fixture *f, const struct aq_limits *lim)
@@ -52,6 +62,8 @@ open_monitor(struct fixture *f, const struct aq_limits *lim)
 	o.data_dir = f->data;
 	o.q = f->q;
 	o.debounce_ms = 20;
+	o.rescan = count_rescan;
+	o.arg = f;
 	return mon_new(&o, &f->m, err, sizeof(err));
 }
 
@@ -782,6 +794,7 @@ test_realtime_dir_gone(void **state)
 	wait_until(has_events, f, "the realtime removal");
 	json_decref(expect_one_change(f, "removed", "d", "realtime"));
 	wait_until(take_rescan, f, "the rescan request");
+	assert_true(atomic_load(&f->rescans) >= 1);
 	scan(f, &res);
 	json_decref(expect_one_change(f, "removed", "d/1", "scan"));
 }
@@ -974,8 +987,54 @@ test_realtime_drop_rescans(void **state)
 	wait_until(has_watches, f, "the watches");
 	put_file(f, "new", "n\n");
 	wait_until(take_rescan, f, "the rescan request");
+	assert_true(atomic_load(&f->rescans) >= 1);
 	assert_int_equal(aq_stats(f->q, &st), 0);
 	assert_true(st.dropped >= 1);
+}
+
+/*
+ * The watcher is started with its watches in place: the scan that
+ * follows a policy (the one at the agent's start) reads each folder
+ * after its watch exists, so a file made in a folder the scan has read
+ * already is reported by the watcher. Before, the watcher walked the
+ * tree while the scan ran, and a file made in a folder between the two
+ * was missed by both until the next scheduled scan.
+ */
+static void
+test_watching_before_scan(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+
+	put_dir(f, "d");
+	put_file(f, "d/1", "1");
+	set_policy(f, "{\"paths\": [\"%s\"], \"realtime\": true}", f->tree);
+	scan(f, &res);
+	json_decref(drain(f));
+	/* The agent starts again with the policy it had. */
+	reopen_monitor(f, NULL);
+	set_policy(f, "{\"paths\": [\"%s\"], \"realtime\": true}", f->tree);
+	assert_true(mon_watches(f->m) >= 2);
+	scan(f, &res);
+	assert_true(res.added + res.removed + res.changed == 0);
+	/* Made after the scan read "d": the watcher must tell. */
+	put_file(f, "d/2", "2");
+	wait_until(has_events, f, "the realtime event");
+	json_decref(expect_one_change(f, "added", "d/2", "realtime"));
+}
+
+/* A rescan requested (here by the realtime overflow path's call) is
+ * handed to the caller at once, not left for it to poll. */
+static void
+test_rescan_callback(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(atomic_load(&f->rescans), 0);
+	mon_request_rescan(f->m);
+	assert_int_equal(atomic_load(&f->rescans), 1);
+	assert_int_equal(mon_take_rescan(f->m), 1);
+	assert_int_equal(mon_take_rescan(f->m), 0);
 }
 
 /* ---- content ---- */
@@ -1140,6 +1199,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_realtime, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_realtime_dir_gone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_watching_before_scan,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rescan_callback, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_revert_while_down, setup,
 		    teardown),

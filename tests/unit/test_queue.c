@@ -228,6 +228,177 @@ test_roundtrip(void **state)
 	aq_close(q);
 }
 
+/* The text batch of aq_peek_text() as parsed JSON, checked against
+ * aq_peek() of the same events; its ids into ids. */
+static json_t *
+peek_text_checked(struct aq *q, int64_t after, size_t max, int strict,
+    int64_t *ids, size_t *n)
+{
+	struct aq_batch b;
+	json_t *doc, *arr, *ev;
+	size_t i, m;
+
+	assert_int_equal(aq_peek_text(q, after, max, 1 << 20, strict, &b), 0);
+	assert_non_null(b.text);
+	assert_int_equal(strlen(b.text), b.len);
+	doc = json_loadb(b.text, b.len, JSON_REJECT_DUPLICATES, NULL);
+	if (doc == NULL)
+		fail_msg("not JSON: %s", b.text);
+	assert_int_equal(json_object_size(doc), 1);
+	arr = json_object_get(doc, "events");
+	assert_int_equal(json_array_size(arr), b.n);
+	for (i = 0; i < b.n; i++) {
+		ev = json_array_get(arr, i);
+		assert_int_equal(json_integer_value(json_object_get(ev, "id")),
+		    b.ids[i]);
+		ids[i] = b.ids[i];
+	}
+	*n = b.n;
+	if (after == 0) {
+		assert_int_equal(aq_peek(q, max, 1 << 20, &ev, &m), 0);
+		assert_int_equal(m, b.n);
+		assert_true(json_equal(ev, arr));
+		json_decref(ev);
+	}
+	json_incref(arr);
+	json_decref(doc);
+	aq_batch_free(&b);
+	return arr;
+}
+
+/* Stored bodies spliced into the batch as text; a body that is not of
+ * the stored shape becomes the queue-damaged agent event. */
+static void
+test_peek_text(void **state)
+{
+	static const char *const damaged[] = {
+		"{\"change\":{\"path\":\"/a\"",          /* cut short */
+		"{\"change\":{\"path\":\"/a\"},\"x\":1}",  /* two members */
+		"{\"change\":{\"path\":\"/a}}",           /* open string */
+		"{\"change\":{\"path\":[\"/a\"}}",        /* mismatched */
+		"{\"change\":{\"path\":\"\xff\"}}",       /* not UTF-8 */
+		"{\"change\":{\"path\":\"a\nb\"}}",        /* raw newline */
+		"{\"other\":{}}",
+		"{\"change\":\"x\"}",
+		"",
+	};
+	struct fixture *f = *state;
+	struct aq *q = open_q(f, 0, 0);
+	json_t *b1 = change_body(1), *arr, *ev, *deep;
+	int64_t ids[16];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char *text;
+	size_t n, i;
+	int d;
+
+	queue_one(q, json_incref(b1), 1764154798123456789LL);
+	queue_one(q, agent_body("watch-limit"), 1764154799000000000LL);
+	queue_one(q, json_incref(b1), 1764154799000000001LL);
+
+	arr = peek_text_checked(q, 0, 100, 0, ids, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[2], 3);
+	json_decref(arr);
+	arr = peek_text_checked(q, 0, 100, 1, ids, &n);
+	assert_int_equal(n, 3);
+	json_decref(arr);
+	/* After an id, at most max_events, nothing after the newest. */
+	arr = peek_text_checked(q, 1, 100, 0, ids, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 2);
+	json_decref(arr);
+	arr = peek_text_checked(q, 1, 1, 0, ids, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 2);
+	json_decref(arr);
+	arr = peek_text_checked(q, 3, 100, 0, ids, &n);
+	assert_int_equal(n, 0);
+	json_decref(arr);
+
+	/* Event 2's body damaged in the file in each way. */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE queue SET body = ?1 "
+	    "WHERE seq = 2", -1, &s, NULL), SQLITE_OK);
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		sqlite3_bind_text(s, 1, damaged[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+		sqlite3_reset(s);
+		arr = peek_text_checked(q, 0, 100, 0, ids, &n);
+		assert_int_equal(n, 3);
+		ev = json_object_get(json_array_get(arr, 1), "agent");
+		if (ev == NULL)
+			fail_msg("body %zu not taken as damaged", i);
+		assert_string_equal(json_string_value(json_object_get(ev,
+		    "code")), "queue-damaged");
+		assert_true(json_equal(json_object_get(json_array_get(arr, 2),
+		    "change"), json_object_get(b1, "change")));
+		json_decref(arr);
+	}
+	/* Nested deeper than the text check follows: the parser decides. */
+	deep = json_array();
+	for (d = 0; d < 300; d++)
+		deep = json_pack("[o]", deep);
+	ev = json_pack("{s:{s:o}}", "change", "deep", deep);
+	text = json_dumps(ev, JSON_COMPACT);
+	sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_reset(s);
+	arr = peek_text_checked(q, 0, 100, 0, ids, &n);
+	assert_true(json_equal(json_object_get(json_array_get(arr, 1),
+	    "change"), json_object_get(ev, "change")));
+	json_decref(arr);
+	free(text);
+	json_decref(ev);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+
+	json_decref(b1);
+	aq_close(q);
+}
+
+/* Acknowledged runs of consecutive ids go as ranges; the totals follow. */
+static void
+test_ack_runs(void **state)
+{
+	static const int64_t acked[] = { 2, 3, 4, 7, 8, 10, 11, 12, 5000 };
+	struct fixture *f = *state;
+	struct aq *q = open_q(f, 0, 0);
+	struct aq_stats st;
+	json_t *arr;
+	uint64_t bytes;
+	size_t n, i;
+
+	for (i = 1; i <= 10; i++)
+		queue_one(q, change_body((int)i), (int64_t)i);
+	assert_int_equal(aq_stats(q, &st), 0);
+	bytes = st.bytes;
+	assert_int_equal(aq_ack(q, acked, sizeof(acked) / sizeof(acked[0])),
+	    0);
+	assert_int_equal(aq_stats(q, &st), 0);
+	assert_int_equal(st.events, 4);
+	assert_int_equal(aq_peek(q, 100, 1 << 20, &arr, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(json_integer_value(json_object_get(
+	    json_array_get(arr, 0), "id")), 1);
+	assert_int_equal(json_integer_value(json_object_get(
+	    json_array_get(arr, 1), "id")), 5);
+	assert_int_equal(json_integer_value(json_object_get(
+	    json_array_get(arr, 2), "id")), 6);
+	assert_int_equal(json_integer_value(json_object_get(
+	    json_array_get(arr, 3), "id")), 9);
+	json_decref(arr);
+	/* Bodies of one length but the path digit: 6 of 10 gone. */
+	assert_true(st.bytes < bytes && st.bytes * 10 / 4 == bytes);
+	aq_close(q);
+	q = open_q(f, 0, 0);     /* the totals as the file has them */
+	assert_int_equal(aq_stats(q, &st), 0);
+	assert_int_equal(st.events, 4);
+	assert_true(st.bytes * 10 / 4 == bytes);
+	aq_close(q);
+}
+
 static void
 test_sequence(void **state)
 {
@@ -1078,6 +1249,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_peek_text, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ack_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
