@@ -89,6 +89,8 @@ struct agent {
 	int64_t bad_first_id;         /* a batch refused with 400 */
 	int bad_tries;
 	int send_strict;              /* the hub could not read a batch */
+	int send_small;               /* the hub refused a batch as too large */
+	int saved_nice, saved_ioprio; /* the scan thread's own priorities */
 	char last_error[512];
 
 	/* Shared with the scan thread, under mu. */
@@ -617,9 +619,9 @@ do_register(struct agent *a)
 	    (long long)dev, json_is_true(json_object_get(b, "created")) ?
 	    " (new)" : "");
 	/* The Password has served; it must not stay on disk. */
-	if (a->hd.password != NULL && hd_remove_password(a->c->hub_details,
-	    err, sizeof(err)) != 0)
-		vg_log(VG_LOG_WARN, "%s", err);
+	if (a->hd.password != NULL && (r = hd_remove_password_if(
+	    a->c->hub_details, a->hd.password, err, sizeof(err))) != 0)
+		vg_log(r > 0 ? VG_LOG_INFO : VG_LOG_WARN, "%s", err);
 	if (a->hd.password != NULL) {
 		explicit_bzero(a->hd.password, strlen(a->hd.password));
 		free(a->hd.password);
@@ -884,8 +886,9 @@ batch_prepare(struct agent *a, int64_t after_id, struct batch *b)
 	/* The hub takes up to 10 times its batch_size in one request; more
 	 * than batch_size is there only during a backlog, where fewer,
 	 * larger requests save the hub a commit each. */
-	if (aq_peek_text(a->q, after_id, (size_t)a->batch_size *
-	    BATCH_BACKLOG, BATCH_BYTES, a->send_strict, &b->b) != 0)
+	if (aq_peek_text(a->q, after_id, a->send_small ? 1 :
+	    (size_t)a->batch_size * BATCH_BACKLOG, a->send_small ?
+	    BATCH_BYTES / 16 : BATCH_BYTES, a->send_strict, &b->b) != 0)
 		return -1;
 	if (b->b.n > 0 && hc_gzip(b->b.text, b->b.len, &b->gz, &b->gzlen) !=
 	    0) {
@@ -952,10 +955,20 @@ send_answer(struct agent *a, struct inflight *f, int64_t **ids, size_t *k)
 		hub_failed(a, &f->ans, 0);
 		return 1;
 	}
+	if (r == HC_HTTP && f->ans.status == 413 && !a->send_small) {
+		/* A hub whose max_body was lowered: one event at a time
+		 * until a batch goes through again. */
+		vg_log(VG_LOG_WARN, "the hub refused %zu events as too large; "
+		    "sending them one at a time", n);
+		a->send_small = 1;
+		hub_failed(a, &f->ans, 0);
+		return 1;
+	}
 	if ((r = judge(a, r, &f->ans)) != 0)
 		return r;
 	hub_ok(a);
 	a->send_strict = 0;
+	a->send_small = 0;
 	acked = json_object_get(f->ans.body, "acked");
 	if ((*ids = calloc(json_array_size(acked) + 1, sizeof(**ids))) ==
 	    NULL)
@@ -985,6 +998,23 @@ send_done(struct inflight *f)
 }
 
 /*
+ * Whether to stop. SIGTERM and SIGINT are blocked but on the main
+ * thread's wait (agent_wait()), so during a long catch-up they are only
+ * pending: look for them, and the handler runs at the next wait.
+ */
+static int
+stopping(struct agent *a)
+{
+	sigset_t pending;
+
+	if (!*a->stop && sigpending(&pending) == 0 &&
+	    (sigismember(&pending, SIGTERM) == 1 ||
+	    sigismember(&pending, SIGINT) == 1))
+		*a->stop = 1;
+	return *a->stop != 0;
+}
+
+/*
  * Sends until the queue is empty, the hub fails or we stop. One request
  * is in flight at a time, in order; while the hub stores a batch, the
  * next one is read and compressed, and it is sent as soon as the answer
@@ -1003,7 +1033,7 @@ send_all(struct agent *a)
 
 	memset(f, 0, sizeof(f));
 	for (;;) {
-		if (*a->stop)
+		if (stopping(a))
 			return 0;
 		if (batch_prepare(a, 0, &next) != 0) {
 			vg_log(VG_LOG_ERROR, "cannot read the queue");
@@ -1015,7 +1045,7 @@ send_all(struct agent *a)
 		}
 		send_start(a, &f[cur], &next);
 		do {
-			have_next = !*a->stop && batch_prepare(a,
+			have_next = !stopping(a) && batch_prepare(a,
 			    f[cur].b.b.ids[f[cur].b.b.n - 1], &next) == 0;
 			if (have_next && next.b.n == 0) {
 				batch_free(&next);
@@ -1028,12 +1058,29 @@ send_all(struct agent *a)
 			}
 			if (have_next)
 				send_start(a, &f[!cur], &next);
-			if (r == 0 && aq_ack(a->q, ids, k) != 0)
+			if (r == 0 && aq_ack(a->q, ids, k) != 0) {
+				/* Resending would be harmless (the hub keeps
+				 * one copy) but endless: wait, as for a hub
+				 * failure, and start again from the oldest. */
+				aq_last_error(a->q, f[cur].ans.message,
+				    sizeof(f[cur].ans.message));
 				vg_log(VG_LOG_ERROR, "cannot remove the sent "
-				    "events from the queue");
+				    "events from the queue: %s",
+				    f[cur].ans.message);
+				f[cur].ans.retry_after = -1;
+				hub_failed(a, &f[cur].ans, 0);
+				r = 1;
+			}
 			free(ids);
 			send_done(&f[cur]);
 			cur = !cur;
+			if (r != 0 && have_next) {
+				/* Already on its way: collect its answer so
+				 * the thread ends; its events stay queued. */
+				(void)send_answer(a, &f[cur], &ids, &k);
+				free(ids);
+				send_done(&f[cur]);
+			}
 			if (r != 0)
 				return r;
 			/* The queue shrank: a drop summary may be due. */
@@ -1047,22 +1094,39 @@ send_all(struct agent *a)
 /* ---- the scan thread ---- */
 
 /*
- * Lowers this thread's CPU and I/O priority for a scan (low 1) and
- * restores the normal ones after it (low 0), so that threads started
- * from here between scans (the realtime watcher) do not inherit them:
- * realtime must keep up with bursts whatever the scans do. Restoring
- * needs CAP_SYS_NICE, which the agent has as root.
+ * Lowers this thread's CPU and I/O priority for a scan (low 1) and puts
+ * back the ones it had before (low 0), so that threads started from here
+ * between scans (the realtime watcher) do not inherit the scan's:
+ * realtime must keep up with bursts whatever the scans do. Putting a
+ * higher priority back needs CAP_SYS_NICE, which the agent has as root;
+ * without it the watcher runs at the scan's priority, and we say so.
  */
 static void
-scan_priority(const struct agent_conf *c, int low)
+scan_priority(struct agent *a, int low)
 {
+	const struct agent_conf *c = a->c;
 	pid_t tid = (pid_t)syscall(SYS_gettid);
+	long io;
 
-	if (setpriority(PRIO_PROCESS, (id_t)tid, low ? c->scan_nice : 0) != 0)
-		vg_log(VG_LOG_DEBUG, "setpriority: %s", strerror(errno));
+	if (low) {
+		errno = 0;
+		a->saved_nice = getpriority(PRIO_PROCESS, (id_t)tid);
+		if (errno != 0)
+			a->saved_nice = 0;
+		io = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+		a->saved_ioprio = io < 0 ? 0 : (int)io;
+	}
+	if (setpriority(PRIO_PROCESS, (id_t)tid, low ? c->scan_nice :
+	    a->saved_nice) != 0)
+		vg_log(low ? VG_LOG_DEBUG : VG_LOG_WARN, "cannot %s the scan "
+		    "thread's CPU priority: %s", low ? "lower" : "restore",
+		    strerror(errno));
 	if (c->scan_idle_io && syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS,
-	    tid, low ? IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT : 0) != 0)
-		vg_log(VG_LOG_DEBUG, "ioprio_set: %s", strerror(errno));
+	    tid, low ? IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT :
+	    a->saved_ioprio) != 0)
+		vg_log(low ? VG_LOG_DEBUG : VG_LOG_WARN, "cannot %s the scan "
+		    "thread's I/O priority: %s", low ? "lower" : "restore",
+		    strerror(errno));
 }
 
 /* One scan of the files, then the collectors. */
@@ -1076,7 +1140,7 @@ scan_once(struct agent *a, const struct agent_policy *p)
 
 	memset(&res, 0, sizeof(res));
 	err[0] = '\0';
-	scan_priority(a->c, 1);
+	scan_priority(a, 1);
 	if ((r = mon_scan(a->mon, &a->scan_abort, &res, err,
 	    sizeof(err))) != 0) {
 		if (r != VG_ERR_INTERRUPTED)
@@ -1101,7 +1165,7 @@ scan_once(struct agent *a, const struct agent_policy *p)
 	}
 	if (aq_set_i64(a->q, "last_scan", (int64_t)time(NULL)) != 0)
 		state_write_failed(a, "the scan time");
-	scan_priority(a->c, 0);
+	scan_priority(a, 0);
 	/* The scan's buffers are gone; give the pages back. */
 	malloc_trim(0);
 }

@@ -264,6 +264,11 @@ hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
 			SET(CURLOPT_PROXYUSERNAME, hd->proxy_username);
 		if (hd->proxy_password != NULL)
 			SET(CURLOPT_PROXYPASSWORD, hd->proxy_password);
+		/* The Proxy named is used for the hub whatever no_proxy in
+		 * the environment says, unless UseDefaultProxy asks for the
+		 * environment's settings. */
+		if (!hd->use_default_proxy)
+			SET(CURLOPT_NOPROXY, "");
 	} else if (!hd->use_default_proxy) {
 		/* Not even https_proxy and friends from the environment. */
 		SET(CURLOPT_PROXY, "");
@@ -402,6 +407,62 @@ status_text(long status)
 	}
 }
 
+/* The proxy in use, for messages: Proxy without any user name and
+ * password written into it, or the environment's. */
+static void
+hc_proxy_name(const struct hubdetails *hd, char *out, size_t outlen)
+{
+	const char *p = hd->proxy, *host, *at = NULL, *q;
+
+	if (p == NULL) {
+		snprintf(out, outlen, "from the environment (https_proxy)");
+		return;
+	}
+	host = strstr(p, "://");
+	host = host != NULL ? host + 3 : p;
+	/* The user information ends at the last '@' of the authority. */
+	for (q = host; *q != '\0' && strchr("/?#", *q) == NULL; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL)
+		snprintf(out, outlen, "%s", p);
+	else
+		snprintf(out, outlen, "%.*s%s", (int)(host - p), p, at + 1);
+}
+
+/*
+ * The proxy answered the CONNECT with an error: the hub was never
+ * reached. Retried like an unreachable hub (a == 0 status: a proxy's
+ * 401 must not be taken for the hub refusing our credential).
+ */
+static int
+hc_proxy_refused(struct hc *c, long code, struct hc_answer *a)
+{
+	const struct hubdetails *hd = c->hd;
+	char proxy[256];
+	const char *why;
+
+	hc_proxy_name(hd, proxy, sizeof(proxy));
+	if (code == 407 || code == 401) {
+		/* 401 is what some proxies (tinyproxy) answer to a wrong
+		 * password. */
+		why = hd->proxy != NULL && hd->proxy_username != NULL ?
+		    "proxy authentication failed: check ProxyUsername and "
+		    "ProxyPassword in HubDetails.xml" :
+		    hd->proxy != NULL ? "proxy authentication required: set "
+		    "ProxyUsername and ProxyPassword in HubDetails.xml" :
+		    "proxy authentication required";
+	} else if (code == 403) {
+		why = "the proxy does not allow a tunnel to the hub's host "
+		    "and port";
+	} else {
+		why = status_text(code);
+	}
+	snprintf(a->message, sizeof(a->message), "proxy %s refused the "
+	    "connection to hub %s: HTTP %ld (%s)", proxy, hd->url, code, why);
+	return HC_UNREACHABLE;
+}
+
 static int
 hc_classify_curl(struct hc *c, CURLcode cr, struct hc_answer *a)
 {
@@ -409,6 +470,7 @@ hc_classify_curl(struct hc *c, CURLcode cr, struct hc_answer *a)
 	const char *detail = c->errbuf[0] != '\0' ? c->errbuf :
 	    curl_easy_strerror(cr);
 	char pinned[96];
+	long connect_code = 0;
 
 	if (c->pin_failed) {
 		hc_fp_format(hd->thumbprint, hd->thumbprint_len, pinned);
@@ -419,6 +481,9 @@ hc_classify_curl(struct hc *c, CURLcode cr, struct hc_answer *a)
 		    hd->thumbprint_len == 20 ? "SHA-1 " : "", pinned);
 		return HC_PIN_MISMATCH;
 	}
+	if (curl_easy_getinfo(c->curl, CURLINFO_HTTP_CONNECTCODE,
+	    &connect_code) == CURLE_OK && connect_code >= 300)
+		return hc_proxy_refused(c, connect_code, a);
 	switch (cr) {
 	case CURLE_OUT_OF_MEMORY:
 		snprintf(a->message, sizeof(a->message), "out of memory");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <expat.h>
+#include <openssl/crypto.h>
 
 #include "hubdetails.h"
 #include "vg_err.h"
@@ -620,15 +621,27 @@ hd_load(const char *path, struct hubdetails *hd, char *err, size_t errlen)
 	return r;
 }
 
+/* Whether the file's Password is the one used, in a time that tells
+ * nothing of where they differ. */
+static int
+same_secret(const char *have, const char *used)
+{
+	size_t len = strlen(used);
+
+	return have != NULL && strlen(have) == len &&
+	    CRYPTO_memcmp(have, used, len) == 0;
+}
+
 int
-hd_remove_password(const char *path, char *err, size_t errlen)
+hd_remove_password_if(const char *path, const char *used, char *err,
+    size_t errlen)
 {
 	struct hubdetails hd;
 	struct hd_state st;
 	struct stat sb;
 	char *buf = NULL;
 	size_t len = 0, start, end, ls, le;
-	int r;
+	int r, keep, other;
 
 	if ((r = read_file(path, O_NOFOLLOW, &buf, &len, &sb, err,
 	    errlen)) != 0)
@@ -637,8 +650,19 @@ hd_remove_password(const char *path, char *err, size_t errlen)
 	 * one. */
 	if ((r = hd_parse_state(&st, buf, len, path, &hd, err, errlen)) != 0)
 		goto out;
+	/* A Password put in since the registration read the file has not
+	 * served yet: it stays for the next registration. */
+	keep = used != NULL && !same_secret(hd.password, used);
+	other = keep && hd.password != NULL;
 	hd_free(&hd);
-	if (st.pw_start < 0 || st.pw_end < st.pw_start ||
+	if (other) {
+		snprintf(err, errlen, "%s: the Password was changed since the "
+		    "registration read it; the new one is left in place",
+		    path);
+		r = 1;
+		goto out;
+	}
+	if (keep || st.pw_start < 0 || st.pw_end < st.pw_start ||
 	    (size_t)st.pw_end > len)
 		goto out;
 	start = (size_t)st.pw_start;
@@ -661,4 +685,10 @@ out:
 	explicit_bzero(buf, HD_MAX_FILE + 1);
 	free(buf);
 	return r;
+}
+
+int
+hd_remove_password(const char *path, char *err, size_t errlen)
+{
+	return hd_remove_password_if(path, NULL, err, errlen);
 }

@@ -59,4 +59,15 @@ void hd_free(struct hubdetails *hd);
  */
 int hd_remove_password(const char *path, char *err, size_t errlen);
 
+/*
+ * The same, but only when the file's Password is used (compared in
+ * constant time): the one a registration has just used. A Password
+ * that is another one (an administrator put a new one in while the
+ * agent registered) or none is left alone: 1 with err set to a note for
+ * the log when it differs, 0 when there is none. used NULL: whatever
+ * Password is there goes (hd_remove_password).
+ */
+int hd_remove_password_if(const char *path, const char *used, char *err,
+    size_t errlen);
+
 #endif

@@ -39,6 +39,9 @@
 #define POLICY_MAX_ENTRIES 10000      /* entries of a list, as the hub merges */
 #define POLICY_MAX_COMMANDS 100       /* distinct commands, the hub's limit */
 #define WATCH_READY_MS 30000          /* the watcher's first walk, at most */
+#define HELD_MAX 65536                /* realtime paths held before the first
+                                         baseline; beyond: a rescan */
+#define HELD_BYTES (16u << 20)        /* or this much path text held */
 
 /* ---- the policy ---- */
 
@@ -98,11 +101,29 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorts n strings and frees the duplicates: the number left. */
+static size_t
+sort_unique(char **v, size_t n)
+{
+	size_t i, o;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), str_cmp);
+	for (i = 1, o = 1; i < n; i++) {
+		if (strcmp(v[i], v[o - 1]) == 0)
+			free(v[i]);
+		else
+			v[o++] = v[i];
+	}
+	return o;
+}
+
 /* Copies an array of strings; sorted without duplicates when sort. */
 static int
 copy_strings(const json_t *a, int sort, char ***out, size_t *n)
 {
-	size_t i, o;
+	size_t i;
 	char **v;
 
 	*out = NULL;
@@ -118,16 +139,8 @@ copy_strings(const json_t *a, int sort, char ***out, size_t *n)
 			return VG_ERR_NOMEM;
 		(*n)++;
 	}
-	if (!sort)
-		return 0;
-	qsort(v, *n, sizeof(*v), str_cmp);
-	for (i = 1, o = 1; i < *n; i++) {
-		if (strcmp(v[i], v[o - 1]) == 0)
-			free(v[i]);
-		else
-			v[o++] = v[i];
-	}
-	*n = o;
+	if (sort)
+		*n = sort_unique(v, *n);
 	return 0;
 }
 
@@ -402,6 +415,14 @@ struct mon {
 	 * wrote one. */
 	pthread_mutex_t lookup_mu;
 	struct vg_baseline *lookup;
+	/* Under lookup_mu: the paths realtime saw while there was no
+	 * baseline (a first scan running), checked against the baseline
+	 * once it is committed. A change after the scan read a file would
+	 * be missed until the next scheduled scan otherwise. Sorted and
+	 * without duplicates up to nsorted. */
+	char **held;
+	size_t nheld, capheld, nsorted, held_bytes;
+	int held_over;             /* too many: a rescan instead */
 };
 
 static void
@@ -1044,6 +1065,10 @@ batch_first_content(struct mon *m, struct batch *b, const struct vg_item *it)
 
 /* ---- scans ---- */
 
+static int held_take(struct mon *m, char ***paths, size_t *n);
+static void held_check(struct mon *m, struct snap *s, char **paths,
+    size_t n, int over);
+
 /* What a scan learns of an overlay entry (scan_ctx.ovflag). */
 #define OV_SEEN 1           /* its path is in the tree */
 #define OV_REPORTED 2       /* the scan found a change of it */
@@ -1500,9 +1525,10 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	struct vg_scan_stats st;
 	struct vg_baseline *old = NULL;
 	const char *text;
-	char msg[512] = "";
+	char msg[512] = "", **held = NULL;
+	size_t nheld = 0;
 	int64_t start_ns;
-	int rv, owed;
+	int rv, owed, first = 0, over = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&x, 0, sizeof(x));
@@ -1524,6 +1550,7 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	if ((rv = scan_begin(&x, err, errlen)) != 0 ||
 	    (rv = open_old(m, &old, err, errlen)) != 0)
 		goto out;
+	first = old == NULL;
 	if (old != NULL && (text = vg_baseline_meta(old, "rules")) != NULL)
 		rules_from_text(text, "baseline rules", &x.old_rules, msg,
 		    sizeof(msg));
@@ -1566,17 +1593,16 @@ mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 	if (rv != 0)
 		goto out;
 	res->baseline_committed = 1;
-	pthread_mutex_lock(&m->lookup_mu);
-	vg_baseline_close(m->lookup);
-	m->lookup = NULL;
-	pthread_mutex_unlock(&m->lookup_mu);
+	over = held_take(m, &held, &nheld);
 	rv = scan_end(&x, err, errlen);
+	held_check(m, x.s, held, nheld, over);
 out:
-	/* A requested scan that failed (a full disk) is still owed: polled
-	 * again (mon_take_rescan()), not run again at once, so that it does
-	 * not spin. Events dropped for a full queue have their own retry
-	 * (aq_summarize_drops()). */
-	if (owed && rv != 0 && !res->baseline_committed) {
+	/* A requested scan that failed (a full disk) is still owed, and so
+	 * is a first one (realtime holds its paths until a baseline is
+	 * there): polled again (mon_take_rescan()), not run again at once,
+	 * so that it does not spin. Events dropped for a full queue have
+	 * their own retry (aq_summarize_drops()). */
+	if ((owed || first) && rv != 0 && !res->baseline_committed) {
 		pthread_mutex_lock(&m->mu);
 		m->rescan = 1;
 		pthread_mutex_unlock(&m->mu);
@@ -1613,19 +1639,134 @@ lookup_old(struct mon *m, const char *path, size_t len, int dir_gone,
 	return rv;
 }
 
+/* ---- realtime before the first baseline ---- */
+
+/* Under lookup_mu: too many paths held; the first baseline is followed
+ * by a rescan instead. */
+static void
+held_overflow(struct mon *m)
+{
+	free_strings(m->held, m->nheld);
+	m->held = NULL;
+	m->nheld = m->capheld = m->nsorted = m->held_bytes = 0;
+	m->held_over = 1;
+}
+
+/* Under lookup_mu: sorts the held paths and drops the duplicates. */
+static void
+held_compact(struct mon *m)
+{
+	size_t i;
+
+	m->nheld = m->nsorted = sort_unique(m->held, m->nheld);
+	m->held_bytes = 0;
+	for (i = 0; i < m->nheld; i++)
+		m->held_bytes += strlen(m->held[i]) + 1;
+}
+
+/*
+ * Under lookup_mu: holds a path, bounded (HELD_MAX, HELD_BYTES). The
+ * array is compacted when it fills, and grown or given up when that
+ * freed less than an eighth of it, so that each sort stands for many
+ * additions; a path in the sorted part is not added twice.
+ */
+static void
+held_add(struct mon *m, const char *path, size_t len)
+{
+	char **v;
+	size_t cap;
+
+	if (m->held_over || (m->nsorted > 0 && bsearch(&path, m->held,
+	    m->nsorted, sizeof(char *), str_cmp) != NULL))
+		return;
+	if (m->nheld == m->capheld || m->held_bytes + len >= HELD_BYTES) {
+		held_compact(m);
+		if (m->held_bytes + len >= HELD_BYTES - HELD_BYTES / 8) {
+			held_overflow(m);
+			return;
+		}
+		if (m->nheld + m->capheld / 8 >= m->capheld) {
+			cap = m->capheld ? m->capheld * 2 : 64;
+			if (m->capheld == HELD_MAX || (v = reallocarray(
+			    m->held, cap < HELD_MAX ? cap : HELD_MAX,
+			    sizeof(*v))) == NULL) {
+				held_overflow(m);
+				return;
+			}
+			m->held = v;
+			m->capheld = cap < HELD_MAX ? cap : HELD_MAX;
+		}
+	}
+	if ((m->held[m->nheld] = strndup(path, len)) == NULL) {
+		held_overflow(m);
+		return;
+	}
+	m->nheld++;
+	m->held_bytes += len + 1;
+}
+
+/*
+ * Whether there is no baseline yet (a first scan runs): the path is then
+ * held for that scan to check against the baseline it commits, not
+ * stat'ed and hashed for nothing.
+ */
+static int
+rt_hold(struct mon *m, const char *path, size_t len)
+{
+	char msg[512];
+	int held = 0;
+
+	pthread_mutex_lock(&m->lookup_mu);
+	if (m->lookup == NULL && vg_baseline_open(m->baseline_path,
+	    &m->lookup, msg, sizeof(msg)) == VG_ERR_NOTFOUND) {
+		held_add(m, path, len);
+		held = 1;
+	}
+	pthread_mutex_unlock(&m->lookup_mu);
+	return held;
+}
+
+/*
+ * Once a baseline was committed: the held paths (the caller's to free)
+ * and whether there were too many. Under the lock that rt_hold() holds,
+ * and with the realtime lookup closed, so that a path is either taken
+ * here or looked up in the new baseline.
+ */
+static int
+held_take(struct mon *m, char ***paths, size_t *n)
+{
+	int over;
+
+	pthread_mutex_lock(&m->lookup_mu);
+	vg_baseline_close(m->lookup);
+	m->lookup = NULL;
+	*paths = m->held;
+	*n = m->nheld;
+	over = m->held_over;
+	m->held = NULL;
+	m->nheld = m->capheld = m->nsorted = m->held_bytes = 0;
+	m->held_over = 0;
+	pthread_mutex_unlock(&m->lookup_mu);
+	return over;
+}
+
+/* ---- realtime ---- */
+
 /* The change of one dirty path, into the batch; *rescan when a folder
  * vanished with items below it (their removal was not seen). */
 static int
-rt_path(struct rt *t, struct batch *b, const char *path, int *rescan)
+rt_path(struct mon *m, const struct snap *s, struct batch *b,
+    const char *path, int *rescan)
 {
-	struct mon *m = t->m;
-	const struct vg_rules *r = t->s->rules;
+	const struct vg_rules *r = s->rules;
 	struct vg_item *now = NULL, *old = NULL, *base = NULL;
 	struct vg_change c;
 	size_t len = strlen(path);
 	char msg[512];
 	int found = 0, below = 0, dir, rv;
 
+	if (rt_hold(m, path, len))
+		return 0;
 	/* A path that cannot be stat'ed: the next scan says why. */
 	if ((rv = vg_scan_one(r, path, len, &now, msg, sizeof(msg))) != 0)
 		return rv == VG_ERR_PERM ? 0 : rv;
@@ -1656,7 +1797,7 @@ rt_path(struct rt *t, struct batch *b, const char *path, int *rescan)
 		vg_change_clear(&c);
 		goto out;
 	}
-	rv = batch_change(m, t->s, b, &c, "realtime", 0);
+	rv = batch_change(m, s, b, &c, "realtime", 0);
 out:
 	vg_item_free(now);
 	vg_item_free(old);
@@ -1666,14 +1807,14 @@ out:
 
 /*
  * A change realtime could not queue: a rescan finds it. Owed across a
- * stop too (kv "rescan", read by mon_new()). Logged once per watcher.
+ * stop too (kv "rescan", read by mon_new()). Logged once per watcher
+ * (*logged).
  */
 static void
-rt_fail(struct rt *t, const char *path, const char *msg)
+rt_fail(struct mon *m, atomic_int *logged, const char *path,
+    const char *msg)
 {
-	struct mon *m = t->m;
-
-	if (atomic_exchange(&t->fail_logged, 1) == 0)
+	if (atomic_exchange(logged, 1) == 0)
 		vg_log(VG_LOG_WARN, "realtime: %s%s%s; rescanning", path ?
 		    path : "", path ? ": " : "", msg);
 	aq_set(m->q, "rescan", "1");
@@ -1681,19 +1822,20 @@ rt_fail(struct rt *t, const char *path, const char *msg)
 }
 
 static void
-rt_flush(struct rt *t, struct batch *b, struct flush_count *fc)
+rt_flush(struct mon *m, atomic_int *logged, struct batch *b,
+    struct flush_count *fc)
 {
 	char msg[512];
 
-	if (batch_flush(t->m, b, 1, fc, msg, sizeof(msg)) != 0)
-		rt_fail(t, NULL, msg);
+	if (batch_flush(m, b, 1, fc, msg, sizeof(msg)) != 0)
+		rt_fail(m, logged, NULL, msg);
 }
 
+/* Queues the changes of dirty paths, with the rules and content of s. */
 static void
-rt_dirty(void *arg, char *const *paths, size_t n)
+rt_paths(struct mon *m, const struct snap *s, atomic_int *logged,
+    char *const *paths, size_t n)
 {
-	struct rt *t = arg;
-	struct mon *m = t->m;
 	struct flush_count fc;
 	struct batch b;
 	size_t i;
@@ -1701,19 +1843,51 @@ rt_dirty(void *arg, char *const *paths, size_t n)
 
 	memset(&b, 0, sizeof(b));
 	memset(&fc, 0, sizeof(fc));
-	b.ignore = t->s->rules->ignore;
+	b.ignore = s->rules->ignore;
 	for (i = 0; i < n; i++) {
-		if ((rv = rt_path(t, &b, paths[i], &rescan)) != 0)
-			rt_fail(t, paths[i], vg_strerror(rv));
+		if ((rv = rt_path(m, s, &b, paths[i], &rescan)) != 0)
+			rt_fail(m, logged, paths[i], vg_strerror(rv));
 		else if (batch_due(&b))
-			rt_flush(t, &b, &fc);
+			rt_flush(m, logged, &b, &fc);
 	}
-	rt_flush(t, &b, &fc);
+	rt_flush(m, logged, &b, &fc);
 	batch_free(&b);
 	atomic_fetch_add(&m->rt_events, fc.queued);
-	/* Dropped for a full queue: the queue owes the rescan (kv). */
-	if (rescan || fc.dropped > 0)
+	/* Dropped for a full queue: the queue owes the rescan (kv
+	 * "rescan"), and aq_summarize_drops() asks for it once the queue
+	 * has room again; a scan now would only drop again. */
+	if (rescan)
 		mon_request_rescan(m);
+}
+
+static void
+rt_dirty(void *arg, char *const *paths, size_t n)
+{
+	struct rt *t = arg;
+
+	rt_paths(t->m, t->s, &t->fail_logged, paths, n);
+}
+
+/*
+ * After the first baseline: the paths realtime held while the scan ran
+ * go the realtime way against it (a file changed after the scan read it
+ * is reported; one as the baseline has it gives nothing). Too many held:
+ * a rescan finds them.
+ */
+static void
+held_check(struct mon *m, struct snap *s, char **paths, size_t n, int over)
+{
+	atomic_int logged = 0;
+
+	n = sort_unique(paths, n);
+	if (n > 0)
+		rt_paths(m, s, &logged, paths, n);
+	free_strings(paths, n);
+	if (over) {
+		vg_log(VG_LOG_INFO, "realtime: too many paths changed "
+		    "during the first scan to check each; rescanning");
+		mon_request_rescan(m);
+	}
 }
 
 static void
@@ -1857,6 +2031,7 @@ mon_free(struct mon *m)
 	rt_stop(m, t);
 	snap_put(m, m->cur);
 	vg_baseline_close(m->lookup);
+	free_strings(m->held, m->nheld);
 	pthread_mutex_destroy(&m->mu);
 	pthread_mutex_destroy(&m->lookup_mu);
 	free(m->baseline_path);
@@ -1947,4 +2122,15 @@ uint64_t
 mon_realtime_events(struct mon *m)
 {
 	return atomic_load(&m->rt_events);
+}
+
+size_t
+mon_held(struct mon *m)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->lookup_mu);
+	n = m->nheld;
+	pthread_mutex_unlock(&m->lookup_mu);
+	return n;
 }

@@ -67,7 +67,13 @@ void agent_policy_free(struct agent_policy *p);
  * added to the baseline silently, and items no longer covered are
  * dropped from it silently (no flood of added/removed events).
  * The first scan (no baseline) stores the baseline and queues one agent
- * event "baseline" ("baseline of N items created").
+ * event "baseline" ("baseline of N items created"). The paths the
+ * watcher reports while there is no baseline are held (up to 65,536)
+ * and, once the first baseline is committed, checked against it the
+ * realtime way: a file changed after the scan read it is reported then,
+ * not at the next scheduled scan. More paths than that request a rescan
+ * after the first baseline instead; a first scan that fails requests
+ * one too.
  *
  * Content-tracked files (policy content, at most 4 MiB each): their last
  * content is kept in the queue database; a change of their hash carries
@@ -139,5 +145,7 @@ int mon_scan(struct mon *m, volatile sig_atomic_t *stop,
 /* Realtime watches held, and realtime events queued so far. */
 size_t mon_watches(struct mon *m);
 uint64_t mon_realtime_events(struct mon *m);
+/* Realtime paths held until the first baseline exists (monitor.h). */
+size_t mon_held(struct mon *m);
 
 #endif

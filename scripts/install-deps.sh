@@ -8,8 +8,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
 	libcurl4-openssl-dev)
 run_pkgs=(curl jq openssl)
-test_pkgs=(libcmocka-dev python3 passwd sqlite3 attr acl util-linux jq curl openssl procps
-	iproute2)
+test_pkgs=(libcmocka-dev python3 passwd bc sqlite3 attr acl util-linux jq curl openssl procps
+	iproute2 tinyproxy)
 bench_pkgs=(aide time bc inotify-tools python3)
 
 want=("${build_pkgs[@]}")

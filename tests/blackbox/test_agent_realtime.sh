@@ -4,7 +4,8 @@
 # changed and removed arrive within seconds with origin realtime, a
 # content-tracked file's change carries its diff; a policy change is taken
 # on the fly without a flood of "added" events; an inotify queue overflow
-# is reported and the rescan reports every file once.
+# is reported and the rescan reports every file once; so is the watch
+# limit, and the rescan it asks for finds what the watcher cannot see.
 export VIGIL=${VIGIL:-unused}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
@@ -129,6 +130,66 @@ check "no other kind of event for them" \
 	test "$(ev_count '.type != "added"')" -eq 0
 echo "    origins of the 500: $(jq -r 'select(.type == "added") | .origin' \
 	"$T/all.json" | sort | uniq -c | tr '\n' ' ')"
+
+# --- the watch limit: fs.inotify.max_user_watches a few above what root
+# uses, a tree of 300 folders ---
+WF=/proc/sys/fs/inotify/max_user_watches
+if ! old_w=$(cat "$WF" 2>/dev/null) || ! [ -w "$WF" ]; then
+	ok "# SKIP the watch-limit run needs a writable $WF"
+	agent_stop_checked
+	hub_stop_checked
+	hub_finish
+	exit $?
+fi
+WL=$T/wl
+for i in $(seq 1 300); do mkdir -p "$WL/d$i"; done
+# The agent first scans the tree with realtime off: a baseline of it, and
+# no watch held when the watches in use are counted.
+set_policy "$(jq -nc --arg d "$WL" '{paths: [$d], realtime: false}')"
+check "the agent takes the policy of the 300 folders" wait_policy 30
+wl_scanned() { grep -q 'scan: 301 items' "$AGENT_LOG"; }
+check "... and scans them (301 items)" wait_until 60 wl_scanned
+for i in $(seq 1 300); do echo late >"$WL/d$i/late"; done
+
+# inotify_watches_in_use: the watches of root's processes, from the
+# "inotify wd:" lines of their fdinfo (an instance shared by two
+# processes counts twice: the limit is then a little higher).
+inotify_watches_in_use() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		[ "$(stat -c %u "$p" 2>/dev/null)" = 0 ] || continue
+		n=$((n + $(cat "$p"/fdinfo/* 2>/dev/null | grep -c '^inotify wd:')))
+	done
+	echo "$n"
+}
+used=$(inotify_watches_in_use)
+undo "echo $old_w >$WF"
+echo $((used + 5)) >"$WF"
+echo "    max_user_watches $old_w -> $(cat "$WF") ($used in use by root)"
+set_policy "$(jq -nc --arg d "$WL" '{paths: [$d], realtime: true}')"
+wl=$(agent_event_is watch-limit)
+wait_events 60 1 "$wl" type=agent
+wl_rc=$?
+# Restored as soon as the agent said it (the trap restores it too).
+echo "$old_w" >"$WF"
+check "max_user_watches restored ($(cat "$WF"))" test "$(cat "$WF")" = "$old_w"
+check "the hub gets an agent event watch-limit" test "$wl_rc" -eq 0
+ev_show "$wl" 2
+wl_dir=$(jq -r "select($wl) | .path // empty" "$T/all.json" | head -1)
+check "... naming a folder of the tree (${wl_dir:-none})" \
+	test -n "$wl_dir" -a -d "$wl_dir" -a "${wl_dir#"$WL"/}" != "$wl_dir"
+# The 300 files were made after the baseline and before the watcher
+# started; the policy's rules did not change, so no scan but the one the
+# watch-limit event asks for reports them (the schedule is an hour).
+late=".type == \"added\" and (.path | test(\"/d[0-9]+/late$\"))"
+check "the rescan the watch-limit asks for reports the file in the unwatched folder" \
+	wait_events 60 1 ".type == \"added\" and .path == \"$wl_dir/late\" and .origin == \"scan\"" \
+	"q=$wl_dir/late"
+check "... and each of the 300 files, exactly once" \
+	wait_events 60 300 "$late" "q=$WL/d"
+dev_events "q=$WL/d"
+check "no file reported twice ($(ev_count "$late") events)" \
+	test "$(ev_count "$late")" -eq 300
 agent_stop_checked
 hub_stop_checked
 hub_finish

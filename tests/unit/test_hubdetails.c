@@ -2,7 +2,8 @@
 /*
  * Unit tests of agent/hubdetails: every field of a valid file, each error
  * with the line it names, and hd_remove_password keeping the rest of the
- * file byte for byte with its mode.
+ * file byte for byte with its mode (hd_remove_password_if only when the
+ * Password is the one used).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -364,6 +365,78 @@ test_remove_password_refuses(void **state)
 	hd_free(&hd);
 }
 
+/*
+ * hd_remove_password_if: the Password the registration used goes; one an
+ * administrator put in meanwhile stays, and so does the file byte for
+ * byte.
+ */
+static void
+test_remove_password_if(void **state)
+{
+	static const char used[] = "<HubDetails>\n  <Url>https://h/api/</Url>\n"
+	    "  <Password>old pw</Password>\n</HubDetails>\n";
+	static const char gone[] = "<HubDetails>\n  <Url>https://h/api/</Url>\n"
+	    "</HubDetails>\n";
+	static const char *const others[] = {
+		/* A new one, one a prefix of the other, one longer. */
+		"<HubDetails><Url>https://h/api/</Url><Password>new pw"
+		"</Password></HubDetails>",
+		"<HubDetails><Url>https://h/api/</Url><Password>old p"
+		"</Password></HubDetails>",
+		"<HubDetails><Url>https://h/api/</Url><Password>old pw "
+		"</Password></HubDetails>",
+	};
+	char path[512], err[512];
+	struct hubdetails hd;
+	size_t i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/HubDetails.xml", tmpdir);
+	write_text(path, used, 0600);
+	assert_int_equal(hd_remove_password_if(path, "old pw", err,
+	    sizeof(err)), 0);
+	assert_string_equal(read_text(path), gone);
+
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		write_text(path, others[i], 0600);
+		err[0] = '\0';
+		assert_int_equal(hd_remove_password_if(path, "old pw", err,
+		    sizeof(err)), 1);
+		assert_string_equal(read_text(path), others[i]);
+		/* The note names the file, never either password. */
+		assert_non_null(strstr(err, path));
+		assert_non_null(strstr(err, "Password was changed"));
+		assert_null(strstr(err, "old p"));
+		assert_null(strstr(err, "new pw"));
+		assert_int_equal(hd_load(path, &hd, err, sizeof(err)), 0);
+		assert_non_null(hd.password);
+		hd_free(&hd);
+	}
+
+	/* No Password, or an empty one: left alone, nothing to say. */
+	write_text(path, gone, 0600);
+	assert_int_equal(hd_remove_password_if(path, "old pw", err,
+	    sizeof(err)), 0);
+	assert_string_equal(read_text(path), gone);
+	write_text(path, "<HubDetails><Url>https://h/api/</Url><Password/>"
+	    "</HubDetails>", 0600);
+	assert_int_equal(hd_remove_password_if(path, "old pw", err,
+	    sizeof(err)), 0);
+	assert_string_equal(read_text(path), "<HubDetails><Url>https://h/api/"
+	    "</Url><Password/></HubDetails>");
+
+	/* used NULL: whatever is there goes, as hd_remove_password. */
+	write_text(path, used, 0600);
+	assert_int_equal(hd_remove_password_if(path, NULL, err, sizeof(err)),
+	    0);
+	assert_string_equal(read_text(path), gone);
+
+	/* Errors are those of hd_remove_password. */
+	snprintf(path, sizeof(path), "%s/missing-if.xml", tmpdir);
+	assert_int_equal(hd_remove_password_if(path, "old pw", err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+}
+
 int
 main(void)
 {
@@ -374,6 +447,7 @@ main(void)
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_remove_password),
 		cmocka_unit_test(test_remove_password_refuses),
+		cmocka_unit_test(test_remove_password_if),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

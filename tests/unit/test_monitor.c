@@ -40,6 +40,8 @@ struct fixture {
 	struct mon *m;
 	struct agent_policy *p;
 	_Atomic int rescans;       /* mon_opts.rescan calls */
+	/* Called by mon_opts.queued, on the thread that queued. */
+	void (*on_queued)(struct fixture *);
 };
 
 static void
@@ -48,6 +50,15 @@ count_rescan(void *arg)
 	struct fixture *f = arg;
 
 	atomic_fetch_add(&f->rescans, 1);
+}
+
+static void
+queued_hook(void *arg)
+{
+	struct fixture *f = arg;
+
+	if (f->on_queued != NULL)
+		f->on_queued(f);
 }
 
 static int
@@ -63,6 +74,7 @@ open_monitor(struct fixture *f, const struct aq_limits *lim)
 	o.q = f->q;
 	o.debounce_ms = 20;
 	o.rescan = count_rescan;
+	o.queued = queued_hook;
 	o.arg = f;
 	return mon_new(&o, &f->m, err, sizeof(err));
 }
@@ -971,14 +983,27 @@ test_rescan_owed(void **state)
 	assert_int_equal(mon_take_rescan(f->m), 0);
 }
 
-/* A realtime change the full queue refuses asks for a rescan. */
+static int
+has_dropped(struct fixture *f)
+{
+	struct aq_stats st;
+
+	return aq_stats(f->q, &st) == 0 && st.dropped > 0;
+}
+
+/*
+ * A realtime change the full queue refuses is owed to the next scan
+ * (kv "rescan", and the queue's drop summary asks for it once there is
+ * room), but starts no scan now: one would only drop again while the
+ * hub is away.
+ */
 static void
 test_realtime_drop_rescans(void **state)
 {
 	struct fixture *f = *state;
 	struct aq_limits lim = { 1, 0 };
 	struct mon_scan_result res;
-	struct aq_stats st;
+	char *v;
 
 	reopen_monitor(f, &lim);
 	set_policy(f, "{\"paths\": [\"%s\"], \"realtime\": true}", f->tree);
@@ -986,10 +1011,13 @@ test_realtime_drop_rescans(void **state)
 	assert_int_equal(mon_take_rescan(f->m), 0);
 	wait_until(has_watches, f, "the watches");
 	put_file(f, "new", "n\n");
-	wait_until(take_rescan, f, "the rescan request");
-	assert_true(atomic_load(&f->rescans) >= 1);
-	assert_int_equal(aq_stats(f->q, &st), 0);
-	assert_true(st.dropped >= 1);
+	wait_until(has_dropped, f, "the dropped change");
+	assert_int_equal(mon_take_rescan(f->m), 0);
+	assert_int_equal(aq_get(f->q, "rescan", &v), 0);
+	assert_non_null(v);
+	free(v);
+	json_decref(drain(f));
+	assert_int_equal(aq_summarize_drops(f->q), 1);
 }
 
 /*
@@ -1023,6 +1051,139 @@ test_watching_before_scan(void **state)
 	json_decref(expect_one_change(f, "added", "d/2", "realtime"));
 }
 
+static int
+holds_one(struct fixture *f)
+{
+	return mon_held(f->m) >= 1;
+}
+
+static int
+holds_two(struct fixture *f)
+{
+	return mon_held(f->m) >= 2;
+}
+
+/*
+ * Run on the scan's thread when the first scan queues its "baseline"
+ * event: the walk is over and the baseline not yet committed. "a" is
+ * changed after the scan read it, and "gone" comes and goes; the watcher
+ * holds both paths until the baseline is there.
+ */
+static void
+change_during_first_scan(struct fixture *f)
+{
+	char path[256];
+
+	f->on_queued = NULL;
+	put_file(f, "a", "alpha, changed\n");
+	wait_until(holds_one, f, "the held path of a");
+	put_file(f, "gone", "g");
+	snprintf(path, sizeof(path), "%s/gone", f->tree);
+	assert_int_equal(unlink(path), 0);
+	wait_until(holds_two, f, "the held path of gone");
+}
+
+/* How many events of evs hold an object kind ("change", "agent") whose
+ * field is value; *last (when not NULL) the last of them. */
+static int
+count_where(json_t *evs, const char *kind, const char *field,
+    const char *value, json_t **last)
+{
+	const char *v;
+	json_t *ev;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(evs, i, ev) {
+		v = json_string_value(json_object_get(json_object_get(ev,
+		    kind), field));
+		if (v != NULL && strcmp(v, value) == 0) {
+			n++;
+			if (last != NULL)
+				*last = ev;
+		}
+	}
+	return n;
+}
+
+static int
+count_code(json_t *evs, const char *code)
+{
+	return count_where(evs, "agent", "code", code, NULL);
+}
+
+/*
+ * A file changed during the first scan, after the scan read it: realtime
+ * had no baseline to compare with then, and the change was missed until
+ * the next scheduled scan. It is reported once the baseline is there,
+ * exactly once; a path back to nothing gives nothing.
+ */
+static void
+test_change_during_first_scan(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	char path[256];
+	json_t *evs, *ev = NULL, *c;
+
+	put_file(f, "a", "alpha\n");
+	put_dir(f, "d");
+	put_file(f, "d/1", "1");
+	set_policy(f, "{\"paths\": [\"%s\"], \"realtime\": true, "
+	    "\"content\": [\"%s/a\"]}", f->tree, f->tree);
+	f->on_queued = change_during_first_scan;
+	scan(f, &res);
+	assert_null(f->on_queued);
+	assert_int_equal(res.baseline_committed, 1);
+	assert_int_equal(mon_held(f->m), 0);
+	evs = drain(f);
+	assert_int_equal(count_code(evs, "baseline"), 1);
+	snprintf(path, sizeof(path), "%s/a", f->tree);
+	assert_int_equal(count_where(evs, "change", "path", path, &ev), 1);
+	/* The realtime way: against the baseline, with the diff. */
+	assert_string_equal(json_string_value(json_object_get(ev, "origin")),
+	    "realtime");
+	c = json_object_get(ev, "change");
+	assert_string_equal(json_string_value(json_object_get(c, "change")),
+	    "changed");
+	assert_non_null(strstr(json_string_value(json_object_get(c, "diff")),
+	    "-alpha\n+alpha, changed\n"));
+	snprintf(path, sizeof(path), "%s/gone", f->tree);
+	assert_int_equal(count_where(evs, "change", "path", path,
+	    NULL), 0);
+	assert_int_equal(json_array_size(evs), 2);
+	json_decref(evs);
+	assert_true(mon_realtime_events(f->m) == 1);
+	/* Neither the watcher (the events of "a" it may still deliver) nor
+	 * the next scan reports it again. */
+	scan(f, &res);
+	assert_true(res.added + res.removed + res.changed == 0);
+	assert_true(res.suppressed == 1);
+	expect_no_events(f);
+	assert_int_equal(mon_take_rescan(f->m), 0);
+}
+
+/* A first scan that fails (here stopped) is owed again: realtime holds
+ * its paths until a baseline exists. */
+static void
+test_first_scan_failed_rescans(void **state)
+{
+	struct fixture *f = *state;
+	struct mon_scan_result res;
+	volatile sig_atomic_t stop = 1;
+	char err[512] = "";
+
+	put_file(f, "a", "alpha\n");
+	set_policy(f, "{\"paths\": [\"%s\"]}", f->tree);
+	assert_int_equal(mon_take_rescan(f->m), 1);
+	assert_true(mon_scan(f->m, &stop, &res, err, sizeof(err)) != 0);
+	assert_int_equal(res.baseline_committed, 0);
+	assert_int_equal(mon_take_rescan(f->m), 1);
+	scan(f, &res);
+	assert_int_equal(res.baseline_committed, 1);
+	assert_int_equal(mon_take_rescan(f->m), 0);
+}
+
 /* A rescan requested (here by the realtime overflow path's call) is
  * handed to the caller at once, not left for it to poll. */
 static void
@@ -1038,22 +1199,6 @@ test_rescan_callback(void **state)
 }
 
 /* ---- content ---- */
-
-static int
-count_code(json_t *evs, const char *code)
-{
-	json_t *ev, *a;
-	size_t i;
-	int n = 0;
-
-	json_array_foreach(evs, i, ev) {
-		a = json_object_get(ev, "agent");
-		if (a != NULL && strcmp(json_string_value(json_object_get(a,
-		    "code")), code) == 0)
-			n++;
-	}
-	return n;
-}
 
 /* The content of a file not everyone may read stays on the host: a
  * hub cannot fetch keys by listing them. */
@@ -1201,6 +1346,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_realtime_dir_gone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_watching_before_scan,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_during_first_scan,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_scan_failed_rescans,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rescan_callback, setup,
 		    teardown),
