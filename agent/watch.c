@@ -19,8 +19,6 @@
 #include <sys/inotify.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +36,7 @@
 
 #include "vg_err.h"
 #include "vg_item.h"
+#include "vg_scan.h"
 #include "vg_util.h"
 #include "watch.h"
 
@@ -159,29 +158,6 @@ static int
 depth_walked(const struct watch *w, uint32_t depth)
 {
 	return w->rules->max_depth < 0 || (long)depth < w->rules->max_depth;
-}
-
-/* The file systems a scan does not enter (see vg_scan.c). */
-static int
-is_pseudo_fd(int fd)
-{
-	struct statfs sf;
-
-	if (fstatfs(fd, &sf) == -1)
-		return 0;
-	switch ((unsigned long)sf.f_type) {
-	case PROC_SUPER_MAGIC:
-	case SYSFS_MAGIC:
-	case DEVPTS_SUPER_MAGIC:
-	case CGROUP_SUPER_MAGIC:
-	case CGROUP2_SUPER_MAGIC:
-	case DEBUGFS_MAGIC:
-	case TRACEFS_MAGIC:
-	case SECURITYFS_MAGIC:
-	case BPF_FS_MAGIC:
-		return 1;
-	}
-	return 0;
 }
 
 /* ---- watch descriptor table ---- */
@@ -604,7 +580,7 @@ walk_one(struct watch *w, struct walk_stack *s, const struct walk_item *it,
 		rt->dev = sb.st_dev;
 	else if (sb.st_dev != it->pdev &&
 	    ((r->one_fs && sb.st_dev != rt->dev) ||
-	    (r->skip_pseudo_fs && is_pseudo_fd(fd)))) {
+	    (r->skip_pseudo_fs && vg_pseudo_fs_fd(fd)))) {
 		close(fd);
 		return 0;
 	}

@@ -204,30 +204,37 @@ load_pseudo_mounts(struct scan *s)
 	fclose(f);
 }
 
+int
+vg_pseudo_fs_fd(int fd)
+{
+	struct statfs sf;
+
+	if (fd < 0 || fstatfs(fd, &sf) != 0)
+		return 0;
+	switch ((unsigned long)sf.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+		return 1;
+	}
+	return 0;
+}
+
 static int
 is_pseudo_dir(struct scan *s, const char *path, int fd)
 {
-	struct statfs sf;
 	size_t i;
 
 	for (i = 0; i < s->npseudo; i++)
 		if (strcmp(s->pseudo[i], path) == 0)
 			return 1;
-	if (fd >= 0 && fstatfs(fd, &sf) == 0) {
-		switch ((unsigned long)sf.f_type) {
-		case PROC_SUPER_MAGIC:
-		case SYSFS_MAGIC:
-		case DEVPTS_SUPER_MAGIC:
-		case CGROUP_SUPER_MAGIC:
-		case CGROUP2_SUPER_MAGIC:
-		case DEBUGFS_MAGIC:
-		case TRACEFS_MAGIC:
-		case SECURITYFS_MAGIC:
-		case BPF_FS_MAGIC:
-			return 1;
-		}
-	}
-	return 0;
+	return vg_pseudo_fs_fd(fd);
 }
 
 /* ---- the pipeline ---- */

@@ -98,6 +98,11 @@ int vg_scan_one(const struct vg_rules *r, const char *path, size_t len,
 int vg_scan_covers(const struct vg_rules *r, const char *path, size_t len,
     int is_dir);
 
+/* 1 when the open folder fd is on a pseudo file system a scan does not
+ * enter (proc, sysfs, devpts, cgroup, debugfs, tracefs, securityfs,
+ * bpf); 0 otherwise or when it cannot tell. */
+int vg_pseudo_fs_fd(int fd);
+
 /* Attributes compared for an item of type t under rules ignoring
  * `ignore`: directories leave out size, times and link count, which move
  * whenever an entry is added or removed (reported on their own). */
