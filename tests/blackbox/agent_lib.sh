@@ -129,11 +129,7 @@ agent_start() {
 
 # Drops $AGENT_PID from the processes cleanup kills (it has ended).
 agent_forget() {
-	local p keep=()
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$AGENT_PID" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
+	bg_forget "$AGENT_PID"
 }
 
 agent_alive() {
@@ -143,24 +139,11 @@ agent_alive() {
 # agent_stop: SIGTERM, then up to 30 s; the agent's exit status (124 when
 # it had to be killed).
 agent_stop() {
-	local rc
-	kill -TERM "$AGENT_PID" 2>/dev/null
-	if ! wait_until 30 eval '! kill -0 "$AGENT_PID" 2>/dev/null'; then
-		kill -9 "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
-		agent_forget
-		return 124
-	fi
-	wait "$AGENT_PID" 2>/dev/null
-	rc=$?
-	agent_forget
-	return "$rc"
+	bg_stop "$AGENT_PID" 30
 }
 
 agent_kill() {
-	kill -9 "$AGENT_PID" 2>/dev/null
-	wait "$AGENT_PID" 2>/dev/null
-	agent_forget
+	bg_kill "$AGENT_PID"
 }
 
 # agent_stop_checked: agent_stop, checking the exit status is 0 and the

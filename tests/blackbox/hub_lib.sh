@@ -155,11 +155,7 @@ hub_start() {
 
 # Drops $HUB_PID from the processes cleanup kills (it has ended).
 hub_forget() {
-	local p keep=()
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$HUB_PID" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
+	bg_forget "$HUB_PID"
 }
 
 hub_alive() {
@@ -169,28 +165,11 @@ hub_alive() {
 # hub_stop: SIGTERM, then waits up to 20 s; returns the daemon's exit
 # status (124 if it had to be killed).
 hub_stop() {
-	local i rc
-	kill -TERM "$HUB_PID" 2>/dev/null
-	for i in $(seq 1 200); do
-		kill -0 "$HUB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$HUB_PID" 2>/dev/null; then
-		kill -9 "$HUB_PID"
-		wait "$HUB_PID" 2>/dev/null
-		hub_forget
-		return 124
-	fi
-	wait "$HUB_PID" 2>/dev/null
-	rc=$?
-	hub_forget
-	return "$rc"
+	bg_stop "$HUB_PID" 20
 }
 
 hub_kill() {
-	kill -9 "$HUB_PID" 2>/dev/null
-	wait "$HUB_PID" 2>/dev/null
-	hub_forget
+	bg_kill "$HUB_PID"
 }
 
 # hub_stop_checked [DESC]: hub_stop, checking that the hub exited 0 (DESC,

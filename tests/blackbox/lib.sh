@@ -104,6 +104,43 @@ bg() {
 	BG_PIDS+=($!)
 }
 
+# bg_forget PID: drops PID from the processes cleanup kills (it ended).
+bg_forget() {
+	local p keep=()
+	for p in "${BG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
+# bg_stop PID SECONDS: SIGTERM, then waits up to SECONDS for the process
+# to end; returns its exit status, or 124 when it had to be killed.
+bg_stop() {
+	local i rc
+	kill -TERM "$1" 2>/dev/null
+	for i in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		bg_forget "$1"
+		return 124
+	fi
+	wait "$1" 2>/dev/null
+	rc=$?
+	bg_forget "$1"
+	return "$rc"
+}
+
+# bg_kill PID: SIGKILL, reaped.
+bg_kill() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	bg_forget "$1"
+}
+
 sha() {
 	sha256sum "$1" | cut -d' ' -f1
 }
