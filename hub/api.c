@@ -61,6 +61,8 @@ static const struct route routes[] = {
 	{ "GET", "/devices", HUB_AUTH_USER, ROLE_ANY, hub_api_devices_list },
 	{ "GET", "/devices/{id}", HUB_AUTH_USER, ROLE_ANY,
 	    hub_api_device_get },
+	{ "GET", "/devices/{id}/policy", HUB_AUTH_USER, ROLE_ANY,
+	    hub_api_device_policy_get },
 	{ "DELETE", "/devices/{id}", HUB_AUTH_USER, ROLE_ADMIN,
 	    hub_api_device_delete },
 
@@ -82,11 +84,17 @@ static const struct route routes[] = {
 	    hub_api_policy_set },
 
 	{ "GET", "/events", HUB_AUTH_USER, ROLE_ANY, hub_api_events_list },
+	/* Before /events/{id}: a fixed segment is never taken for an id
+	 * ({id} matches digits only), and the first match wins. */
+	{ "GET", "/events/export", HUB_AUTH_USER, ROLE_ANY,
+	    hub_api_events_export },
 	{ "GET", "/events/{id}", HUB_AUTH_USER, ROLE_ANY, hub_api_event_get },
 	{ "POST", "/events/{id}/ack", HUB_AUTH_USER, ROLE_ADMIN,
 	    hub_api_event_ack },
 	{ "POST", "/events/{id}/accept", HUB_AUTH_USER, ROLE_ADMIN,
 	    hub_api_event_accept },
+
+	{ "GET", "/dashboard", HUB_AUTH_USER, ROLE_ANY, hub_api_dashboard },
 
 	{ "GET", "/audit", HUB_AUTH_USER, ROLE_ADMIN, hub_api_audit_list },
 	{ "GET", "/hub", HUB_AUTH_USER, ROLE_ANY, hub_api_hub_info },

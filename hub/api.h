@@ -34,7 +34,8 @@ hub_api_handler hub_api_session_create, hub_api_session_get,
     hub_api_member_remove, hub_api_policy_get, hub_api_policy_set,
     hub_api_events_list, hub_api_event_get, hub_api_event_ack,
     hub_api_event_accept, hub_api_audit_list, hub_api_hub_info,
-    hub_api_hubdetails, hub_api_enrolment_rotate;
+    hub_api_hubdetails, hub_api_enrolment_rotate, hub_api_events_export,
+    hub_api_dashboard, hub_api_device_policy_get;
 
 /* Caps on strings clients send. */
 #define HUB_API_MAX_STRING 255     /* names, versions, free text */

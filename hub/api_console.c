@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -617,6 +618,28 @@ query_text(struct hub_req *rq, struct hub_resp *rs, const char *name,
 	return 0;
 }
 
+/* A time: RFC 3339 or whole seconds since the epoch; absent
+ * leaves *out unchanged. */
+static int
+query_time(struct hub_req *rq, struct hub_resp *rs, const char *name,
+    int64_t *out)
+{
+	const char *s = hub_req_query(rq, name);
+	int64_t ns;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (hub_api_parse_id(s, strlen(s), INT64_MAX / 16, out) == 0)
+		return 0;
+	if (vg_time_parse(s, &ns) == 0) {
+		*out = ns / 1000000000;
+		return 0;
+	}
+	hub_api_bad(rs, "query parameter %s: expected an RFC 3339 UTC time "
+	    "or seconds since the epoch", name);
+	return -1;
+}
+
 void
 hub_api_devices_list(struct hub_req *rq, struct hub_resp *rs)
 {
@@ -636,7 +659,9 @@ hub_api_devices_list(struct hub_req *rq, struct hub_resp *rs)
 	    query_limit(rq, rs, &limit) != 0 ||
 	    query_text(rq, rs, "os", &f.os) != 0 ||
 	    query_text(rq, rs, "q", &f.text) != 0 ||
-	    query_text(rq, rs, "status", &status) != 0)
+	    query_text(rq, rs, "status", &status) != 0 ||
+	    query_time(rq, rs, "seen_before", &f.seen_before) != 0 ||
+	    query_time(rq, rs, "seen_after", &f.seen_after) != 0)
 		return;
 	if (status != NULL) {
 		if (strcmp(status, "online") == 0) {
@@ -678,6 +703,63 @@ hub_api_device_get(struct hub_req *rq, struct hub_resp *rs)
 	hub_resp_json(rs, 200, dev);
 	dev = NULL;
 out:
+	json_decref(policy);
+	json_decref(dev);
+}
+
+/* The policy version of group gid in list (device_policies()), 0 when
+ * the group has no policy. */
+static json_int_t
+group_policy_version(const json_t *list, json_int_t gid)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (json_integer_value(json_object_get(e, "group_id")) == gid)
+			return json_integer_value(json_object_get(e,
+			    "version"));
+	return 0;
+}
+
+void
+hub_api_device_policy_get(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *dev = NULL, *policy = NULL, *list = NULL, *groups = NULL;
+	json_t *g, *ans;
+	char version[HUB_POLICY_VERSION_LEN], err[256] = "";
+	json_int_t gid;
+	size_t i;
+	int r;
+
+	if ((r = hub_api_device_policy(rq->hub, rq->param[0], &dev, &policy,
+	    version, err, sizeof(err))) != 0 ||
+	    (r = st->ops->device_policies(st, rq->param[0], &list, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "device", rq->param[0]);
+		goto out;
+	}
+	/* Every group of the device, those without a policy too. */
+	if ((groups = json_array()) == NULL)
+		goto nomem;
+	json_array_foreach(json_object_get(dev, "groups"), i, g) {
+		gid = json_integer_value(json_object_get(g, "id"));
+		if (json_array_append_new(groups, json_pack("{s:I, s:O, s:I}",
+		    "id", gid, "name", json_object_get(g, "name"), "version",
+		    group_policy_version(list, gid))) != 0)
+			goto nomem;
+	}
+	if ((ans = json_pack("{s:O, s:s, s:O}", "policy", policy, "version",
+	    version, "groups", groups)) == NULL)
+		goto nomem;
+	hub_resp_json(rs, 200, ans);
+	goto out;
+nomem:
+	hub_api_nomem(rs);
+out:
+	json_decref(groups);
+	json_decref(list);
 	json_decref(policy);
 	json_decref(dev);
 }
@@ -858,11 +940,34 @@ hub_api_policy_get(struct hub_req *rq, struct hub_resp *rs)
 	    (json_int_t)version, "policy", policy));
 }
 
+/*
+ * The field a policy validation message starts with ("paths[2]: must be
+ * an absolute path" names "paths[2]"), as a new JSON string for the
+ * answer's "field"; NULL when the message names none.
+ */
+static json_t *
+policy_field(const char *msg)
+{
+	size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz_"), d;
+
+	if (n == 0)
+		return NULL;
+	if (msg[n] == '[') {
+		d = strspn(msg + n + 1, "0123456789");
+		if (d == 0 || msg[n + 1 + d] != ']')
+			return NULL;
+		n += d + 2;
+	}
+	if (strncmp(msg + n, ": ", 2) != 0)
+		return NULL;
+	return json_stringn(msg, n);
+}
+
 void
 hub_api_policy_set(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub_store *st = rq->hub->store;
-	json_t *body = NULL;
+	json_t *body = NULL, *field;
 	char err[512] = "";
 	int64_t version = 0;
 	int r;
@@ -871,6 +976,8 @@ hub_api_policy_set(struct hub_req *rq, struct hub_resp *rs)
 		goto out;
 	if (hub_policy_validate(body, err, sizeof(err)) != 0) {
 		hub_api_bad(rs, "%s", err);
+		if (rs->json != NULL && (field = policy_field(err)) != NULL)
+			json_object_set_new(rs->json, "field", field);
 		goto out;
 	}
 	if ((r = st->ops->policy_set(st, rq->param[0], body, &version, err,
@@ -888,25 +995,83 @@ out:
 
 /* ---- events ---- */
 
-/* since/until: RFC 3339 or whole seconds since the epoch. */
-static int
-query_time(struct hub_req *rq, struct hub_resp *rs, const char *name,
-    int64_t *out)
-{
-	const char *s = hub_req_query(rq, name);
-	int64_t ns;
+/* How long GET /events searches at most, in milliseconds, unless the
+ * setting search_budget_ms (store settings) says otherwise. */
+#define SEARCH_BUDGET_MS 150
+#define SEARCH_BUDGET_MAX 60000
 
-	if (s == NULL || *s == '\0')
-		return 0;
-	if (hub_api_parse_id(s, strlen(s), INT64_MAX / 16, out) == 0)
-		return 0;
-	if (vg_time_parse(s, &ns) == 0) {
-		*out = ns / 1000000000;
-		return 0;
+/* The search budget: the setting search_budget_ms when it holds a whole
+ * number from 0 to 60000 (0: one window of ids per request), else
+ * SEARCH_BUDGET_MS. Read at each search, so a change needs no restart;
+ * a bad value is logged once an hour, not at every search. */
+static int
+search_budget(struct hub *h)
+{
+	static atomic_llong warned;
+	struct hub_store *st = h->store;
+	char *v = NULL;
+	long ms = SEARCH_BUDGET_MS;
+	long long last;
+
+	if (st->ops->setting_get(st, "search_budget_ms", &v, NULL, 0) == 0 &&
+	    vg_parse_long(v, 0, SEARCH_BUDGET_MAX, &ms) != 0) {
+		last = atomic_load(&warned);
+		if (hub_now() - last >= 3600 &&
+		    atomic_compare_exchange_strong(&warned, &last, hub_now()))
+			hub_log(HUB_LOG_WARN, "setting search_budget_ms is not "
+			    "a whole number from 0 to %d: %d ms used",
+			    SEARCH_BUDGET_MAX, SEARCH_BUDGET_MS);
+		ms = SEARCH_BUDGET_MS;
 	}
-	hub_api_bad(rs, "query parameter %s: expected an RFC 3339 UTC time "
-	    "or seconds since the epoch", name);
-	return -1;
+	free(v);
+	return (int)ms;
+}
+
+/*
+ * The filters GET /events and GET /events/export share: device, group,
+ * since, until, type, state, q and before. Returns 0, or answers 400 and
+ * returns -1. f->text points into the request.
+ */
+static int
+event_filter(struct hub_req *rq, struct hub_resp *rs,
+    struct hs_event_filter *f)
+{
+	const char *type, *state;
+
+	memset(f, 0, sizeof(*f));
+	if (hub_api_query_int(rq, rs, "device", 1, HUB_API_MAX_ID,
+	    &f->device_id) != 0 ||
+	    hub_api_query_int(rq, rs, "group", 1, HUB_API_MAX_ID,
+	    &f->group_id) != 0 ||
+	    hub_api_query_int(rq, rs, "before", 1, HUB_API_MAX_ID,
+	    &f->before_id) != 0 ||
+	    query_time(rq, rs, "since", &f->since) != 0 ||
+	    query_time(rq, rs, "until", &f->until) != 0 ||
+	    query_text(rq, rs, "q", &f->text) != 0 ||
+	    query_text(rq, rs, "type", &type) != 0 ||
+	    query_text(rq, rs, "state", &state) != 0)
+		return -1;
+	if (type != NULL && hs_event_type_parse(type, &f->type) != 0) {
+		hub_api_bad(rs, "query parameter type: expected one of added, "
+		    "removed, changed, offline, online, agent, clone, "
+		    "registered");
+		return -1;
+	}
+	if (state == NULL)
+		return 0;
+	if (strcmp(state, "new") == 0) {
+		f->state = HS_STATE_NEW;
+	} else if (strcmp(state, "acked") == 0 ||
+	    strcmp(state, "acknowledged") == 0) {
+		f->state = HS_STATE_ACKED;
+	} else if (strcmp(state, "accepted") == 0) {
+		f->state = HS_STATE_ACCEPTED;
+	} else {
+		hub_api_bad(rs, "query parameter state: expected new, acked "
+		    "or accepted");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -914,37 +1079,343 @@ hub_api_events_list(struct hub_req *rq, struct hub_resp *rs)
 {
 	struct hub_store *st = rq->hub->store;
 	struct hs_event_filter f;
-	json_t *list = NULL;
-	const char *type;
+	json_t *page = NULL;
 	char err[256] = "";
 	int64_t limit;
 	int r;
 
-	memset(&f, 0, sizeof(f));
-	if (hub_api_query_int(rq, rs, "device", 1, HUB_API_MAX_ID,
-	    &f.device_id) != 0 ||
-	    hub_api_query_int(rq, rs, "group", 1, HUB_API_MAX_ID,
-	    &f.group_id) != 0 ||
-	    hub_api_query_int(rq, rs, "before", 1, HUB_API_MAX_ID,
-	    &f.before_id) != 0 ||
-	    query_limit(rq, rs, &limit) != 0 ||
-	    query_time(rq, rs, "since", &f.since) != 0 ||
-	    query_time(rq, rs, "until", &f.until) != 0 ||
-	    query_text(rq, rs, "q", &f.text) != 0 ||
-	    query_text(rq, rs, "type", &type) != 0)
+	if (event_filter(rq, rs, &f) != 0 ||
+	    query_limit(rq, rs, &limit) != 0)
 		return;
-	if (type != NULL && hs_event_type_parse(type, &f.type) != 0) {
-		hub_api_bad(rs, "query parameter type: expected one of added, "
-		    "removed, changed, offline, online, agent, clone, "
-		    "registered");
-		return;
-	}
 	f.limit = (int)limit;
-	if ((r = st->ops->event_query(st, &f, &list, err, sizeof(err))) != 0) {
+	f.budget_ms = search_budget(rq->hub);
+	if ((r = st->ops->event_query(st, &f, &page, err, sizeof(err))) != 0) {
 		hub_api_store_error(rs, r, err, "events", 0);
 		return;
 	}
-	answer_page(rs, "events", list, limit);
+	hub_resp_json(rs, 200, page);
+}
+
+/* ---- event export ---- */
+
+#define EXPORT_CHUNK 1000          /* events read per store call */
+#define EXPORT_CSV_HEADER "id,time,received,device_id,device,type,origin," \
+	"kind,path,changed,state,message\r\n"
+
+/*
+ * A running export. Each store call reads the next EXPORT_CHUNK events
+ * below the cursor and returns: nothing of the store stays open while
+ * the client reads, however slowly. out holds the formatted bytes not yet
+ * handed to the server.
+ */
+struct export {
+	struct hub *hub;
+	struct hs_event_filter f;  /* f.text points to text */
+	char text[HUB_API_MAX_STRING + 1];
+	int json;                  /* 1: JSON, 0: CSV */
+	int64_t cursor;            /* before_id of the next chunk; 0: none */
+	int more;                  /* a chunk is left to read */
+	int ended;                 /* the last bytes are in out */
+	int64_t rows;
+	char *out;
+	size_t len, off, cap;
+};
+
+static int
+out_put(struct export *x, const char *p, size_t n)
+{
+	char *grown;
+	size_t cap;
+
+	if (x->len + n > x->cap) {
+		cap = x->cap ? x->cap : 64 * 1024;
+		while (cap < x->len + n)
+			cap *= 2;
+		if ((grown = realloc(x->out, cap)) == NULL)
+			return VG_ERR_NOMEM;
+		x->out = grown;
+		x->cap = cap;
+	}
+	memcpy(x->out + x->len, p, n);
+	x->len += n;
+	return 0;
+}
+
+static int
+out_str(struct export *x, const char *s)
+{
+	return out_put(x, s, strlen(s));
+}
+
+/*
+ * One CSV cell of s (NULL: empty), then sep. RFC 4180: a cell holding a
+ * comma, a quote, CR or LF is quoted, quotes doubled. A cell a
+ * spreadsheet would take for a formula (starting with = + - @, TAB or
+ * CR) gets a leading ' so that it stays text.
+ */
+static int
+csv_cell(struct export *x, const char *s, const char *sep)
+{
+	int quoted, r = 0;
+
+	if (s == NULL)
+		return out_str(x, sep);
+	quoted = s[strcspn(s, ",\"\r\n")] != '\0';
+	if (quoted)
+		r = out_put(x, "\"", 1);
+	/* Inside the quotes, where it is part of the cell. */
+	if (r == 0 && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
+		r = out_put(x, "'", 1);
+	for (; r == 0 && *s != '\0'; s++)
+		r = *s == '"' ? out_put(x, "\"\"", 2) : out_put(x, s, 1);
+	if (r == 0 && quoted)
+		r = out_put(x, "\"", 1);
+	return r == 0 ? out_str(x, sep) : r;
+}
+
+/* A JSON value of the summary as a cell: strings as they are, integers
+ * in decimal, null as nothing. */
+static int
+csv_value(struct export *x, const json_t *v, const char *sep)
+{
+	char num[32];
+
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return csv_cell(x, num, sep);
+	}
+	return csv_cell(x, json_string_value(v), sep);
+}
+
+/* One event summary as a CSV line. */
+static int
+csv_row(struct export *x, const json_t *ev)
+{
+	const json_t *v;
+	char received[32], *changed = NULL;
+	size_t i, n = 0, len;
+	int r = VG_ERR_NOMEM;
+
+	hub_api_time(json_integer_value(json_object_get(ev, "received")),
+	    received);
+	/* The changed attributes, separated by spaces. */
+	json_array_foreach(json_object_get(ev, "changed"), i, v)
+		n += json_string_length(v) + 1;
+	if ((changed = calloc(1, n + 1)) == NULL)
+		return r;
+	n = 0;
+	json_array_foreach(json_object_get(ev, "changed"), i, v) {
+		len = json_string_length(v);
+		if (i > 0)
+			changed[n++] = ' ';
+		memcpy(changed + n, json_string_value(v), len);
+		n += len;
+	}
+	if ((r = csv_value(x, json_object_get(ev, "id"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "time"), ",")) != 0 ||
+	    (r = csv_cell(x, received, ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "device_id"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "device"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "type"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "origin"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "kind"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "path"), ",")) != 0 ||
+	    (r = csv_cell(x, changed, ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "state"), ",")) != 0 ||
+	    (r = csv_value(x, json_object_get(ev, "message"), "\r\n")) != 0)
+		goto out;
+	r = 0;
+out:
+	free(changed);
+	return r;
+}
+
+/* One event summary as an element of the JSON array. */
+static int
+json_row(struct export *x, const json_t *ev)
+{
+	char *text;
+	int r;
+
+	if ((text = json_dumps(ev, JSON_COMPACT)) == NULL)
+		return VG_ERR_NOMEM;
+	if ((r = out_str(x, x->rows > 0 ? ",\n" : "")) == 0)
+		r = out_str(x, text);
+	free(text);
+	return r;
+}
+
+/* Reads the next chunk of events into out, or the end of the body once
+ * they are all out. Returns 0 or an error (message in err). */
+static int
+export_next(struct export *x, char *err, size_t errlen)
+{
+	struct hub_store *st = x->hub->store;
+	const json_t *ev, *next;
+	json_t *page = NULL;
+	size_t i;
+	int r;
+
+	if (x->more) {
+		x->f.before_id = x->cursor;
+		if ((r = st->ops->event_query(st, &x->f, &page, err,
+		    errlen)) != 0)
+			return r;
+		json_array_foreach(json_object_get(page, "events"), i, ev) {
+			if ((r = x->json ? json_row(x, ev) :
+			    csv_row(x, ev)) != 0)
+				goto out;
+			x->rows++;
+		}
+		next = json_object_get(page, "next");
+		x->cursor = json_is_integer(next) ? json_integer_value(next) :
+		    0;
+		x->more = x->cursor > 0;
+	}
+	if (!x->more) {
+		if (x->json && (r = out_str(x, "]\n")) != 0)
+			goto out;
+		x->ended = 1;
+	}
+	r = 0;
+out:
+	json_decref(page);
+	if (r == VG_ERR_NOMEM)
+		snprintf(err, errlen, "out of memory");
+	return r;
+}
+
+static ssize_t
+export_fill(void *ctx, char *buf, size_t max)
+{
+	struct export *x = ctx;
+	char err[256] = "";
+	size_t n;
+	int r;
+
+	while (x->off == x->len) {
+		if (x->ended)
+			return 0;
+		x->off = x->len = 0;
+		if ((r = export_next(x, err, sizeof(err))) != 0) {
+			hub_log(HUB_LOG_ERROR, "event export cut short after "
+			    "%lld events: %s", (long long)x->rows, err);
+			return -1;
+		}
+	}
+	n = x->len - x->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, x->out + x->off, n);
+	x->off += n;
+	return (ssize_t)n;
+}
+
+static void
+export_done(void *ctx)
+{
+	struct export *x = ctx;
+
+	if (x == NULL)
+		return;
+	free(x->out);
+	free(x);
+}
+
+void
+hub_api_events_export(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct export *x = NULL;
+	const char *format = hub_req_query(rq, "format");
+	char name[96], disposition[160], err[256] = "";
+	struct tm tm;
+	time_t now = (time_t)hub_now();
+	int r;
+
+	if (format == NULL || *format == '\0')
+		format = "csv";
+	if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+		hub_api_bad(rs, "query parameter format: expected csv or json");
+		return;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		hub_api_nomem(rs);
+		return;
+	}
+	if (event_filter(rq, rs, &x->f) != 0)
+		goto fail;
+	if (x->f.text != NULL) {
+		snprintf(x->text, sizeof(x->text), "%s", x->f.text);
+		x->f.text = x->text;
+	}
+	x->hub = rq->hub;
+	x->json = strcmp(format, "json") == 0;
+	x->f.limit = EXPORT_CHUNK;
+	x->f.budget_ms = HS_NO_BUDGET;
+	x->cursor = x->f.before_id;
+	x->more = 1;
+	/* The first chunk now, so that a failing store is an error answer
+	 * rather than a body cut short. */
+	if ((r = out_str(x, x->json ? "[" : EXPORT_CSV_HEADER)) != 0 ||
+	    (r = export_next(x, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "event export", 0);
+		goto fail;
+	}
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(name, sizeof(name), "vigil-events-%Y%m%d-%H%M%S", &tm) ==
+	    0)
+		snprintf(name, sizeof(name), "vigil-events");
+	snprintf(disposition, sizeof(disposition), "attachment; "
+	    "filename=\"%s.%s\"", name, format);
+	hub_api_audit(rq, NULL, "events.export", "events", json_pack(
+	    "{s:s, s:I, s:I, s:I, s:I, s:s?, s:i, s:s?, s:I}", "format",
+	    format, "device", (json_int_t)x->f.device_id, "group",
+	    (json_int_t)x->f.group_id, "since", (json_int_t)x->f.since,
+	    "until", (json_int_t)x->f.until, "type",
+	    hs_event_type_name(x->f.type), "state", x->f.state, "q",
+	    x->f.text, "before", (json_int_t)x->f.before_id));
+	hub_resp_json(rs, 200, NULL);
+	rs->content_type = x->json ? "application/json" :
+	    "text/csv; charset=utf-8";
+	rs->stream.fill = export_fill;
+	rs->stream.done = export_done;
+	rs->stream.ctx = x;
+	hub_resp_header(rs, "Content-Disposition", disposition);
+	hub_resp_header(rs, "Cache-Control", "no-store");
+	return;
+fail:
+	export_done(x);
+}
+
+/* ---- overview ---- */
+
+void
+hub_api_dashboard(struct hub_req *rq, struct hub_resp *rs)
+{
+	struct hub_store *st = rq->hub->store;
+	json_t *ans = NULL;
+	char err[256] = "";
+	int64_t days = 7, now = hub_now(), bucket, from;
+	int r;
+
+	if (hub_api_query_int(rq, rs, "days", 1, 90, &days) != 0)
+		return;
+	/* Whole hours or days (UTC), the current one last. */
+	bucket = days <= 2 ? 3600 : 86400;
+	from = now / bucket * bucket - (days * 86400 / bucket - 1) * bucket;
+	if ((r = st->ops->dashboard(st, from, (int)bucket, now, &ans, err,
+	    sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, "overview", 0);
+		return;
+	}
+	if (json_object_set_new(ans, "days", json_integer(days)) != 0 ||
+	    json_object_set_new(ans, "from", json_integer(from)) != 0) {
+		json_decref(ans);
+		hub_api_nomem(rs);
+		return;
+	}
+	hub_resp_json(rs, 200, ans);
 }
 
 void

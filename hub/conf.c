@@ -64,6 +64,7 @@ static const struct conf_key conf_keys[] = {
 	{ "session_idle", CT_INT, F(session_idle), 60, 30 * 86400 },
 	{ "session_max", CT_INT, F(session_max), 60, 366 * 86400 },
 	{ "backoff_inflight", CT_INT, F(backoff_inflight), 1, 1000000 },
+	{ "console_dir", CT_OPTSTRING, F(console_dir), 0, 0 },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -115,8 +116,9 @@ hub_conf_free(struct hub_conf *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->public_url);
+	free(c->console_dir);
 	c->conf_path = c->listen_host = c->data_dir = c->database = NULL;
-	c->tls_cert = c->tls_key = c->public_url = NULL;
+	c->tls_cert = c->tls_key = c->public_url = c->console_dir = NULL;
 }
 
 /* A host name as DNS allows it: labels of letters, digits and '-'. */
@@ -320,6 +322,12 @@ hub_conf_check(const struct hub_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "max_body_total (%zu bytes) is smaller "
 		    "than max_body (%zu bytes)", c->max_body_total,
 		    c->max_body);
+		return VG_ERR_INVAL;
+	}
+	/* The hub's working folder is not the operator's. */
+	if (c->console_dir != NULL && c->console_dir[0] != '/') {
+		snprintf(err, errlen, "console_dir: expected an absolute path, "
+		    "not '%s'", c->console_dir);
 		return VG_ERR_INVAL;
 	}
 	if (c->session_idle > c->session_max) {

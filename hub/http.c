@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "auth.h"
+#include "console.h"
 #include "http.h"
 #include "vg_err.h"
 #include "vg_hash.h"
@@ -53,6 +54,12 @@
 /* Retry-After, in seconds, of a request refused because the bodies held
  * in memory reach max_body_total (uploads in progress end soon). */
 #define BODY_BUDGET_RETRY 2
+
+/* The block libmicrohttpd is asked to take from a streamed body (struct
+ * hub_stream). It takes less when the connection's buffer, carved from
+ * its memory pool (2 * max_header), is smaller: about 32 KiB by
+ * default. */
+#define STREAM_BLOCK (64 * 1024)
 
 /* How long hub_http_stop() lets requests in progress finish. */
 #define STOP_GRACE_SECONDS 10
@@ -102,9 +109,20 @@ struct http_request {
  * connection forever. The reaper shuts down connections that take longer
  * than 2 * client_timeout for a TLS handshake and request headers (from
  * the connection's start or the end of its previous request), or for a
- * request body; never one whose request is being handled.
+ * request body; never one whose request is being handled, nor one whose
+ * answer (from memory) is going out: libmicrohttpd's timeout drops a
+ * client that reads nothing for client_timeout.
+ *
+ * A streamed answer (struct hub_stream: an export, which may take
+ * minutes) has no deadline as a whole, since its size is unknown and may
+ * be large. It holds the store's work open, though, so its client must
+ * keep reading: each block taken from fill() (see STREAM_BLOCK) moves the
+ * deadline to 2 * client_timeout later. With the defaults a client that
+ * reads 1 KiB/s or more keeps its export to the end; one that stops
+ * reading is dropped by libmicrohttpd's timeout (nothing could be sent
+ * for client_timeout), one that reads a trickle by the reaper.
  */
-enum conn_phase { PHASE_WAITING, PHASE_BODY, PHASE_HANDLING };
+enum conn_phase { PHASE_WAITING, PHASE_BODY, PHASE_HANDLING, PHASE_STREAM };
 
 struct conn_track {
 	struct conn_track *prev, *next;
@@ -212,6 +230,15 @@ hub_req_cookie(struct hub_req *rq, const char *name)
 
 /* ---- responses ---- */
 
+/* Ends a streamed body that was never handed to libmicrohttpd. */
+static void
+resp_stream_end(struct hub_resp *rs)
+{
+	if (rs->stream.done != NULL)
+		rs->stream.done(rs->stream.ctx);
+	memset(&rs->stream, 0, sizeof(rs->stream));
+}
+
 void
 hub_resp_clear(struct hub_resp *rs)
 {
@@ -221,6 +248,7 @@ hub_resp_clear(struct hub_resp *rs)
 	free(rs->body);
 	for (i = 0; i < rs->nhdr && i < HUB_RESP_MAX_HEADERS; i++)
 		free(rs->hdr[i].value);
+	resp_stream_end(rs);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -229,6 +257,7 @@ hub_resp_json(struct hub_resp *rs, int status, json_t *body)
 {
 	json_decref(rs->json);
 	free(rs->body);
+	resp_stream_end(rs);
 	rs->json = body;
 	rs->body = NULL;
 	rs->body_len = 0;
@@ -374,140 +403,6 @@ hub_req_json(struct hub_req *rq, struct hub_resp *rs, json_t **out)
 	}
 	*out = j;
 	return 0;
-}
-
-/* ---- the console (static files) ---- */
-
-static const char console_placeholder[] =
-    "<!DOCTYPE html>\n"
-    "<html lang=\"en\">\n"
-    "<head><meta charset=\"utf-8\"><title>vigil hub</title></head>\n"
-    "<body>\n"
-    "<h1>vigil hub</h1>\n"
-    "<p>vigil hub \xe2\x80\x94 console coming soon.</p>\n"
-    "<p>Version " VIGIL_VERSION ". The API is at "
-    "<code>/api/v1/</code>.</p>\n"
-    "</body>\n"
-    "</html>\n";
-
-/* Everything outside /api/: the web console's files. */
-static void
-serve_console(struct hub_req *rq, struct hub_resp *rs)
-{
-	char *page;
-
-	if (strcmp(rq->path, "/") != 0 && strcmp(rq->path, "/index.html") != 0) {
-		hub_resp_error(rs, 404, "not_found", "no such page");
-		return;
-	}
-	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
-		hub_resp_error(rs, 405, "method_not_allowed",
-		    "%s is not allowed here; use GET", rq->method);
-		hub_resp_header(rs, "Allow", "GET, HEAD");
-		return;
-	}
-	if ((page = strdup(console_placeholder)) == NULL) {
-		hub_resp_error(rs, 500, "internal", "out of memory");
-		return;
-	}
-	hub_resp_json(rs, 200, NULL);
-	rs->body = page;
-	rs->body_len = sizeof(console_placeholder) - 1;
-	rs->content_type = "text/html; charset=utf-8";
-}
-
-/* ---- sending ---- */
-
-static int
-is_api_path(const char *path)
-{
-	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
-}
-
-/* Queues rs on the connection with the security headers every answer
- * carries. Consumes rs. */
-static enum MHD_Result
-send_response(struct MHD_Connection *conn, struct http_request *hr,
-    struct hub_resp *rs)
-{
-	struct MHD_Response *resp = NULL;
-	const char *ctype = rs->content_type;
-	char *body = NULL;
-	size_t len = 0;
-	enum MHD_Result ret = MHD_NO;
-	int i, api = hr->rq.path == NULL || is_api_path(hr->rq.path);
-
-	if (rs->status < 100 || rs->status > 599) {
-		hub_log(HUB_LOG_ERROR, "%s %s: the handler set no status "
-		    "(%d)", hr->rq.method, hr->rq.path, rs->status);
-		hub_resp_error(rs, 500, "internal", "internal error");
-	}
-	if (rs->status == 204 || rs->status == 304) {
-		/* No body, whatever the handler left. */
-	} else if (rs->json != NULL) {
-		if ((body = json_dumps(rs->json, JSON_COMPACT)) == NULL) {
-			hub_log(HUB_LOG_ERROR, "%s %s: cannot serialise the "
-			    "answer", hr->rq.method, hr->rq.path);
-			goto out;
-		}
-		len = strlen(body);
-		if (ctype == NULL)
-			ctype = "application/json";
-	} else if (rs->body != NULL) {
-		body = rs->body;
-		len = rs->body_len;
-		rs->body = NULL;
-	}
-	resp = MHD_create_response_from_buffer(len, body,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(body);
-		goto out;
-	}
-	if ((len > 0 && ctype != NULL && MHD_add_response_header(resp,
-	    MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) ||
-	    MHD_add_response_header(resp, "Strict-Transport-Security",
-	    SECURITY_HSTS) != MHD_YES ||
-	    MHD_add_response_header(resp, "X-Content-Type-Options",
-	    "nosniff") != MHD_YES ||
-	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") !=
-	    MHD_YES ||
-	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") !=
-	    MHD_YES ||
-	    MHD_add_response_header(resp, api ? "Cache-Control" :
-	    "Content-Security-Policy", api ? "no-store" : CONSOLE_CSP) !=
-	    MHD_YES)
-		goto out;
-	for (i = 0; i < rs->nhdr && i < HUB_RESP_MAX_HEADERS; i++) {
-		if (MHD_add_response_header(resp, rs->hdr[i].name,
-		    rs->hdr[i].value) != MHD_YES)
-			hub_log(HUB_LOG_WARN, "%s %s: header %s refused",
-			    hr->rq.method, hr->rq.path, rs->hdr[i].name);
-	}
-	hr->status = rs->status;
-	ret = MHD_queue_response(conn, (unsigned int)rs->status, resp);
-out:
-	if (resp != NULL)
-		MHD_destroy_response(resp);
-	hub_resp_clear(rs);
-	return ret;
-}
-
-/* An error answer; retry_after > 0 adds a Retry-After header. */
-static enum MHD_Result
-send_error(struct MHD_Connection *conn, struct http_request *hr,
-    int status, const char *code, const char *msg, int retry_after)
-{
-	struct hub_resp rs;
-	char secs[24];
-
-	memset(&rs, 0, sizeof(rs));
-	hub_resp_error(&rs, status, code, "%s", msg);
-	if (retry_after > 0) {
-		snprintf(secs, sizeof(secs), "%d", retry_after);
-		hub_resp_header(&rs, "Retry-After", secs);
-	}
-	return send_response(conn, hr, &rs);
 }
 
 /* ---- the body ---- */
@@ -816,7 +711,7 @@ reaper_main(void *arg)
 	struct timespec ts;
 	struct conn_track *t;
 	double now;
-	int n;
+	int n, nstream;
 
 	(void)arg;
 	pthread_mutex_lock(&track_lock);
@@ -827,7 +722,7 @@ reaper_main(void *arg)
 		if (reaper_stop)
 			break;
 		now = vg_now();
-		n = 0;
+		n = nstream = 0;
 		for (t = track_head; t != NULL; t = t->next) {
 			if (t->phase == PHASE_HANDLING || t->reaped ||
 			    now <= t->deadline)
@@ -836,12 +731,21 @@ reaper_main(void *arg)
 			 * the stream and closes it. */
 			shutdown(t->fd, SHUT_RDWR);
 			t->reaped = 1;
-			n++;
+			if (t->phase == PHASE_STREAM)
+				nstream++;
+			else
+				n++;
 		}
-		if (n > 0) {
+		if (n > 0 || nstream > 0) {
 			pthread_mutex_unlock(&track_lock);
-			hub_log(HUB_LOG_INFO, "dropped %d connection%s too slow "
-			    "to send a request", n, n == 1 ? "" : "s");
+			if (n > 0)
+				hub_log(HUB_LOG_INFO, "dropped %d connection%s "
+				    "too slow to send a request", n,
+				    n == 1 ? "" : "s");
+			if (nstream > 0)
+				hub_log(HUB_LOG_INFO, "dropped %d connection%s "
+				    "too slow to read a streamed answer",
+				    nstream, nstream == 1 ? "" : "s");
 			pthread_mutex_lock(&track_lock);
 		}
 	}
@@ -885,6 +789,166 @@ reaper_end(void)
 	pthread_join(reaper_thread, NULL);
 	pthread_cond_destroy(&reaper_cond);
 	reaper_running = 0;
+}
+
+/* ---- sending ---- */
+
+static int
+is_api_path(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+}
+
+/* A streamed body handed to libmicrohttpd, which owns it from then on. */
+struct http_stream {
+	struct hub_stream s;
+	struct MHD_Connection *conn;
+};
+
+/* libmicrohttpd asks for the next block of a streamed body: the client
+ * has taken the previous one. */
+static ssize_t
+stream_fill(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *hs = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = hs->s.fill(hs->s.ctx, buf, max);
+	/* The reaper's deadline: each block taken buys more time. */
+	track_phase(hs->conn, PHASE_STREAM, phase_deadline());
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if ((size_t)n > max) {
+		hub_log(HUB_LOG_ERROR, "a streamed body gave %zd bytes for a "
+		    "block of %zu", n, max);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	return n;
+}
+
+/* libmicrohttpd is done with the response (sent, failed, the client went
+ * away, or it was never queued): the one call of done(). */
+static void
+stream_free(void *cls)
+{
+	struct http_stream *hs = cls;
+
+	if (hs->s.done != NULL)
+		hs->s.done(hs->s.ctx);
+	free(hs);
+}
+
+/*
+ * Queues rs on the connection with the security headers every answer
+ * carries. Consumes rs. A streamed body goes out in chunked transfer
+ * encoding (HTTP/1.1; to an HTTP/1.0 client, up to the connection's
+ * close), its connection watched by the reaper as described there.
+ */
+static enum MHD_Result
+send_response(struct MHD_Connection *conn, struct http_request *hr,
+    struct hub_resp *rs)
+{
+	struct MHD_Response *resp = NULL;
+	struct http_stream *hs = NULL;
+	const char *ctype = rs->content_type;
+	char *body = NULL;
+	size_t len = 0;
+	enum MHD_Result ret = MHD_NO;
+	int i, api = hr->rq.path == NULL || is_api_path(hr->rq.path);
+
+	if (rs->status < 100 || rs->status > 599) {
+		hub_log(HUB_LOG_ERROR, "%s %s: the handler set no status "
+		    "(%d)", hr->rq.method, hr->rq.path, rs->status);
+		hub_resp_error(rs, 500, "internal", "internal error");
+	}
+	if (rs->status == 204 || rs->status == 304) {
+		/* No body, whatever the handler left. */
+	} else if (rs->stream.fill != NULL) {
+		/* Out of memory: hub_resp_clear() below ends the stream. */
+		if ((hs = calloc(1, sizeof(*hs))) == NULL)
+			goto out;
+		hs->s = rs->stream;
+		hs->conn = conn;
+		memset(&rs->stream, 0, sizeof(rs->stream));
+		/* The response owns hs now; when it cannot be made,
+		 * stream_free() is ours to call. */
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+		    STREAM_BLOCK, stream_fill, hs, stream_free);
+		if (resp == NULL) {
+			stream_free(hs);
+			goto out;
+		}
+	} else if (rs->json != NULL) {
+		if ((body = json_dumps(rs->json, JSON_COMPACT)) == NULL) {
+			hub_log(HUB_LOG_ERROR, "%s %s: cannot serialise the "
+			    "answer", hr->rq.method, hr->rq.path);
+			goto out;
+		}
+		len = strlen(body);
+		if (ctype == NULL)
+			ctype = "application/json";
+	} else if (rs->body != NULL) {
+		body = rs->body;
+		len = rs->body_len;
+		rs->body = NULL;
+	}
+	if (resp == NULL && (resp = MHD_create_response_from_buffer(len, body,
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(body);
+		goto out;
+	}
+	if (((len > 0 || hs != NULL) && ctype != NULL &&
+	    MHD_add_response_header(resp,
+	    MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES) ||
+	    MHD_add_response_header(resp, "Strict-Transport-Security",
+	    SECURITY_HSTS) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Content-Type-Options",
+	    "nosniff") != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") !=
+	    MHD_YES ||
+	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") !=
+	    MHD_YES ||
+	    MHD_add_response_header(resp, api ? "Cache-Control" :
+	    "Content-Security-Policy", api ? "no-store" : CONSOLE_CSP) !=
+	    MHD_YES)
+		goto out;
+	for (i = 0; i < rs->nhdr && i < HUB_RESP_MAX_HEADERS; i++) {
+		if (MHD_add_response_header(resp, rs->hdr[i].name,
+		    rs->hdr[i].value) != MHD_YES)
+			hub_log(HUB_LOG_WARN, "%s %s: header %s refused",
+			    hr->rq.method, hr->rq.path, rs->hdr[i].name);
+	}
+	hr->status = rs->status;
+	ret = MHD_queue_response(conn, (unsigned int)rs->status, resp);
+	if (ret == MHD_YES && hs != NULL)
+		track_phase(conn, PHASE_STREAM, phase_deadline());
+out:
+	/* The connection holds its own reference once queued; else this
+	 * frees the response (and a stream's stream_free() runs). */
+	if (resp != NULL)
+		MHD_destroy_response(resp);
+	hub_resp_clear(rs);
+	return ret;
+}
+
+/* An error answer; retry_after > 0 adds a Retry-After header. */
+static enum MHD_Result
+send_error(struct MHD_Connection *conn, struct http_request *hr,
+    int status, const char *code, const char *msg, int retry_after)
+{
+	struct hub_resp rs;
+	char secs[24];
+
+	memset(&rs, 0, sizeof(rs));
+	hub_resp_error(&rs, status, code, "%s", msg);
+	if (retry_after > 0) {
+		snprintf(secs, sizeof(secs), "%d", retry_after);
+		hub_resp_header(&rs, "Retry-After", secs);
+	}
+	return send_response(conn, hr, &rs);
 }
 
 /* ---- the request handler ---- */
@@ -1042,7 +1106,7 @@ request_end(struct MHD_Connection *conn, struct http_request *hr,
 	if (is_api_path(url))
 		hub_api_dispatch(&hr->rq, &rs);
 	else
-		serve_console(&hr->rq, &rs);
+		hub_console_serve(&hr->rq, &rs);
 	/* Handled: the body's memory is not held while the answer goes
 	 * out to a client that may read it slowly. */
 	body_release(hr);
@@ -1353,6 +1417,10 @@ hub_http_start(struct hub *h, char *err, size_t errlen)
 		http_nworkers = i + 1;
 	}
 	atomic_store(&http_starting, 0);
+	if (c->console_dir != NULL)
+		hub_log(HUB_LOG_INFO, "the console is served from %s "
+		    "(console_dir), read on each request, not from the files "
+		    "built in", c->console_dir);
 	if ((r = reaper_start()) != 0) {
 		snprintf(err, errlen, "cannot start a thread: %s", strerror(r));
 		r = VG_ERR_INTERNAL;

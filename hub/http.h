@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -29,9 +30,14 @@
  * A credential that cannot be checked is 503. All the bodies held at once
  * are capped by conf.max_body_total (503 with Retry-After beyond, nothing
  * kept). http.c drops slow clients, then builds a struct hub_req and
- * calls hub_api_dispatch() for paths under /api/, or serves the console's
- * static files for the rest. Whatever the handler puts in struct hub_resp
- * is sent; a handler never touches libmicrohttpd.
+ * calls hub_api_dispatch() for paths under /api/, or
+ * hub_console_serve() (console.h: the web console's files, built in or
+ * from conf.console_dir) for the rest. Whatever the handler puts in
+ * struct hub_resp is sent, a body in memory or one streamed as it is made
+ * (struct hub_stream); a handler never touches libmicrohttpd. Every
+ * answer carries HSTS, nosniff, X-Frame-Options: DENY and
+ * Referrer-Policy: no-referrer; API answers Cache-Control: no-store, the
+ * console's the Content-Security-Policy (default-src 'self').
  */
 
 /* Who made the request, after authentication (api.c fills it). */
@@ -81,6 +87,30 @@ struct hub_resp_header {
 
 #define HUB_RESP_MAX_HEADERS 8
 
+/*
+ * A body made while it is sent (exports): http.c calls fill() from the
+ * worker thread whenever the client can take more. fill() writes up to max
+ * bytes to buf and returns how many (> 0), 0 at the end of the body, or -1
+ * on an error (the connection is closed, so the client sees a truncated
+ * body, never a short one that looks whole). done() is called exactly once,
+ * when the body ends, fails or the client goes away, to free ctx; also
+ * when the stream is never sent (a HEAD request, a 304, hub_resp_json()
+ * or hub_resp_clear() over it, a failure to queue it), and even at the
+ * hub's stop. fill() and done() run on the worker thread that ran the
+ * handler, between other requests of that thread: fill() must not block
+ * for long, and should not hold a database read open from one call to
+ * the next. max is up to 64 KiB (about 32 KiB with the default
+ * max_header, from which libmicrohttpd sizes the buffer). The body is sent
+ * with chunked transfer encoding; Content-Type is rs->content_type, none
+ * when NULL. A client must take each block within 2 * client_timeout, or
+ * is dropped (the reaper, http.c).
+ */
+struct hub_stream {
+	ssize_t (*fill)(void *ctx, char *buf, size_t max);
+	void (*done)(void *ctx);
+	void *ctx;
+};
+
 struct hub_resp {
 	int status;                /* HTTP status; 0 = not set (500) */
 	json_t *json;              /* body as JSON (owned), or NULL */
@@ -90,6 +120,9 @@ struct hub_resp {
 	                              "application/json" */
 	struct hub_resp_header hdr[HUB_RESP_MAX_HEADERS];
 	int nhdr;
+	struct hub_stream stream;  /* when stream.fill is set: the body,
+	                              streamed (json and body unused);
+	                              hub_resp_clear() calls stream.done */
 };
 
 /*
@@ -122,7 +155,9 @@ char *hub_req_strdup(struct hub_req *rq, const char *s);
  */
 int hub_req_json(struct hub_req *rq, struct hub_resp *rs, json_t **out);
 
-/* Sets a JSON answer; takes ownership of body (may be NULL for none). */
+/* Sets a JSON answer; takes ownership of body (may be NULL for none).
+ * A raw body or a stream set before is dropped (the stream's done()
+ * called). */
 void hub_resp_json(struct hub_resp *rs, int status, json_t *body);
 
 /* Sets the answer {"error": code, "message": message} with the status;
@@ -135,7 +170,7 @@ void hub_resp_error(struct hub_resp *rs, int status, const char *code,
 int hub_resp_header(struct hub_resp *rs, const char *name,
     const char *value);
 
-/* Frees what the response owns. */
+/* Frees what the response owns; ends a stream not sent (done()). */
 void hub_resp_clear(struct hub_resp *rs);
 
 /* The router (api.c): handles one /api/ request. Never fails: an

@@ -57,6 +57,9 @@ struct hub_conf {
 	int session_max;          /* seconds, 43200 */
 	int backoff_inflight;     /* requests in progress above which agents
 	                             are told to back off, 256 */
+	char *console_dir;        /* serve the console from this folder,
+	                             read per request; NULL = the files
+	                             built in (console.h) */
 };
 
 struct hub {

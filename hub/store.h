@@ -123,6 +123,17 @@ struct hs_event_in {
 	const char *path;          /* AGENT events: path concerned or NULL */
 };
 
+/* The state filter of an events query. */
+enum hs_event_state {
+	HS_STATE_NEW = 1,          /* neither acknowledged nor accepted */
+	HS_STATE_ACKED = 2,        /* acknowledged, not accepted */
+	HS_STATE_ACCEPTED = 3,     /* accepted into the hub's baseline */
+};
+
+/* No search budget: event_query() searches until it has limit events or
+ * has looked at the oldest event (exports). */
+#define HS_NO_BUDGET (-1)
+
 /* Filters of an events query; zero/NULL fields do not filter. */
 struct hs_event_filter {
 	int64_t device_id;
@@ -130,9 +141,15 @@ struct hs_event_filter {
 	int64_t since;             /* received at or after, seconds */
 	int64_t until;             /* received before, seconds */
 	int type;                  /* HS_EV_*, 0 = any */
-	const char *text;          /* substring of the path (case-sensitive) */
+	int state;                 /* HS_STATE_*, 0 = any */
+	const char *text;          /* substring of the path; ASCII letters
+	                              match without regard to case, other
+	                              bytes exactly */
 	int64_t before_id;         /* cursor: only ids < before_id */
 	int limit;                 /* 1..1000 */
+	int budget_ms;             /* milliseconds after which no further
+	                              window of ids is searched (0: one
+	                              window), or HS_NO_BUDGET */
 };
 
 struct hs_device_filter {
@@ -140,6 +157,8 @@ struct hs_device_filter {
 	int status;                /* 0 any, 1 online, 2 offline */
 	const char *os;            /* substring of os */
 	const char *text;          /* substring of name or host name */
+	int64_t seen_before;       /* last contact before, seconds */
+	int64_t seen_after;        /* last contact at or after, seconds */
 	int64_t after_id;          /* cursor: only ids > after_id */
 	int limit;                 /* 1..1000 */
 };
@@ -292,11 +311,29 @@ struct hub_store_ops {
 	int (*events_insert)(struct hub_store *s, const struct hs_event_in *ev,
 	    size_t n, int64_t received, unsigned char *stored, char *err,
 	    size_t errlen);
-	/* Array of event summaries, newest first (id descending):
+	/*
+	 * One page of events, newest first (id descending), as the object
+	 * {"events": [summary...], "next": id or null, "partial": bool,
+	 *  "searched_to": seconds or null}. A summary is
 	 * {"id", "device_id", "device", "seq", "time" (RFC 3339 of time_ns),
 	 *  "received", "type", "origin", "kind", "path" (+ "path_b64"),
 	 *  "changed": [...], "message", "state" ("new", "acknowledged",
-	 *  "accepted")} */
+	 *  "accepted")}.
+	 *
+	 * The search walks the ids downwards from before_id in windows of
+	 * 65,536 ids (skipping empty stretches; along the device's own events
+	 * when device_id is set) and stops when it has limit events, when no
+	 * older event is left, or, at the end of a window, once budget_ms
+	 * have passed: then "partial" is true. "next" is the before_id that
+	 * continues the search (null when there is nothing older) and
+	 * "searched_to" the received time of the oldest event looked at,
+	 * when next is not null. since and until are turned into id bounds
+	 * through the received index, on the assumption that received times
+	 * are never out of id order by more than two minutes; the received
+	 * conditions themselves are applied exactly. Each window is its own
+	 * statement: no read transaction stays open across windows or
+	 * calls, so a slow caller never holds up the writers or the WAL.
+	 */
 	int (*event_query)(struct hub_store *s, const struct hs_event_filter *f,
 	    json_t **out, char *err, size_t errlen);
 	/* A summary plus "old", "new" (attribute objects as in
@@ -339,6 +376,29 @@ struct hub_store_ops {
 	 * "db_bytes"}. */
 	int (*stats)(struct hub_store *s, json_t **out, char *err,
 	    size_t errlen);
+
+	/*
+	 * The console's overview, from a rollup of event counts by (hour of
+	 * receipt, device, type) that the store keeps in step with every
+	 * insert and delete of an event, so its cost does not grow with the
+	 * number of events. from: the start of the window (a multiple of
+	 * bucket), bucket: 3600 or 86400, now: the current time. *out is
+	 * {"devices": {"total", "online", "offline"},
+	 *  "events": {"total"},
+	 *  "changes": {"bucket", "points": [{"t", "added", "removed",
+	 *   "changed"}]}  (one point per bucket from `from` to now, zeros
+	 *   included),
+	 *  "top_devices": [{"id", "name", "changes"}]  (the 10 devices with
+	 *   the most changes received in the window),
+	 *  "latest": [summary]  (the 10 newest change events),
+	 *  "problems": [{"device_id", "device", "type", "message", "time",
+	 *   "event_id"}]}  (each offline device, with its last offline event;
+	 *   and the last agent and clone event of each device received in the
+	 *   window, unless acknowledged or accepted; newest first, at most
+	 *   100).
+	 */
+	int (*dashboard)(struct hub_store *s, int64_t from, int bucket,
+	    int64_t now, json_t **out, char *err, size_t errlen);
 };
 
 struct hub_store {

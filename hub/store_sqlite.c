@@ -162,6 +162,34 @@ static const char *const migrations[] = {
 	"CREATE TABLE setting ("
 	" key TEXT PRIMARY KEY,"
 	" value TEXT NOT NULL) WITHOUT ROWID;",
+
+	/* 2: what the console's overview reads instead of the events. */
+	/* Events by hour of receipt (received / 3600), device and type.
+	 * Every insert into event adds to it in the same transaction: the
+	 * store does (rollup_add(), a row or two per batch), as a trigger
+	 * would cost a statement journal per event stored, more than the
+	 * insert itself. Every delete, by retention, a device's deletion or
+	 * its cascade alike, takes from it through the trigger below. */
+	"CREATE TABLE event_rollup ("
+	" hour INTEGER NOT NULL,"
+	" device INTEGER NOT NULL,"
+	" type INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (hour, device, type)) WITHOUT ROWID;"
+	"INSERT INTO event_rollup(hour, device, type, n)"
+	" SELECT received / 3600, device, type, count(*) FROM event"
+	" GROUP BY 1, 2, 3;"
+	"CREATE TRIGGER event_rollup_remove AFTER DELETE ON event BEGIN"
+	" UPDATE event_rollup SET n = n - 1 WHERE hour = old.received / 3600"
+	" AND device = old.device AND type = old.type;"
+	" DELETE FROM event_rollup WHERE hour = old.received / 3600"
+	" AND device = old.device AND type = old.type AND n <= 0;"
+	" END;"
+	/* The hub's own events and agents' health events (types 10 and up:
+	 * few), by type and device: the last offline event of a device,
+	 * the agent and clone events of a window. A query uses it only when
+	 * it says "type >= 10" as well. */
+	"CREATE INDEX event_notice ON event(type, device) WHERE type >= 10;",
 };
 #define SCHEMA_VERSION \
 	((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -246,6 +274,10 @@ static const char *const migrations[] = {
 	    " AND (?4 IS NULL OR instr(lower(d.os), lower(?4)) > 0)" \
 	    " AND (?5 IS NULL OR instr(lower(d.name), lower(?5)) > 0" \
 	    "  OR instr(lower(d.hostname), lower(?5)) > 0)" \
+	    " AND (?7 IS NULL OR vg_last_seen(d.id," \
+	    "  coalesce(d.last_seen, d.created)) < ?7)" \
+	    " AND (?8 IS NULL OR vg_last_seen(d.id," \
+	    "  coalesce(d.last_seen, d.created)) >= ?8)" \
 	    " ORDER BY d.id LIMIT ?6") \
 	X(DEVICE_DELETE, "DELETE FROM device WHERE id = ?1") \
 	X(DEVICE_REVOKE, "UPDATE device SET cred_hash = NULL WHERE id = ?1") \
@@ -312,6 +344,39 @@ static const char *const migrations[] = {
 	    " accepted_at = ?3 WHERE id = ?1") \
 	X(EVENT_PURGE, "DELETE FROM event WHERE id IN (SELECT id FROM event" \
 	    " WHERE received < ?1 ORDER BY received LIMIT ?2)") \
+	X(ROLLUP_ADD, "INSERT INTO event_rollup(hour, device, type, n)" \
+	    " VALUES (?1, ?2, ?3, ?4)" \
+	    " ON CONFLICT DO UPDATE SET n = n + excluded.n") \
+	X(EVENT_NEWEST, "SELECT max(id) FROM event WHERE id < ?1") \
+	X(EVENT_NEWEST_DEVICE, "SELECT max(id) FROM event" \
+	    " WHERE device = ?1 AND id < ?2") \
+	X(EVENT_LAST_BEFORE, "SELECT id FROM event WHERE received < ?1" \
+	    " ORDER BY received DESC, id DESC LIMIT 1") \
+	X(EVENT_FIRST_FROM, "SELECT id FROM event WHERE received >= ?1" \
+	    " ORDER BY received, id LIMIT 1") \
+	X(EVENT_RECEIVED_FROM, "SELECT received FROM event WHERE id >= ?1" \
+	    " ORDER BY id LIMIT 1") \
+	X(DASH_DEVICES, "SELECT count(*), coalesce(sum(online), 0)" \
+	    " FROM device") \
+	X(DASH_POINTS, "SELECT hour * 3600 / ?2 * ?2, type, sum(n)" \
+	    " FROM event_rollup WHERE hour >= ?1 AND type <= 3 GROUP BY 1, 2") \
+	X(DASH_TOP, "SELECT r.device, d.name, sum(r.n) AS c" \
+	    " FROM event_rollup r CROSS JOIN device d ON d.id = r.device" \
+	    " WHERE r.hour >= ?1 AND r.type <= 3" \
+	    " GROUP BY r.device ORDER BY c DESC, r.device LIMIT 10") \
+	X(DASH_LATEST, EVENT_COLS EVENT_FROM " WHERE e.type <= 3" \
+	    " ORDER BY e.id DESC LIMIT 10") \
+	X(DASH_OFFLINE, "SELECT d.id, d.name, e.message, coalesce(e.received," \
+	    " d.last_seen, d.created), e.id FROM device d" \
+	    " LEFT JOIN event e ON e.id = (SELECT max(x.id) FROM event x" \
+	    "  WHERE x.type >= 10 AND x.type = 10 AND x.device = d.id)" \
+	    " WHERE d.online = 0") \
+	X(DASH_NOTICES, "SELECT e.device, d.name, e.type, e.message," \
+	    " e.received, e.id FROM (SELECT max(id) AS id FROM event" \
+	    "  WHERE type >= 10 AND type IN (12, 13) GROUP BY type, device) m" \
+	    " CROSS JOIN event e ON e.id = m.id" \
+	    " CROSS JOIN device d ON d.id = e.device" \
+	    " WHERE e.received >= ?1 AND e.state IS NULL") \
 	X(AUDIT_INSERT, "INSERT INTO audit(time, user, peer, action, target," \
 	    " detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6)") \
 	X(AUDIT_LIST, "SELECT id, time, user, peer, action, target, detail" \
@@ -321,7 +386,7 @@ static const char *const migrations[] = {
 	    " ON CONFLICT(key) DO UPDATE SET value = excluded.value") \
 	X(SETTING_DELETE, "DELETE FROM setting WHERE key = ?1") \
 	X(STATS, "SELECT (SELECT count(*) FROM device)," \
-	    " (SELECT count(*) FROM event)," \
+	    " (SELECT coalesce(sum(n), 0) FROM event_rollup)," \
 	    " (SELECT page_count FROM pragma_page_count())" \
 	    " * (SELECT page_size FROM pragma_page_size())")
 
@@ -342,9 +407,17 @@ enum {
 	QF_UNTIL = 1 << 3,
 	QF_TYPE = 1 << 4,
 	QF_TEXT = 1 << 5,
-	QF_BEFORE = 1 << 6,
+	QF_STATE = 1 << 6,
 	QF_SHAPES = 1 << 7,
 };
+
+/* An event search reads at most this many ids per statement. Between two
+ * windows it looks at the clock, and no read transaction stays open. */
+#define SQ_WINDOW 65536
+/* How far, in seconds, received times may run out of id order: a batch
+ * takes its time of receipt before it waits for the write lock (at most
+ * SQ_BUSY_MS). Searches by time rely on it to turn times into ids. */
+#define SQ_DISORDER 120
 
 struct sq_store;
 
@@ -485,6 +558,58 @@ conn_exec(struct sq_conn *c, const char *sql, const char *op, char *err,
 	return 0;
 }
 
+static int64_t seen_last(struct sq_store *st, int64_t id, int64_t stored);
+
+/*
+ * SQL vg_path_has(path, needle): 1 when the bytes of path hold needle,
+ * ASCII letters of path taken in lower case (needle is lower case
+ * already); other bytes, those of paths that are not UTF-8 included,
+ * compare exactly. NULL path: 0.
+ */
+static void
+sql_path_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *h, *n;
+	int hl, nl, i, j;
+	unsigned char c;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	h = sqlite3_value_blob(argv[0]);
+	hl = sqlite3_value_bytes(argv[0]);
+	n = sqlite3_value_blob(argv[1]);
+	nl = sqlite3_value_bytes(argv[1]);
+	for (i = 0; i + nl <= hl; i++) {
+		for (j = 0; j < nl; j++) {
+			c = h[i + j];
+			if (c >= 'A' && c <= 'Z')
+				c = (unsigned char)(c - 'A' + 'a');
+			if (c != n[j])
+				break;
+		}
+		if (j == nl) {
+			sqlite3_result_int(ctx, 1);
+			return;
+		}
+	}
+	sqlite3_result_int(ctx, 0);
+}
+
+/* SQL vg_last_seen(device id, stored last_seen): the device's last poll,
+ * the one buffered in memory (device_touch) when it is newer. */
+static void
+sql_last_seen(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct sq_store *st = sqlite3_user_data(ctx);
+
+	(void)argc;
+	sqlite3_result_int64(ctx, seen_last(st,
+	    sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1])));
+}
+
 /* Opens a connection with the settings every connection needs. */
 static int
 conn_open(struct sq_store *st, struct sq_conn **out, char *err,
@@ -514,6 +639,15 @@ conn_open(struct sq_store *st, struct sq_conn **out, char *err,
 	    "PRAGMA synchronous = FULL;", "database settings", err,
 	    errlen)) != 0)
 		goto fail;
+	if ((rc = sqlite3_create_function_v2(c->db, "vg_path_has", 2,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+	    sql_path_has, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(c->db, "vg_last_seen", 2,
+	    SQLITE_UTF8 | SQLITE_DIRECTONLY, st, sql_last_seen, NULL, NULL,
+	    NULL)) != SQLITE_OK) {
+		r = sq_fail(c, rc, "database functions", err, errlen);
+		goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -1457,7 +1591,26 @@ sq_session_purge(struct hub_store *s, int64_t now, int64_t idle, char *err,
 
 /* ---- devices ---- */
 
-/* Stores an event the hub makes itself (online, offline, clone ...). */
+/* Counts n events of (device, type) received at `received` in the
+ * rollup (migration 2), in the transaction that stores them. */
+static int
+rollup_add(struct sq_conn *c, int64_t device, int type, int64_t received,
+    int64_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_ROLLUP_ADD, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, received / 3600);
+	b_int(c, q, 2, device);
+	b_int(c, q, 3, type);
+	b_int(c, q, 4, n);
+	return run(c, q, "count events", err, errlen);
+}
+
+/* Stores an event the hub makes itself (online, offline, clone ...), in
+ * the caller's transaction. */
 static int
 hub_event(struct sq_conn *c, int64_t device, int type, const char *message,
     int64_t now, char *err, size_t errlen)
@@ -1472,7 +1625,9 @@ hub_event(struct sq_conn *c, int64_t device, int type, const char *message,
 	b_int(c, q, 3, now);
 	b_int(c, q, 4, type);
 	b_text(c, q, 5, message);
-	return run(c, q, "store event", err, errlen);
+	if ((r = run(c, q, "store event", err, errlen)) != 0)
+		return r;
+	return rollup_add(c, device, type, now, 1, err, errlen);
 }
 
 /* Whether two hashes are equal, in a time that does not depend on
@@ -1857,6 +2012,8 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
 	b_text(c, q, 4, f->os && f->os[0] ? f->os : NULL);
 	b_text(c, q, 5, f->text && f->text[0] ? f->text : NULL);
 	b_int(c, q, 6, clamp_limit(f->limit));
+	b_int0(c, q, 7, f->seen_before);
+	b_int0(c, q, 8, f->seen_after);
 	return rows_json(c, q, device_json, "list devices", out, err, errlen);
 }
 
@@ -2552,6 +2709,35 @@ attrs_copy(struct vg_item *dst, const struct vg_item *src, uint32_t bits)
 	return 0;
 }
 
+/* The rollup counts of a batch: events stored per device and type (a
+ * batch has one time of receipt). */
+struct batch_count {
+	int64_t device;
+	int type;
+	int64_t n;
+};
+
+/* Counts one stored event in counts[0..*ncounts) (room for a batch). */
+static void
+batch_count_add(struct batch_count *counts, size_t *ncounts, int64_t device,
+    int type)
+{
+	size_t i;
+
+	/* Newest first: a batch is mostly one device and one type. */
+	for (i = *ncounts; i > 0; i--) {
+		if (counts[i - 1].device == device &&
+		    counts[i - 1].type == type) {
+			counts[i - 1].n++;
+			return;
+		}
+	}
+	counts[*ncounts].device = device;
+	counts[*ncounts].type = type;
+	counts[*ncounts].n = 1;
+	(*ncounts)++;
+}
+
 /* An event of a batch, ready to bind. */
 struct packed_event {
 	unsigned char *old, *new;
@@ -2713,15 +2899,18 @@ sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
 {
 	const struct vg_change *ch;
 	struct packed_event *p = NULL;
+	struct batch_count *counts = NULL;
 	struct sq_conn *c = NULL;
 	sqlite3_stmt *q;
 	int rc, r, in_tx = 0;
-	size_t i;
+	size_t i, ncounts = 0;
 
 	if (n == 0)
 		return 0;
 	memset(stored, 0, n);
-	if ((p = calloc(n, sizeof(*p))) == NULL) {
+	if ((p = calloc(n, sizeof(*p))) == NULL ||
+	    (counts = calloc(n, sizeof(*counts))) == NULL) {
+		free(p);
 		seterr(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
@@ -2778,7 +2967,14 @@ sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
 		}
 		/* No row: the device already sent this seq. */
 		stored[i] = sqlite3_changes(c->db) > 0 ? 1 : 2;
+		if (stored[i] == 1)
+			batch_count_add(counts, &ncounts, ev[i].device_id,
+			    ev[i].type);
 	}
+	for (i = 0; i < ncounts; i++)
+		if ((r = rollup_add(c, counts[i].device, counts[i].type,
+		    received, counts[i].n, err, errlen)) != 0)
+			goto out;
 	r = tx_commit(c, "store events", err, errlen);
 	in_tx = 0;
 out:
@@ -2788,6 +2984,7 @@ out:
 		memset(stored, 0, n);
 	}
 	packed_free(p, n);
+	free(counts);
 	return r;
 }
 
@@ -2875,7 +3072,8 @@ event_summary(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 	return 0;
 }
 
-/* The statement of one combination of filters. */
+/* The statement of one combination of filters, for one window of ids
+ * (?8..?9, inclusive). */
 static int
 query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
     size_t errlen)
@@ -2885,20 +3083,21 @@ query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
 
 	if (c->query[shape] == NULL) {
 		n = snprintf(sql, sizeof(sql), EVENT_COLS EVENT_FROM
-		    " WHERE 1%s%s%s%s%s%s%s ORDER BY e.id DESC LIMIT ?8",
+		    " WHERE e.id BETWEEN ?8 AND ?9%s%s%s%s%s%s%s"
+		    " ORDER BY e.id DESC LIMIT ?10",
 		    shape & QF_DEVICE ? " AND e.device = ?1" : "",
-		    /* "+": walk the events newest first and test each
-		     * against the group's devices. Reading the group's
-		     * events by the device index would sort all of them
-		     * before the first row comes out. */
+		    /* "+": walk the window by id and test each event
+		     * against the group's devices. */
 		    shape & QF_GROUP ? " AND +e.device IN (SELECT gd.device"
 		    " FROM grp_device gd WHERE gd.grp = ?2)" : "",
-		    shape & QF_SINCE ? " AND e.received >= ?3" : "",
-		    shape & QF_UNTIL ? " AND e.received < ?4" : "",
+		    /* "+": the window bounds the ids already; the index on
+		     * received would not give them in order. */
+		    shape & QF_SINCE ? " AND +e.received >= ?3" : "",
+		    shape & QF_UNTIL ? " AND +e.received < ?4" : "",
 		    shape & QF_TYPE ? " AND e.type = ?5" : "",
 		    /* Bytes, not a pattern: no escaping of % and _. */
-		    shape & QF_TEXT ? " AND instr(e.path, ?6) > 0" : "",
-		    shape & QF_BEFORE ? " AND e.id < ?7" : "");
+		    shape & QF_TEXT ? " AND vg_path_has(e.path, ?6)" : "",
+		    shape & QF_STATE ? " AND coalesce(e.state, 0) = ?7" : "");
 		if (n < 0 || (size_t)n >= sizeof(sql)) {
 			seterr(err, errlen, "event query too long");
 			return VG_ERR_INTERNAL;
@@ -2913,32 +3112,87 @@ query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
 	return 0;
 }
 
+/* Runs a statement of at most one row and one integer column: *v and
+ * *have = 1 for a row with a value, *have = 0 for none (no row, NULL). */
 static int
-sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
-    json_t **out, char *err, size_t errlen)
+lookup_int(struct sq_conn *c, sqlite3_stmt *q, const char *op, int64_t *v,
+    int *have, char *err, size_t errlen)
 {
-	struct sq_conn *c;
-	sqlite3_stmt *q;
-	unsigned shape = 0;
 	int r;
 
-	*out = NULL;
-	if (f->device_id != 0)
-		shape |= QF_DEVICE;
-	if (f->group_id != 0)
-		shape |= QF_GROUP;
-	if (f->since != 0)
-		shape |= QF_SINCE;
-	if (f->until != 0)
-		shape |= QF_UNTIL;
-	if (f->type != 0)
-		shape |= QF_TYPE;
-	if (f->text != NULL && f->text[0] != '\0')
-		shape |= QF_TEXT;
-	if (f->before_id != 0)
-		shape |= QF_BEFORE;
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = query_stmt(c, shape, &q, err, errlen)) != 0)
+	*have = 0;
+	if ((r = step_one(c, q, op, err, errlen)) == 0 &&
+	    sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		*v = sqlite3_column_int64(q, 0);
+		*have = 1;
+	}
+	stmt_done(q);
+	return r == VG_ERR_NOTFOUND ? 0 : r;
+}
+
+/* The one integer the statement sid of one integer parameter a gives,
+ * as lookup_int() reads it. */
+static int
+lookup_id(struct sq_conn *c, enum stmt_id sid, int64_t a, int64_t *v,
+    int *have, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, sid, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, a);
+	return lookup_int(c, q, "query events", v, have, err, errlen);
+}
+
+/* The newest id below hi that the search must look at next (of the
+ * device, when the filter names one): *top, or 0 when there is none. */
+static int
+newest_below(struct sq_conn *c, const struct hs_event_filter *f, int64_t hi,
+    int64_t *top, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int have, r;
+
+	*top = 0;
+	if (f->device_id == 0)
+		r = lookup_id(c, ST_EVENT_NEWEST, hi, top, &have, err, errlen);
+	else if ((r = stmt_get(c, ST_EVENT_NEWEST_DEVICE, &q, err,
+	    errlen)) == 0) {
+		b_int(c, q, 1, f->device_id);
+		b_int(c, q, 2, hi);
+		r = lookup_int(c, q, "query events", top, &have, err, errlen);
+	}
+	if (r == 0 && !have)
+		*top = 0;
+	return r;
+}
+
+/* The state column's value for a filter state (NULL reads as 0). */
+static int
+state_value(int state)
+{
+	switch (state) {
+	case HS_STATE_ACKED: return STATE_ACKED;
+	case HS_STATE_ACCEPTED: return STATE_ACCEPTED;
+	}
+	return STATE_NEW;
+}
+
+/* One window of the search: the events of ids lo..top matching f, newest
+ * first, at most want of them, appended to events; *found counts them,
+ * *last_id and *last_received are those of the last one. */
+static int
+search_window(struct sq_conn *c, const struct hs_event_filter *f,
+    unsigned shape, const unsigned char *needle, size_t needle_len,
+    int64_t lo, int64_t top, int want, json_t *events, int *found,
+    int64_t *last_id, int64_t *last_received, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	json_t *o;
+	int rc, r;
+
+	if ((r = query_stmt(c, shape, &q, err, errlen)) != 0)
 		return r;
 	if (shape & QF_DEVICE)
 		b_int(c, q, 1, f->device_id);
@@ -2951,13 +3205,152 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
 	if (shape & QF_TYPE)
 		b_int(c, q, 5, f->type);
 	if (shape & QF_TEXT)
-		b_blob(c, q, 6, f->text, strlen(f->text));
-	if (shape & QF_BEFORE)
-		b_int(c, q, 7, f->before_id);
-	b_int(c, q, 8, clamp_limit(f->limit));
-	if ((r = rows_json(c, q, event_summary, "query events", out, err,
-	    errlen)) == VG_ERR_NOMEM)
+		b_blob(c, q, 6, needle, needle_len);
+	if (shape & QF_STATE)
+		b_int(c, q, 7, state_value(f->state));
+	b_int(c, q, 8, lo);
+	b_int(c, q, 9, top);
+	b_int(c, q, 10, want);
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = row_object(c, q, event_summary, &o)) != 0)
+			goto out;
+		if (json_array_append_new(events, o) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+		*last_id = sqlite3_column_int64(q, 0);
+		*last_received = sqlite3_column_int64(q, 5);
+		(*found)++;
+	}
+	r = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, "query events", err,
+	    errlen);
+out:
+	stmt_done(q);
+	return r;
+}
+
+static unsigned
+filter_shape(const struct hs_event_filter *f)
+{
+	unsigned shape = 0;
+
+	if (f->device_id != 0)
+		shape |= QF_DEVICE;
+	if (f->group_id != 0)
+		shape |= QF_GROUP;
+	if (f->since != 0)
+		shape |= QF_SINCE;
+	if (f->until != 0)
+		shape |= QF_UNTIL;
+	if (f->type != 0)
+		shape |= QF_TYPE;
+	if (f->text != NULL && f->text[0] != '\0')
+		shape |= QF_TEXT;
+	if (f->state != 0)
+		shape |= QF_STATE;
+	return shape;
+}
+
+static int
+sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	unsigned char *needle = NULL;
+	json_t *events = NULL, *page = NULL;
+	unsigned shape = filter_shape(f);
+	int64_t hi, floor = 1, top, lo, v, last_id = 0, last_received = 0;
+	int64_t next = 0, searched_to = 0;
+	int limit = clamp_limit(f->limit), found = 0, partial = 0, have, r;
+	size_t needle_len = 0, i;
+	double start = mono_now();
+
+	*out = NULL;
+	if (f->state < 0 || f->state > HS_STATE_ACCEPTED) {
+		seterr(err, errlen, "query events: unknown state %d", f->state);
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0)
+		return r;
+	if ((events = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	if (shape & QF_TEXT) {
+		needle_len = strlen(f->text);
+		if ((needle = malloc(needle_len)) == NULL) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+		for (i = 0; i < needle_len; i++) {
+			unsigned char ch = (unsigned char)f->text[i];
+
+			needle[i] = ch >= 'A' && ch <= 'Z' ?
+			    (unsigned char)(ch - 'A' + 'a') : ch;
+		}
+	}
+	hi = f->before_id > 0 ? f->before_id : INT64_MAX;
+	/* Ids at or below an event received SQ_DISORDER seconds before
+	 * `since` were all received before `since`; ids at or above one
+	 * received SQ_DISORDER seconds after `until`, all after it. */
+	if ((shape & QF_SINCE) && (r = lookup_id(c, ST_EVENT_LAST_BEFORE,
+	    f->since - SQ_DISORDER, &v, &have, err, errlen)) != 0)
+		goto out;
+	if ((shape & QF_SINCE) && have)
+		floor = v + 1;
+	if ((shape & QF_UNTIL) && (r = lookup_id(c, ST_EVENT_FIRST_FROM,
+	    f->until + SQ_DISORDER, &v, &have, err, errlen)) != 0)
+		goto out;
+	if ((shape & QF_UNTIL) && have && v < hi)
+		hi = v;
+	top = 0;
+	if (hi > floor && (r = newest_below(c, f, hi, &top, err,
+	    errlen)) != 0)
+		goto out;
+	while (top >= floor) {
+		lo = top >= floor + SQ_WINDOW ? top - SQ_WINDOW + 1 : floor;
+		if ((r = search_window(c, f, shape, needle, needle_len, lo, top,
+		    limit - found, events, &found, &last_id, &last_received,
+		    err, errlen)) != 0)
+			goto out;
+		if (found >= limit) {
+			next = last_id;
+			searched_to = last_received;
+			break;
+		}
+		top = 0;
+		if (lo > floor && (r = newest_below(c, f, lo, &top, err,
+		    errlen)) != 0)
+			goto out;
+		if (top < floor)
+			break;
+		if (f->budget_ms != HS_NO_BUDGET &&
+		    (mono_now() - start) * 1000 >= f->budget_ms) {
+			partial = 1;
+			next = lo;
+			if ((r = lookup_id(c, ST_EVENT_RECEIVED_FROM, lo, &v,
+			    &have, err, errlen)) != 0)
+				goto out;
+			/* None when retention has just deleted them. */
+			searched_to = have ? v : 0;
+			break;
+		}
+	}
+	page = json_pack("{s:O, s:o, s:b, s:o}", "events", events, "next",
+	    next > 0 ? json_integer(next) : json_null(), "partial", partial,
+	    "searched_to", next > 0 && searched_to > 0 ?
+	    json_integer(searched_to) : json_null());
+	if (page == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	*out = page;
+	r = 0;
+out:
+	if (r == VG_ERR_NOMEM)
 		seterr(err, errlen, "out of memory");
+	json_decref(events);
+	free(needle);
 	return r;
 }
 
@@ -3285,6 +3678,251 @@ sq_stats(struct hub_store *s, json_t **out, char *err, size_t errlen)
 	return row_json(c, q, stats_json, "stats", out, err, errlen);
 }
 
+/* ---- the console's overview ---- */
+
+/* One entry of the overview's problems, sorted by time before output. */
+struct problem {
+	int64_t time;
+	json_t *obj;
+};
+
+static int
+problem_cmp(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? 1 : -1;
+	return strcmp(json_string_value(json_object_get(x->obj, "type")),
+	    json_string_value(json_object_get(y->obj, "type")));
+}
+
+/* Adds a problem of the row's columns: device id, device name, then
+ * (at col) message, time and event id. */
+static int
+problem_add(struct problem **list, size_t *n, size_t *cap,
+    sqlite3_stmt *q, const char *type, int col)
+{
+	struct problem *grown;
+	json_t *o;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((grown = reallocarray(*list, *cap, sizeof(**list))) ==
+		    NULL)
+			return VG_ERR_NOMEM;
+		*list = grown;
+	}
+	o = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}", "device_id",
+	    j_int(q, 0), "device", j_text(q, 1), "type", type, "message",
+	    j_text(q, col), "time", j_int(q, col + 1), "event_id",
+	    j_int(q, col + 2));
+	if (o == NULL)
+		return VG_ERR_NOMEM;
+	(*list)[*n].time = sqlite3_column_int64(q, col + 1);
+	(*list)[(*n)++].obj = o;
+	return 0;
+}
+
+#define PROBLEMS_MAX 100
+
+/* The problems of the overview (store.h dashboard()). */
+static int
+dash_problems(struct sq_conn *c, int64_t from, json_t **out, char *err,
+    size_t errlen)
+{
+	struct problem *list = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *q;
+	json_t *a = NULL;
+	int rc, r;
+
+	*out = NULL;
+	/* Offline devices, with their last offline event; the time is the
+	 * last contact when there is none. */
+	if ((r = stmt_get(c, ST_DASH_OFFLINE, &q, err, errlen)) != 0)
+		goto out;
+	while ((rc = step(c, q)) == SQLITE_ROW)
+		if ((r = problem_add(&list, &n, &cap, q, "offline", 2)) != 0)
+			break;
+	stmt_done(q);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sq_fail(c, rc, "overview", err, errlen);
+	if (r != 0)
+		goto out;
+	if ((r = stmt_get(c, ST_DASH_NOTICES, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, from);
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		if ((r = problem_add(&list, &n, &cap, q,
+		    sqlite3_column_int(q, 2) == HS_EV_CLONE ? "clone" : "agent",
+		    3)) != 0)
+			break;
+	}
+	stmt_done(q);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sq_fail(c, rc, "overview", err, errlen);
+	if (r != 0)
+		goto out;
+	if (n > 1)
+		qsort(list, n, sizeof(*list), problem_cmp);
+	if ((a = json_array()) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && i < PROBLEMS_MAX; i++) {
+		if (json_array_append(a, list[i].obj) != 0) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	*out = a;
+	a = NULL;
+out:
+	for (i = 0; i < n; i++)
+		json_decref(list[i].obj);
+	free(list);
+	json_decref(a);
+	return r;
+}
+
+/* The overview's change counts: one point per bucket from `from` to now. */
+static int
+dash_points(struct sq_conn *c, int64_t from, int bucket, int64_t npoints,
+    json_t **out, char *err, size_t errlen)
+{
+	static const char *const names[] = { "added", "removed", "changed" };
+	int64_t *count = NULL, t, k;
+	sqlite3_stmt *q;
+	json_t *a = NULL, *p;
+	int rc, r, type;
+
+	*out = NULL;
+	if ((count = calloc((size_t)npoints * 3, sizeof(*count))) == NULL)
+		return VG_ERR_NOMEM;
+	if ((r = stmt_get(c, ST_DASH_POINTS, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, from / 3600);
+	b_int(c, q, 2, bucket);
+	while ((rc = step(c, q)) == SQLITE_ROW) {
+		t = sqlite3_column_int64(q, 0);
+		type = sqlite3_column_int(q, 1);
+		k = (t - from) / bucket;
+		/* Received in the future (a clock set back): left out. */
+		if (k < 0 || k >= npoints || type < HS_EV_ADDED ||
+		    type > HS_EV_CHANGED)
+			continue;
+		count[k * 3 + type - HS_EV_ADDED] += sqlite3_column_int64(q, 2);
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(c, rc, "overview", err, errlen);
+		goto out;
+	}
+	r = VG_ERR_NOMEM;
+	if ((a = json_array()) == NULL)
+		goto out;
+	for (k = 0; k < npoints; k++) {
+		p = json_pack("{s:I, s:I, s:I, s:I}", "t",
+		    (json_int_t)(from + k * bucket), names[0],
+		    (json_int_t)count[k * 3], names[1],
+		    (json_int_t)count[k * 3 + 1], names[2],
+		    (json_int_t)count[k * 3 + 2]);
+		if (p == NULL || json_array_append_new(a, p) != 0)
+			goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	json_decref(a);
+	free(count);
+	return r;
+}
+
+static int
+top_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	(void)c;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "name", j_text(q, 1)) != 0 ||
+	    jset(o, "changes", j_int(q, 2)) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+#define DASH_MAX_POINTS 10000
+
+static int
+sq_dashboard(struct hub_store *s, int64_t from, int bucket, int64_t now,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	json_t *o = NULL, *points = NULL, *top = NULL, *latest = NULL;
+	json_t *problems = NULL;
+	int64_t total = 0, online = 0, events = 0, npoints;
+	int r;
+
+	*out = NULL;
+	if ((bucket != 3600 && bucket != 86400) || from < 0 ||
+	    from % bucket != 0 || now < from ||
+	    (npoints = (now - from) / bucket + 1) > DASH_MAX_POINTS) {
+		seterr(err, errlen, "overview: bad window (from %" PRId64
+		    ", bucket %d, now %" PRId64 ")", from, bucket, now);
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_get(s, &c, err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_DASH_DEVICES, &q, err, errlen)) != 0)
+		return r;
+	if ((r = step_one(c, q, "overview", err, errlen)) == 0) {
+		total = sqlite3_column_int64(q, 0);
+		online = sqlite3_column_int64(q, 1);
+	}
+	stmt_done(q);
+	if (r != 0 || (r = stmt_get(c, ST_STATS, &q, err, errlen)) != 0)
+		return r;
+	if ((r = step_one(c, q, "overview", err, errlen)) == 0)
+		events = sqlite3_column_int64(q, 1);
+	stmt_done(q);
+	if (r != 0 ||
+	    (r = dash_points(c, from, bucket, npoints, &points, err,
+	    errlen)) != 0)
+		goto out;
+	if ((r = stmt_get(c, ST_DASH_TOP, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, from / 3600);
+	if ((r = rows_json(c, q, top_json, "overview", &top, err,
+	    errlen)) != 0 ||
+	    (r = stmt_get(c, ST_DASH_LATEST, &q, err, errlen)) != 0 ||
+	    (r = rows_json(c, q, event_summary, "overview", &latest, err,
+	    errlen)) != 0 ||
+	    (r = dash_problems(c, from, &problems, err, errlen)) != 0)
+		goto out;
+	o = json_pack("{s:{s:I, s:I, s:I}, s:{s:I}, s:{s:i, s:O},"
+	    " s:O, s:O, s:O}",
+	    "devices", "total", (json_int_t)total, "online",
+	    (json_int_t)online, "offline", (json_int_t)(total - online),
+	    "events", "total", (json_int_t)events,
+	    "changes", "bucket", bucket, "points", points,
+	    "top_devices", top, "latest", latest, "problems", problems);
+	if (o == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	*out = o;
+	r = 0;
+out:
+	if (r == VG_ERR_NOMEM)
+		seterr(err, errlen, "out of memory");
+	json_decref(points);
+	json_decref(top);
+	json_decref(latest);
+	json_decref(problems);
+	return r;
+}
+
 /* ---- open and close ---- */
 
 static void
@@ -3358,6 +3996,7 @@ static const struct hub_store_ops sqlite_ops = {
 	.setting_get = sq_setting_get,
 	.setting_set = sq_setting_set,
 	.stats = sq_stats,
+	.dashboard = sq_dashboard,
 };
 
 int

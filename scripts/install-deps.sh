@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libcurl4-openssl-dev)
 run_pkgs=(curl jq openssl)
 test_pkgs=(libcmocka-dev python3 passwd bc sqlite3 attr acl util-linux jq curl openssl procps
-	iproute2 tinyproxy)
+	iproute2 tinyproxy chromium)
 bench_pkgs=(aide time bc inotify-tools python3)
 
 want=("${build_pkgs[@]}")
@@ -20,6 +20,14 @@ test) want+=("${test_pkgs[@]}") ;;
 bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
 *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
+# The console's browser tests run on Node.js and npm (tests/e2e). A node
+# and npm already on the machine (another packaging of Node.js, which may
+# bundle npm) are kept: Debian's packages only where the commands are
+# missing.
+if [ "${1:-build}" = test ] || [ "${1:-build}" = bench ]; then
+	command -v node >/dev/null || want+=(nodejs)
+	command -v npm >/dev/null || want+=(npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's "test" command: the whole suite, three ways.
-#  1. normal build (hardened, -O2): unit and black-box tests
+#  1. normal build (hardened, -O2): unit and black-box tests, the console
+#     in Chromium among them
 #  2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests
+#     but the console's browser tests
 #  3. libFuzzer build (clang): each fuzz target for VIGIL_FUZZ_SECONDS
 # Ends with one line "tests: N passed, N failed".
 set -uo pipefail
@@ -40,9 +42,17 @@ suite() { # suite NAME DIR CTEST-ARGS -- CMAKE-ARGS
 	failed=$((failed + p))
 }
 
+# The console's browser tests (blackbox/test_console_e2e) drive Chromium
+# with playwright-core from tests/e2e/node_modules, installed here from the
+# lock file; they run in the normal build only.
+echo "=== console tests: npm ci in tests/e2e"
+(cd tests/e2e && npm ci --prefer-offline --no-audit --no-fund) ||
+	echo "npm ci failed in tests/e2e: blackbox/test_console_e2e will fail"
+
 mkdir -p build-test
 suite "normal build" build-test/normal -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
-suite "ASan+UBSan build" build-test/asan -- -DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+suite "ASan+UBSan build" build-test/asan -E '^blackbox/test_console_e2e$' -- \
+	-DVIGIL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 suite "fuzz build" build-test/fuzz -R '^fuzz/' -- -DVIGIL_FUZZ=ON \
 	-DCMAKE_C_COMPILER=clang -DVIGIL_FUZZ_SECONDS="${VIGIL_FUZZ_SECONDS:-20}"
 

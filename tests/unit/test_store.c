@@ -2,7 +2,8 @@
 /*
  * Unit tests of the hub's store (hub/store.c, hub/store_sqlite.c) on
  * SQLite databases in a temporary folder: users, sessions, devices and
- * clones, events (idempotency, queries, paging, ack and accept, purge),
+ * clones, events (idempotency, queries, paging, windowed searches and
+ * their budget, ack and accept, purge), the rollup and the overview,
  * groups and policies, online/offline marking, audit, settings, and the
  * database file itself (reopening, newer schemas, foreign files, threads).
  */
@@ -265,17 +266,72 @@ count_events(struct fixture *f)
 	return n;
 }
 
-/* Events matching the filter (limit 1000). */
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* The integer a query of one row and column gives, read beside the
+ * store. */
+static int64_t
+sql_int(const char *path, const char *sql)
+{
+	sqlite3_stmt *q;
+	sqlite3 *db;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The events of a page of event_query() (a new reference); the page is
+ * freed. */
+static json_t *
+page_events(json_t *page)
+{
+	json_t *a = json_object_get(page, "events");
+
+	assert_true(json_is_array(a));
+	json_incref(a);
+	json_decref(page);
+	return a;
+}
+
+/* The page event_query() answers for flt. */
+static json_t *
+query_page(struct fixture *f, struct hs_event_filter *flt)
+{
+	json_t *page;
+
+	OK(OPS(f)->event_query(f->s, flt, &page, err, sizeof(err)));
+	assert_true(json_is_object(page));
+	assert_true(json_is_boolean(json_object_get(page, "partial")));
+	return page;
+}
+
+/* Events matching the filter (limit 1000), searched without a budget. */
 static json_t *
 query(struct fixture *f, struct hs_event_filter *flt)
 {
-	json_t *a;
-
 	if (flt->limit == 0)
 		flt->limit = 1000;
-	OK(OPS(f)->event_query(f->s, flt, &a, err, sizeof(err)));
-	assert_true(json_is_array(a));
-	return a;
+	flt->budget_ms = HS_NO_BUDGET;
+	return page_events(query_page(f, flt));
 }
 
 /* ---- store.c ---- */
@@ -907,7 +963,16 @@ test_query_filters(void **state)
 	a = query(f, &flt);
 	assert_int_equal(json_array_size(a), 20);
 	json_decref(a);
-	flt.text = "A_B";
+	/* ASCII letters match without regard to case. */
+	flt.text = "SRV/A_B/FILE1";
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 11);
+	json_decref(a);
+	flt.text = "a_b/FILE1.TXT";
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 1);
+	json_decref(a);
+	flt.text = "a_c";
 	a = query(f, &flt);
 	assert_int_equal(json_array_size(a), 0);
 	json_decref(a);
@@ -929,7 +994,7 @@ test_query_filters(void **state)
 	assert_int_equal(json_array_size(a), 30);
 	json_decref(a);
 	flt.limit = 7;
-	OK(OPS(f)->event_query(f->s, &flt, &a, err, sizeof(err)));
+	a = query(f, &flt);
 	assert_int_equal(json_array_size(a), 7);
 	json_decref(a);
 	batch_free(&b1);
@@ -963,7 +1028,7 @@ test_query_paging(void **state)
 	before = 0;
 	for (;;) {
 		flt.before_id = before;
-		OK(OPS(f)->event_query(f->s, &flt, &a, err, sizeof(err)));
+		a = query(f, &flt);
 		pages++;
 		for (i = 0; i < json_array_size(a); i++) {
 			id = jint(json_array_get(a, i), "id");
@@ -1649,22 +1714,14 @@ test_settings(void **state)
 
 /* ---- the database file ---- */
 
-static void
-exec_sql(const char *path, const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
 
 static void
 test_file(void **state)
 {
 	struct fixture *f = *state;
 	struct hub_store *s = (struct hub_store *)1;
-	char other[160];
+	char other[160], sql[64];
+	int64_t version;
 	struct stat st;
 	FILE *fp;
 
@@ -1698,17 +1755,508 @@ test_file(void **state)
 	/* Ours, from a newer release. */
 	hub_store_close(f->s);
 	f->s = NULL;
+	version = sql_int(f->path, "PRAGMA user_version");
+	assert_true(version >= 2);
 	exec_sql(f->path, "PRAGMA user_version = 99");
 	assert_int_equal(hub_store_open(f->path, &s, err, sizeof(err)),
 	    VG_ERR_VERSION);
 	assert_non_null(strstr(err, "newer"));
-	exec_sql(f->path, "PRAGMA user_version = 1");
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld",
+	    (long long)version);
+	exec_sql(f->path, sql);
 	OK(hub_store_open(f->path, &f->s, err, sizeof(err)));
 
 	/* A missing folder. */
 	assert_int_equal(hub_store_open("/nonexistent-dir/hub.db", &s, err,
 	    sizeof(err)), VG_ERR_NOTFOUND);
 	assert_non_null(strstr(err, "/nonexistent-dir/hub.db"));
+}
+
+/* ---- searches, the rollup and the overview ---- */
+
+static int64_t
+page_int(const json_t *page, const char *k)
+{
+	return jint(page, k);
+}
+
+/* A search walks the ids newest first in windows; a budget stops it at
+ * the end of a window (0: after the first), and "next" continues it
+ * where it stopped. Empty stretches of ids cost nothing, and a device's
+ * search follows the device's own events. */
+static void
+test_query_windows(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct batch b;
+	json_t *page, *a;
+	int64_t d1, d2, next;
+
+	d1 = reg(f, "web01", "m-1", "[]", NULL);
+	d2 = reg(f, "web02", "m-2", "[]", NULL);
+	batch_make(&b, d1, 1, 10, "/old/f", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	/* 200,000 ids nobody will have: three windows and more. */
+	exec_sql(f->path, "UPDATE sqlite_sequence SET seq = seq + 200000"
+	    " WHERE name = 'event'");
+	batch_make(&b, d2, 1, 10, "/new/f", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 2000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+
+	/* Without a budget: all there is. */
+	memset(&flt, 0, sizeof(flt));
+	flt.text = "/OLD/";
+	flt.limit = 100;
+	flt.budget_ms = HS_NO_BUDGET;
+	page = query_page(f, &flt);
+	assert_int_equal(json_array_size(json_object_get(page, "events")),
+	    10);
+	assert_true(json_is_false(json_object_get(page, "partial")));
+	assert_true(json_is_null(json_object_get(page, "next")));
+	assert_true(json_is_null(json_object_get(page, "searched_to")));
+	json_decref(page);
+
+	/* One window: the new events only, so nothing yet. */
+	flt.budget_ms = 0;
+	page = query_page(f, &flt);
+	assert_int_equal(json_array_size(json_object_get(page, "events")), 0);
+	assert_true(json_is_true(json_object_get(page, "partial")));
+	/* Below the new events, above the old ones. */
+	next = page_int(page, "next");
+	assert_true(next > 12 && next < 200000);
+	assert_int_equal(page_int(page, "searched_to"), 2000);
+	json_decref(page);
+	/* Keep searching: the next window starts at the old events. */
+	flt.before_id = next;
+	page = query_page(f, &flt);
+	a = json_object_get(page, "events");
+	assert_int_equal(json_array_size(a), 10);
+	assert_string_equal(jstr(json_array_get(a, 0), "path"), "/old/f10");
+	assert_true(json_is_false(json_object_get(page, "partial")));
+	assert_true(json_is_null(json_object_get(page, "next")));
+	json_decref(page);
+
+	/* A full page: next is its last id, searched_to its receipt. */
+	flt.before_id = 0;
+	flt.limit = 4;
+	flt.budget_ms = HS_NO_BUDGET;
+	page = query_page(f, &flt);
+	a = json_object_get(page, "events");
+	assert_int_equal(json_array_size(a), 4);
+	assert_int_equal(page_int(page, "next"), jint(json_array_get(a, 3),
+	    "id"));
+	assert_int_equal(page_int(page, "searched_to"), 1000);
+	assert_true(json_is_false(json_object_get(page, "partial")));
+	json_decref(page);
+
+	/* The device's own events, past the empty ids, in one window. */
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = d1;
+	flt.limit = 100;
+	flt.budget_ms = 0;
+	page = query_page(f, &flt);
+	assert_int_equal(json_array_size(json_object_get(page, "events")),
+	    11);
+	assert_true(json_is_false(json_object_get(page, "partial")));
+	json_decref(page);
+
+	/* Everything, one window at a time. */
+	flt.device_id = 0;
+	page = query_page(f, &flt);
+	assert_int_equal(json_array_size(json_object_get(page, "events")),
+	    10);
+	assert_true(json_is_true(json_object_get(page, "partial")));
+	json_decref(page);
+}
+
+/* since and until are exact even where receipt times are out of id
+ * order (within the two minutes the store allows for), and with the
+ * id windows. */
+static void
+test_query_times(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct batch b;
+	json_t *a;
+	int64_t dev;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	batch_make(&b, dev, 1, 15, "/f", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, 5, 5000, b.stored, err,
+	    sizeof(err)));
+	/* Received earlier, stored later. */
+	OK(OPS(f)->events_insert(f->s, b.ev + 5, 5, 4990, b.stored, err,
+	    sizeof(err)));
+	exec_sql(f->path, "UPDATE sqlite_sequence SET seq = seq + 100000"
+	    " WHERE name = 'event'");
+	OK(OPS(f)->events_insert(f->s, b.ev + 10, 5, 5200, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+
+	memset(&flt, 0, sizeof(flt));
+	flt.type = HS_EV_CHANGED;
+	flt.since = 4995;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 10);
+	json_decref(a);
+	flt.since = 0;
+	flt.until = 4995;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 5);
+	assert_int_equal(jint(json_array_get(a, 0), "received"), 4990);
+	json_decref(a);
+	flt.since = 4990;
+	flt.until = 5001;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 10);
+	json_decref(a);
+	flt.since = 5100;
+	flt.until = 0;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 5);
+	assert_int_equal(jint(json_array_get(a, 4), "received"), 5200);
+	json_decref(a);
+	flt.since = 6000;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+}
+
+/* The state filter: new, acknowledged, accepted. */
+static void
+test_query_state(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_filter flt;
+	struct batch b;
+	json_t *a;
+	int64_t dev, id1, id2;
+
+	dev = reg(f, "web01", "m-1", "[]", NULL);
+	batch_make(&b, dev, 1, 5, "/f", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 1000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	memset(&flt, 0, sizeof(flt));
+	flt.type = HS_EV_CHANGED;
+	a = query(f, &flt);
+	id1 = jint(json_array_get(a, 0), "id");
+	id2 = jint(json_array_get(a, 1), "id");
+	json_decref(a);
+	OK(OPS(f)->event_ack(f->s, id1, "alice", "", 1, err, sizeof(err)));
+	OK(OPS(f)->event_accept(f->s, id2, "alice", 2, err, sizeof(err)));
+	flt.state = HS_STATE_NEW;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 3);
+	json_decref(a);
+	flt.state = HS_STATE_ACKED;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 1);
+	assert_int_equal(jint(json_array_get(a, 0), "id"), id1);
+	json_decref(a);
+	flt.state = HS_STATE_ACCEPTED;
+	a = query(f, &flt);
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(jstr(json_array_get(a, 0), "state"), "accepted");
+	json_decref(a);
+	flt.state = 9;
+	assert_int_equal(OPS(f)->event_query(f->s, &flt, &a, err,
+	    sizeof(err)), VG_ERR_INVAL);
+}
+
+/* Rows where the rollup and a count of the events differ. */
+static int64_t
+rollup_mismatch(struct fixture *f)
+{
+	return sql_int(f->path, "SELECT (SELECT count(*) FROM ("
+	    " SELECT received / 3600, device, type, count(*) FROM event"
+	    " GROUP BY 1, 2, 3 EXCEPT"
+	    " SELECT hour, device, type, n FROM event_rollup)) +"
+	    " (SELECT count(*) FROM ("
+	    " SELECT hour, device, type, n FROM event_rollup EXCEPT"
+	    " SELECT received / 3600, device, type, count(*) FROM event"
+	    " GROUP BY 1, 2, 3))");
+}
+
+/* The rollup follows inserts (re-sent events not counted twice; the
+ * hub's own events too), retention and device deletion, and an older
+ * database gets it filled in from its events. */
+static void
+test_rollup(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_in ev[3];
+	unsigned char stored[3];
+	struct batch b;
+	int64_t d1, d2, d3, now = (int64_t)time(NULL);
+	int deleted, i, count;
+
+	d1 = reg(f, "web01", "m-1", "[]", NULL);
+	d2 = reg(f, "web02", "m-2", "[]", NULL);
+	/* The hub's events: registered (above), clone, offline, online. */
+	d3 = reg(f, "web03", "m-1", "[]", NULL);
+	OK(OPS(f)->device_touch(f->s, d1, now + 1000, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, d2, now + 1000, err, sizeof(err)));
+	OK(OPS(f)->devices_mark_offline(f->s, now + 1000, now, 300, 60,
+	    &count, err, sizeof(err)));
+	assert_int_equal(count, 1);
+	OK(OPS(f)->device_touch(f->s, d3, now + 1001, err, sizeof(err)));
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(sql_int(f->path, "SELECT sum(n) FROM event_rollup"
+	    " WHERE type IN (10, 11, 13, 14)"), 2 + 1 + 1 + 3);
+	OK(OPS(f)->device_delete(f->s, d3, err, sizeof(err)));
+	/* Agents' events of several devices and types in one batch. */
+	memset(ev, 0, sizeof(ev));
+	for (i = 0; i < 3; i++) {
+		ev[i].device_id = i == 1 ? d2 : d1;
+		ev[i].seq = 90000 + (uint64_t)i;
+		ev[i].type = HS_EV_AGENT;
+		ev[i].message = "overflow";
+	}
+	OK(OPS(f)->events_insert(f->s, ev, 3, 45000, stored, err,
+	    sizeof(err)));
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(sql_int(f->path, "SELECT n FROM event_rollup"
+	    " WHERE hour = 12 AND device = 1 AND type = 12"), 2);
+	for (i = 0; i < 6; i++) {
+		batch_make(&b, i % 2 ? d1 : d2, 1 + (uint64_t)i * 100, 50,
+		    "/f", "");
+		OK(OPS(f)->events_insert(f->s, b.ev, b.n, 36000 + i * 1800,
+		    b.stored, err, sizeof(err)));
+		/* Sent again: nothing new. */
+		OK(OPS(f)->events_insert(f->s, b.ev, b.n, 99999, b.stored,
+		    err, sizeof(err)));
+		assert_int_equal(b.stored[0], 2);
+		batch_free(&b);
+	}
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(count_events(f), 2 + 1 + 3 + 300);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM event_rollup"
+	    " WHERE hour = 10"), 2);
+	/* Retention, a few at a time, across hours. */
+	OK(OPS(f)->events_purge(f->s, 36000 + 3 * 1800, 70, &deleted, err,
+	    sizeof(err)));
+	assert_int_equal(deleted, 70);
+	assert_int_equal(rollup_mismatch(f), 0);
+	OK(OPS(f)->events_purge(f->s, 36000 + 3 * 1800, 100, &deleted, err,
+	    sizeof(err)));
+	assert_int_equal(deleted, 80);
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM event_rollup"
+	    " WHERE hour = 10"), 0);
+	assert_int_equal(count_events(f), 2 + 1 + 3 + 150);
+	/* A device and its events. */
+	OK(OPS(f)->device_delete(f->s, d1, err, sizeof(err)));
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM event_rollup"
+	    " WHERE device = 1"), 0);
+	assert_int_equal(count_events(f), 1 + 1 + 50);
+
+	/* A database of schema 1: no rollup, no triggers. Opening it
+	 * brings it up to date, with the rollup of what it holds. */
+	hub_store_close(f->s);
+	f->s = NULL;
+	exec_sql(f->path, "DROP TRIGGER event_rollup_remove;"
+	    " DROP INDEX event_notice;"
+	    "DROP TABLE event_rollup; PRAGMA user_version = 1");
+	exec_sql(f->path, "INSERT INTO event(device, time_ns, received, type,"
+	    " origin) VALUES (2, 0, 50000, 3, 0), (2, 0, 50001, 12, 0)");
+	OK(hub_store_open(f->path, &f->s, err, sizeof(err)));
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(count_events(f), 1 + 1 + 50 + 2);
+	batch_make(&b, d2, 5000, 3, "/g", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, 50000, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	assert_int_equal(rollup_mismatch(f), 0);
+	assert_int_equal(sql_int(f->path, "SELECT n FROM event_rollup"
+	    " WHERE hour = 13 AND type = 3"), 4);
+	(void)d2;
+}
+
+/* The problem of a device in an overview, or NULL. */
+static const json_t *
+problem_of(const json_t *dash, int64_t device, const char *type)
+{
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(dash, "problems"), i, p)
+		if (jint(p, "device_id") == device &&
+		    strcmp(jstr(p, "type"), type) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+test_dashboard(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_event_in ev;
+	struct batch b;
+	json_t *dash, *pts, *top, *p;
+	int64_t now = (int64_t)time(NULL), hour = now / 3600 * 3600;
+	int64_t from = hour - 23 * 3600, d1, d2, d3, d4, clone_ev;
+	unsigned char stored;
+	const json_t *pr;
+	int count;
+	size_t i;
+
+	d1 = reg(f, "web01", "m-1", "[]", NULL);
+	d2 = reg(f, "web02", "m-2", "[]", NULL);
+	d3 = reg(f, "web03", "m-3", "[]", NULL);
+	batch_make(&b, d1, 1, 5, "/a", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, now, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	batch_make(&b, d1, 100, 3, "/b", "");
+	for (i = 0; i < b.n; i++)
+		b.ev[i].type = HS_EV_ADDED;
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, hour - 2 * 3600, b.stored,
+	    err, sizeof(err)));
+	batch_free(&b);
+	batch_make(&b, d2, 1, 4, "/c", "");
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, hour - 5 * 3600 + 10,
+	    b.stored, err, sizeof(err)));
+	batch_free(&b);
+	/* Before the window: not in it. */
+	batch_make(&b, d2, 100, 2, "/d", "");
+	for (i = 0; i < b.n; i++)
+		b.ev[i].type = HS_EV_REMOVED;
+	OK(OPS(f)->events_insert(f->s, b.ev, b.n, from - 1, b.stored, err,
+	    sizeof(err)));
+	batch_free(&b);
+	/* An agent's health event of d3; a clone of d1 (on both). */
+	memset(&ev, 0, sizeof(ev));
+	ev.device_id = d3;
+	ev.seq = 1;
+	ev.type = HS_EV_AGENT;
+	ev.message = "inotify watch limit reached";
+	OK(OPS(f)->events_insert(f->s, &ev, 1, now - 60, &stored, err,
+	    sizeof(err)));
+	d4 = reg(f, "web04", "m-1", "[]", NULL);
+	/* d2 stops polling; the others poll. */
+	OK(OPS(f)->device_touch(f->s, d1, now + 10000, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, d3, now + 10000, err, sizeof(err)));
+	OK(OPS(f)->device_touch(f->s, d4, now + 10000, err, sizeof(err)));
+	OK(OPS(f)->devices_mark_offline(f->s, now + 10000, now, 300, 60,
+	    &count, err, sizeof(err)));
+	assert_int_equal(count, 1);
+
+	OK(OPS(f)->dashboard(f->s, from, 3600, now, &dash, err,
+	    sizeof(err)));
+	assert_int_equal(jint(json_object_get(dash, "devices"), "total"), 4);
+	assert_int_equal(jint(json_object_get(dash, "devices"), "online"), 3);
+	assert_int_equal(jint(json_object_get(dash, "devices"), "offline"),
+	    1);
+	assert_int_equal(jint(json_object_get(dash, "events"), "total"),
+	    count_events(f));
+	assert_int_equal(jint(json_object_get(dash, "changes"), "bucket"),
+	    3600);
+	pts = json_object_get(json_object_get(dash, "changes"), "points");
+	assert_int_equal(json_array_size(pts), 24);
+	assert_int_equal(jint(json_array_get(pts, 0), "t"), from);
+	p = json_array_get(pts, 23);
+	assert_int_equal(jint(p, "t"), hour);
+	assert_int_equal(jint(p, "changed"), 5);
+	assert_int_equal(jint(p, "added"), 0);
+	assert_int_equal(jint(json_array_get(pts, 21), "added"), 3);
+	assert_int_equal(jint(json_array_get(pts, 18), "changed"), 4);
+	json_array_foreach(pts, i, p)
+		assert_int_equal(jint(p, "removed"), 0);
+	top = json_object_get(dash, "top_devices");
+	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(jint(json_array_get(top, 0), "id"), d1);
+	assert_int_equal(jint(json_array_get(top, 0), "changes"), 8);
+	assert_string_equal(jstr(json_array_get(top, 0), "name"), "web01");
+	assert_int_equal(jint(json_array_get(top, 1), "changes"), 4);
+	assert_int_equal(json_array_size(json_object_get(dash, "latest")),
+	    10);
+	json_array_foreach(json_object_get(dash, "latest"), i, p)
+		assert_non_null(strstr("added removed changed",
+		    jstr(p, "type")));
+	pr = problem_of(dash, d2, "offline");
+	assert_non_null(pr);
+	assert_non_null(strstr(jstr(pr, "message"), "no poll since"));
+	assert_int_equal(jint(pr, "time"), now + 10000);
+	assert_true(jint(pr, "event_id") > 0);
+	assert_string_equal(jstr(json_array_get(json_object_get(dash,
+	    "problems"), 0), "type"), "offline");
+	pr = problem_of(dash, d3, "agent");
+	assert_non_null(pr);
+	assert_string_equal(jstr(pr, "message"), "inotify watch limit reached");
+	assert_int_equal(jint(pr, "time"), now - 60);
+	assert_non_null(problem_of(dash, d4, "clone"));
+	pr = problem_of(dash, d1, "clone");
+	assert_non_null(pr);
+	clone_ev = jint(pr, "event_id");
+	assert_int_equal(json_array_size(json_object_get(dash, "problems")),
+	    4);
+	json_decref(dash);
+
+	/* Acknowledged: no longer a problem. */
+	OK(OPS(f)->event_ack(f->s, clone_ev, "alice", "known", now, err,
+	    sizeof(err)));
+	OK(OPS(f)->dashboard(f->s, from, 3600, now, &dash, err,
+	    sizeof(err)));
+	assert_null(problem_of(dash, d1, "clone"));
+	assert_int_equal(json_array_size(json_object_get(dash, "problems")),
+	    3);
+	json_decref(dash);
+
+	/* Days: the removals of the day before are in a week's window. */
+	OK(OPS(f)->dashboard(f->s, now / 86400 * 86400 - 6 * 86400, 86400,
+	    now, &dash, err, sizeof(err)));
+	pts = json_object_get(json_object_get(dash, "changes"), "points");
+	assert_int_equal(json_array_size(pts), 7);
+	count = 0;
+	json_array_foreach(pts, i, p)
+		count += (int)(jint(p, "added") + jint(p, "removed") +
+		    jint(p, "changed"));
+	assert_int_equal(count, 5 + 3 + 4 + 2);
+	json_decref(dash);
+	assert_int_equal(OPS(f)->dashboard(f->s, from + 1, 3600, now, &dash,
+	    err, sizeof(err)), VG_ERR_INVAL);
+}
+
+/* seen_before and seen_after see the polls still buffered in memory. */
+static void
+test_device_seen(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_device_filter flt;
+	int64_t now = (int64_t)time(NULL), a, b;
+	json_t *l;
+	int pass;
+
+	a = reg(f, "web01", "m-1", "[]", NULL);
+	b = reg(f, "web02", "m-2", "[]", NULL);
+	OK(OPS(f)->device_touch(f->s, a, now + 1000, err, sizeof(err)));
+	for (pass = 0; pass < 2; pass++) {
+		memset(&flt, 0, sizeof(flt));
+		flt.seen_after = now + 500;
+		OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+		assert_int_equal(json_array_size(l), 1);
+		assert_int_equal(jint(json_array_get(l, 0), "id"), a);
+		json_decref(l);
+		flt.seen_after = 0;
+		flt.seen_before = now + 500;
+		OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+		assert_int_equal(json_array_size(l), 1);
+		assert_int_equal(jint(json_array_get(l, 0), "id"), b);
+		json_decref(l);
+		flt.seen_after = now - 10;
+		OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
+		assert_int_equal(json_array_size(l), 1);
+		json_decref(l);
+		OK(OPS(f)->flush(f->s, err, sizeof(err)));
+	}
 }
 
 /* ---- threads ---- */
@@ -1769,6 +2317,7 @@ ingest_run(void *arg)
 		memset(&flt, 0, sizeof(flt));
 		flt.device_id = w->device;
 		flt.limit = 10;
+		flt.budget_ms = 150;
 		if (w->s->ops->event_query(w->s, &flt, &a, w->err,
 		    sizeof(w->err)) != 0)
 			w->failures++;
@@ -1854,6 +2403,17 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_query_windows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_query_times, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_query_state, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rollup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dashboard, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_device_seen, setup,
 		    teardown),
 	};
 

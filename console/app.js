@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The console's router and frame: session, header navigation, one page
+// module per route (pages/NAME.js, export async function render(main, ctx)).
+
+import { api, setCsrf, setUnauthorizedHandler } from './api.js';
+import { h, clear, errorBox, pageTitle } from './ui.js';
+
+const ROUTES = [
+  { path: '/signin', page: 'signin', anonymous: true },
+  { path: '/', page: 'dashboard' },
+  { path: '/devices', page: 'devices' },
+  { path: '/devices/:id', page: 'device' },
+  { path: '/groups', page: 'groups' },
+  { path: '/groups/:id', page: 'group' },
+  { path: '/events', page: 'events' },
+  { path: '/events/:id', page: 'event' },
+  { path: '/users', page: 'users', admin: true },
+  { path: '/settings', page: 'settings' },
+  { path: '/account', page: 'account' },
+];
+
+const NAV = [
+  { href: '/', label: 'Dashboard' },
+  { href: '/devices', label: 'Devices' },
+  { href: '/events', label: 'Events' },
+  { href: '/groups', label: 'Groups' },
+  { href: '/users', label: 'Users', admin: true },
+  { href: '/settings', label: 'Settings' },
+  { href: '/account', label: 'Account' },
+];
+
+const main = document.getElementById('main');
+const top = document.getElementById('top');
+
+let session = null;         // {user:{id,name,role}, csrf, expires} while signed in
+let sessionChecked = false; // GET /session has answered once
+let cleanup = null;         // what the current page returned
+let renderSeq = 0;          // to drop the results of a page left meanwhile
+let currentPath = null;
+
+function matchRoute(pathname) {
+  const parts = pathname.split('/').filter(Boolean);
+  for (const r of ROUTES) {
+    const rp = r.path.split('/').filter(Boolean);
+    if (rp.length !== parts.length)
+      continue;
+    const params = {};
+    let ok = true;
+    for (let i = 0; i < rp.length; i++) {
+      if (rp[i].startsWith(':')) {
+        if (!/^[1-9][0-9]{0,15}$/.test(parts[i])) {
+          ok = false;
+          break;
+        }
+        params[rp[i].slice(1)] = parts[i];
+      } else if (rp[i] !== parts[i]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok)
+      return { route: r, params };
+  }
+  return null;
+}
+
+// A local path to go to after signing in: same origin, not the API.
+function safeNext(next) {
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') ||
+      next.startsWith('/api/') || next.startsWith('/signin'))
+    return '/';
+  return next;
+}
+
+function isAdmin() {
+  return !!(session && session.user && session.user.role === 'admin');
+}
+
+function setSession(s) {
+  session = s;
+  sessionChecked = true;
+  setCsrf(s ? s.csrf : '');
+}
+
+function renderHeader(pathname) {
+  const brand = h('a', { class: 'brand', href: '/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'vigil');
+  if (!session) {
+    clear(top, h('div', { class: 'bar' }, brand));
+    return;
+  }
+  const section = '/' + (pathname.split('/')[1] || '');
+  const items = NAV.filter((n) => !n.admin || isAdmin()).map((n) => {
+    const current = n.href === '/' ? pathname === '/' : section === n.href;
+    return h('li', null, h('a', { href: n.href, 'aria-current': current ? 'page' : null, text: n.label }));
+  });
+  const signOut = h('button', { type: 'button', class: 'btn btn-quiet', text: 'Sign out', onclick: doSignOut });
+  clear(top, h('div', { class: 'bar' },
+    brand,
+    h('nav', { 'aria-label': 'Main' }, h('ul', null, items)),
+    h('div', { class: 'who' },
+      h('span', { class: 'who-name', text: session.user.name }),
+      h('span', { class: 'who-role', text: session.user.role }),
+      signOut)));
+}
+
+async function doSignOut() {
+  try {
+    await api('DELETE', '/session');
+  } catch (e) {
+    // The session may be gone already; signed out either way.
+  }
+  setSession(null);
+  navigate('/signin', { replace: true });
+}
+
+// Goes to url (a path with an optional query) in the page.
+// opts: replace (replace the history entry), focus (id of the element to
+// focus after the page is drawn, e.g. the filter that changed; default the
+// <main>).
+export function navigate(url, opts) {
+  opts = opts || {};
+  if (opts.replace)
+    history.replaceState(null, '', url);
+  else
+    history.pushState(null, '', url);
+  route(opts);
+}
+
+function notFound(container) {
+  clear(container, pageTitle('Page not found'),
+    h('p', null, 'There is no page at this address. ', h('a', { href: '/', text: 'Go to the dashboard' }), '.'));
+}
+
+async function route(opts) {
+  opts = opts || {};
+  const seq = ++renderSeq;
+  const pathname = location.pathname;
+  const query = new URLSearchParams(location.search);
+  const samePage = pathname === currentPath;
+  currentPath = pathname;
+
+  if (!sessionChecked) {
+    main.setAttribute('aria-busy', 'true');
+    try {
+      setSession(await api('GET', '/session'));
+    } catch (e) {
+      if (e.status === 401) {
+        setSession(null);
+      } else {
+        main.removeAttribute('aria-busy');
+        clear(main, pageTitle('vigil'), errorBox(e),
+          h('button', { type: 'button', class: 'btn', text: 'Try again', onclick: () => route() }));
+        return;
+      }
+    }
+    if (seq !== renderSeq)
+      return;
+  }
+
+  const m = matchRoute(pathname);
+  if (m && !m.route.anonymous && !session) {
+    const here = pathname + location.search;
+    navigate(here === '/' ? '/signin' : `/signin?next=${encodeURIComponent(here)}`, { replace: true });
+    return;
+  }
+  if (m && m.route.page === 'signin' && session) {
+    navigate(safeNext(query.get('next')), { replace: true });
+    return;
+  }
+
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (e) {
+      // A page that fails to tidy up must not stop the next one.
+    }
+    cleanup = null;
+  }
+  renderHeader(pathname);
+  main.replaceChildren();
+  main.setAttribute('aria-busy', 'true');
+  if (!samePage || !opts.focus)
+    window.scrollTo(0, 0);
+  if (!opts.focus)
+    main.focus({ preventScroll: true });
+
+  const ctx = {
+    params: m ? m.params : {},
+    query,
+    session,
+    navigate,
+    isAdmin: isAdmin(),
+    // Sign-in: keeps the new session and goes on.
+    signedIn(s) {
+      setSession(s);
+      navigate(safeNext(query.get('next')), { replace: true });
+    },
+    // False once the user has gone to another page.
+    alive: () => seq === renderSeq,
+  };
+
+  try {
+    if (!m) {
+      notFound(main);
+    } else if (m.route.admin && !ctx.isAdmin) {
+      clear(main, pageTitle('Not allowed'), errorBox('Only administrators can see this page.'));
+    } else {
+      const mod = await import(`./pages/${m.route.page}.js`);
+      if (seq !== renderSeq)
+        return;
+      const ret = await mod.render(main, ctx);
+      if (seq !== renderSeq) {
+        if (typeof ret === 'function')
+          ret();
+        return;
+      }
+      if (typeof ret === 'function')
+        cleanup = ret;
+    }
+  } catch (e) {
+    if (seq !== renderSeq)
+      return;
+    if (!e.handled) {
+      if (!main.querySelector('h1'))
+        main.prepend(pageTitle('Error'));
+      main.append(errorBox(e));
+    }
+  } finally {
+    if (seq === renderSeq)
+      main.removeAttribute('aria-busy');
+  }
+  if (seq === renderSeq && opts.focus) {
+    const el = document.getElementById(opts.focus);
+    (el || main).focus({ preventScroll: !!el });
+  }
+}
+
+setUnauthorizedHandler(() => {
+  if (!session)
+    return;
+  setSession(null);
+  navigate('/signin?expired=1', { replace: true });
+});
+
+// In-page links: same origin, not /api/, no download, plain left click.
+document.addEventListener('click', (ev) => {
+  if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey)
+    return;
+  const a = ev.target.closest && ev.target.closest('a[href]');
+  if (!a || a.hasAttribute('download') || (a.target && a.target !== '_self'))
+    return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/'))
+    return;
+  if (/\.[A-Za-z0-9]+$/.test(url.pathname))
+    return; // an asset, not a page
+  ev.preventDefault();
+  if (url.pathname === location.pathname && url.search === location.search && url.hash) {
+    const target = document.getElementById(decodeURIComponent(url.hash.slice(1)));
+    if (target) {
+      target.focus();
+      target.scrollIntoView();
+    }
+    return;
+  }
+  navigate(url.pathname + url.search);
+});
+
+window.addEventListener('popstate', () => route());
+
+route();

@@ -1,0 +1,880 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The vigil web console end to end, as a person uses it: Debian's Chromium,
+// headless, driven by playwright-core against a real hub (and a real agent
+// watching VIGIL_E2E_WATCH_DIR), both started by
+// tests/blackbox/test_console_e2e.sh, which passes everything below in the
+// environment. Elements are found by their accessible names, as the
+// console's contract names them. Each check prints "ok - NAME" or
+// "not ok - NAME"; the last line is "N passed, N failed"; the exit status
+// is 1 when a check failed.
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync, rmSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import https from 'node:https';
+
+function need(name) {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    console.error(`console.test.mjs: ${name} is not set (run it through tests/blackbox/test_console_e2e.sh)`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const cfg = {
+  url: need('VIGIL_E2E_URL').replace(/\/$/, ''),
+  cert: need('VIGIL_E2E_CERT'),
+  spki: need('VIGIL_E2E_SPKI'),
+  fingerprint: need('VIGIL_E2E_FINGERPRINT'),
+  admin: need('VIGIL_E2E_ADMIN_USER'),
+  adminPassword: need('VIGIL_E2E_ADMIN_PASSWORD'),
+  ro: need('VIGIL_E2E_READONLY_USER'),
+  roPassword: need('VIGIL_E2E_READONLY_PASSWORD'),
+  watchDir: need('VIGIL_E2E_WATCH_DIR'),
+  deviceId: need('VIGIL_E2E_DEVICE_ID'),
+  deviceName: need('VIGIL_E2E_DEVICE_NAME'),
+  groupId: need('VIGIL_E2E_GROUP_ID'),
+  groupName: need('VIGIL_E2E_GROUP_NAME'),
+  out: need('VIGIL_E2E_OUT'),
+  chromium: process.env.VIGIL_E2E_CHROMIUM || '/usr/bin/chromium',
+};
+
+const DESKTOP = { width: 1280, height: 800 };
+const NARROW = { width: 390, height: 844 };
+const SHOTS = join(cfg.out, 'screenshots');
+const DOWNLOADS = join(cfg.out, 'downloads');
+const FAILURES = join(cfg.out, 'failures');
+for (const d of [SHOTS, DOWNLOADS, FAILURES]) {
+  rmSync(d, { recursive: true, force: true });
+  mkdirSync(d, { recursive: true });
+}
+
+// ---------------------------------------------------------------------------
+// Checks
+
+let passed = 0;
+let failed = 0;
+const failedNames = new Set();
+let current = null; // the page a failing check photographs
+
+// check NAME FN [NEEDS]: runs FN; a throw fails the check. A check whose
+// NEEDS (names of earlier checks) failed is not run and counts as failed,
+// so one broken page costs its own checks, not the run's time.
+async function check(name, fn, needs = []) {
+  const broken = needs.filter((n) => failedNames.has(n));
+  if (broken.length) {
+    failed++;
+    failedNames.add(name);
+    console.log(`not ok - ${name} (not run: "${broken.join('", "')}" failed)`);
+    return false;
+  }
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name}`);
+    return true;
+  } catch (e) {
+    failed++;
+    failedNames.add(name);
+    console.log(`not ok - ${name}`);
+    const msg = String((e && e.message) || e).split('\n').slice(0, 12);
+    for (const line of msg)
+      console.log(`    ${line}`);
+    if (current && !current.isClosed()) {
+      const file = join(FAILURES, `${String(failed).padStart(2, '0')}-${slug(name)}.png`);
+      try {
+        await current.screenshot({ path: file });
+        console.log(`    (screenshot: ${file}; at ${current.url()})`);
+      } catch {
+        // the page may be gone with the failure
+      }
+    }
+    return false;
+  }
+}
+
+function slug(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
+function assert(cond, msg) {
+  if (!cond)
+    throw new Error(msg);
+}
+
+function eq(got, want, what) {
+  if (got !== want)
+    throw new Error(`${what}: got ${JSON.stringify(got)}, wanted ${JSON.stringify(want)}`);
+}
+
+async function poll(what, seconds, fn, every = 250) {
+  const end = Date.now() + seconds * 1000;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v)
+        return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end)
+      throw new Error(`${what} (waited ${seconds} s)${last ? `: ${last.message.split('\n')[0]}` : ''}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The browser console: every error and warning, and every uncaught
+// exception, of every page, fails the run. The only messages allowed are
+// Chromium's own "Failed to load resource" lines for answers the test
+// expects to be errors (a wrong password's 401, the sign-in page asking
+// GET /session without a session, the 403s of forced requests, the 401
+// of an ended session), each named by status and API path.
+
+const consoleProblems = [];
+const allowed = [{ status: 401, path: /^\/api\/v1\/session$/, why: 'no session yet / wrong password' }];
+
+async function allowing(status, path, why, fn) {
+  const rule = { status, path, why };
+  allowed.push(rule);
+  try {
+    return await fn();
+  } finally {
+    // Chromium reports a failed load a moment after the answer.
+    await new Promise((r) => setTimeout(r, 300));
+    allowed.splice(allowed.indexOf(rule), 1);
+  }
+}
+
+function watch(page, who) {
+  page.on('console', (msg) => {
+    const type = msg.type();
+    if (type !== 'error' && type !== 'warning')
+      return;
+    const text = msg.text();
+    const loc = msg.location() || {};
+    const m = /^Failed to load resource: the server responded with a status of (\d+)/.exec(text);
+    if (m && loc.url) {
+      const status = Number(m[1]);
+      let path = '';
+      try {
+        path = new URL(loc.url).pathname;
+      } catch {
+        // not a URL: not allowed
+      }
+      if (allowed.some((a) => a.status === status && a.path.test(path)))
+        return;
+    }
+    consoleProblems.push(`${who}: console ${type}: ${text}${loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''} on ${page.url()}`);
+  });
+  page.on('pageerror', (err) => {
+    consoleProblems.push(`${who}: uncaught ${err.name || 'error'}: ${err.message} on ${page.url()}`);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The hub's API from outside the browser (to end a session server-side),
+// trusting only the hub's certificate.
+
+const hubCa = readFileSync(cfg.cert);
+
+function hubRequest(method, path, { token, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(`${cfg.url}/api/v1${path}`);
+    const headers = {};
+    if (token)
+      headers.Authorization = `Bearer ${token}`;
+    let data;
+    if (body !== undefined) {
+      data = JSON.stringify(body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const req = https.request({
+      host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, ca: hubCa, timeout: 15000,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    if (data)
+      req.write(data);
+    req.end();
+  });
+}
+
+// An API request made by the page itself, with its cookie and (for unsafe
+// methods) the CSRF token of its session, as a script in the page could.
+async function pageApi(page, method, path, body) {
+  return page.evaluate(async ({ method, path, body }) => {
+    const headers = { Accept: 'application/json' };
+    if (method !== 'GET') {
+      const s = await fetch('/api/v1/session', { credentials: 'same-origin' });
+      const csrf = s.ok ? (await s.json()).csrf : '';
+      headers['X-CSRF-Token'] = csrf;
+    }
+    let data;
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      data = JSON.stringify(body);
+    }
+    const r = await fetch(`/api/v1${path}`, { method, headers, body: data, credentials: 'same-origin' });
+    const text = await r.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, json, text };
+  }, { method, path, body });
+}
+
+// ---------------------------------------------------------------------------
+// Page helpers
+
+const h1 = (page, name) => page.getByRole('heading', { level: 1, name, exact: true });
+const h2 = (page, name) => page.getByRole('heading', { level: 2, name, exact: true });
+const nav = (page) => page.getByRole('navigation', { name: 'Main' });
+const navLink = (page, name) => nav(page).getByRole('link', { name, exact: true });
+
+// The page has finished loading: its h1 is NAME and <main> is not busy.
+async function loaded(page, name) {
+  await h1(page, name).waitFor({ state: 'visible' });
+  await page.locator('main#main:not([aria-busy="true"])').waitFor({ state: 'attached' });
+}
+
+async function go(page, path, name) {
+  await page.goto(cfg.url + path);
+  await loaded(page, name);
+}
+
+async function shot(page, name, size) {
+  await page.screenshot({ path: join(SHOTS, `${name}-${size.width}x${size.height}.png`) });
+}
+
+async function mustSee(locator, what) {
+  try {
+    await locator.first().waitFor({ state: 'visible', timeout: 5000 });
+  } catch {
+    throw new Error(`not shown: ${what}`);
+  }
+}
+
+// The named control is not in the page at all (nor hidden in it).
+async function absent(page, role, name) {
+  const n = await page.getByRole(role, { name, exact: true, includeHidden: true }).count();
+  if (n !== 0)
+    throw new Error(`${role} "${name}" is rendered (${n}) for a read-only user`);
+}
+
+async function signIn(page, user, password) {
+  await page.getByLabel('User name', { exact: true }).fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+async function confirmIfAsked(page) {
+  const dlg = page.locator('dialog[open]');
+  try {
+    await dlg.waitFor({ state: 'visible', timeout: 1500 });
+  } catch {
+    return;
+  }
+  await dlg.getByRole('button').filter({ hasNotText: /^\s*cancel\s*$/i }).last().click();
+}
+
+// RFC 4180: fields in double quotes may hold commas, quotes ("") and
+// line breaks.
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        cell += c;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n')
+        i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else {
+      cell += c;
+    }
+  }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+async function download(page, linkName, file) {
+  const link = page.getByRole('link', { name: linkName, exact: true });
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), link.click()]);
+  const failure = await dl.failure();
+  assert(!failure, `${linkName}: the download failed: ${failure}`);
+  const path = join(DOWNLOADS, file);
+  await dl.saveAs(path);
+  return { path, suggested: dl.suggestedFilename(), text: readFileSync(path, 'utf8'), href: await link.getAttribute('href') };
+}
+
+// ---------------------------------------------------------------------------
+// The run
+
+const browser = await chromium.launch({
+  executablePath: cfg.chromium,
+  args: [`--ignore-certificate-errors-spki-list=${cfg.spki}`],
+});
+const ctxOpts = { viewport: DESKTOP, acceptDownloads: true, locale: 'en-GB' };
+const MARK = `e2e change ${Date.now()}`;
+const NOTES = join(cfg.watchDir, 'notes.txt');
+const state = { eventId: null, newGroupId: null, newGroupName: `e2e-group-${process.pid}` };
+const PAGES = [
+  // name, path, h1 (filled in once known)
+  ['dashboard', '/', 'Dashboard'],
+  ['devices', '/devices', 'Devices'],
+  ['device', `/devices/${cfg.deviceId}`, cfg.deviceName],
+  ['events', '/events', 'Events'],
+  ['event', null, null],
+  ['groups', '/groups', 'Groups'],
+  ['group', `/groups/${cfg.groupId}`, cfg.groupName],
+  ['users', '/users', 'Users'],
+  ['settings', '/settings', 'Settings'],
+  ['account', '/account', 'Account'],
+];
+
+try {
+  const admin = await browser.newContext(ctxOpts);
+  admin.setDefaultTimeout(8000);
+  const page = await admin.newPage();
+  watch(page, 'admin');
+  current = page;
+
+  // --- sign in ---
+  await check('the console redirects a visitor without a session to the sign-in page', async () => {
+    await page.goto(`${cfg.url}/`);
+    await loaded(page, 'Sign in to vigil');
+    eq(new URL(page.url()).pathname, '/signin', 'path');
+    await shot(page, 'signin', DESKTOP);
+  });
+  await check('the sign-in form has labelled fields and a "Sign in" button', async () => {
+    await mustSee(page.getByLabel('User name', { exact: true }), 'field "User name"');
+    await mustSee(page.getByLabel('Password', { exact: true }), 'field "Password"');
+    await mustSee(page.getByRole('button', { name: 'Sign in', exact: true }), 'button "Sign in"');
+    eq(await page.getByLabel('Password', { exact: true }).getAttribute('type'), 'password', 'type of the Password field');
+  }, ['the console redirects a visitor without a session to the sign-in page']);
+  await check('a wrong password is refused with "wrong user name or password"', async () => {
+    await signIn(page, cfg.admin, `${cfg.adminPassword}-wrong`);
+    const alert = page.getByRole('alert').filter({ hasText: /wrong user name or password/i });
+    await mustSee(alert, 'an alert saying "wrong user name or password"');
+    eq(new URL(page.url()).pathname, '/signin', 'still on the sign-in page: path');
+  }, ['the sign-in form has labelled fields and a "Sign in" button']);
+  await check('the admin signs in and lands on the dashboard', async () => {
+    await signIn(page, cfg.admin, cfg.adminPassword);
+    await loaded(page, 'Dashboard');
+    eq(new URL(page.url()).pathname, '/', 'path');
+  }, ['the sign-in form has labelled fields and a "Sign in" button']);
+  const SIGNED_IN = ['the admin signs in and lands on the dashboard'];
+
+  // --- dashboard and navigation ---
+  await check('the dashboard has its sections', async () => {
+    for (const s of ['Devices', 'Changes over time', 'Most-changed devices', 'Latest changes', 'Problems'])
+      await mustSee(h2(page, s), `h2 "${s}"`);
+    await shot(page, 'dashboard', DESKTOP);
+  }, SIGNED_IN);
+  await check('the main navigation has every page, the user and "Sign out"', async () => {
+    for (const l of ['Dashboard', 'Devices', 'Events', 'Groups', 'Users', 'Settings', 'Account'])
+      await mustSee(navLink(page, l), `nav link "${l}"`);
+    eq(await navLink(page, 'Dashboard').getAttribute('aria-current'), 'page', 'aria-current of the Dashboard link');
+    await mustSee(page.locator('header').getByText(cfg.admin, { exact: true }), `the user name "${cfg.admin}" in the header`);
+    await mustSee(page.getByRole('button', { name: 'Sign out', exact: true }), 'button "Sign out"');
+  }, SIGNED_IN);
+
+  // --- devices: the agent's device is there ---
+  await check("the devices list shows the agent's device", async () => {
+    await navLink(page, 'Devices').click();
+    await loaded(page, 'Devices');
+    eq(new URL(page.url()).pathname, '/devices', 'path');
+    eq(await navLink(page, 'Devices').getAttribute('aria-current'), 'page', 'aria-current of the Devices link');
+    for (const l of ['Group', 'Status', 'OS', 'Last contact', 'Name'])
+      await mustSee(page.getByLabel(l, { exact: true }), `filter "${l}"`);
+    const table = page.getByRole('table', { name: 'Devices' });
+    await mustSee(table, 'table "Devices"');
+    await mustSee(table.getByRole('link', { name: cfg.deviceName, exact: true }), `a link "${cfg.deviceName}"`);
+    await shot(page, 'devices', DESKTOP);
+  }, SIGNED_IN);
+  await check('the Name filter narrows the devices list', async () => {
+    const table = page.getByRole('table', { name: 'Devices' });
+    await page.getByLabel('Name', { exact: true }).fill('no-such-device-e2e');
+    await page.getByLabel('Name', { exact: true }).press('Enter');
+    await poll('the device link disappears', 10, async () =>
+      (await table.getByRole('link', { name: cfg.deviceName, exact: true }).count()) === 0);
+    await page.getByLabel('Name', { exact: true }).fill(cfg.deviceName.slice(0, 4));
+    await page.getByLabel('Name', { exact: true }).press('Enter');
+    await mustSee(table.getByRole('link', { name: cfg.deviceName, exact: true }), 'the device again');
+  }, ["the devices list shows the agent's device"]);
+  await check("the device page shows the device's details, policy and changes", async () => {
+    await page.getByRole('table', { name: 'Devices' }).getByRole('link', { name: cfg.deviceName, exact: true }).click();
+    await loaded(page, cfg.deviceName);
+    eq(new URL(page.url()).pathname, `/devices/${cfg.deviceId}`, 'path');
+    for (const s of ['Details', 'Policy', 'Recent changes'])
+      await mustSee(h2(page, s), `h2 "${s}"`);
+    await mustSee(page.getByRole('main').getByText(cfg.watchDir).first(), `the watched folder ${cfg.watchDir} in the policy`);
+    await mustSee(page.getByRole('button', { name: 'Delete device', exact: true }), 'button "Delete device"');
+    await shot(page, 'device', DESKTOP);
+  }, ["the devices list shows the agent's device"]);
+
+  // --- a change in the watched folder reaches the events list ---
+  appendFileSync(NOTES, `${MARK}\n`);
+  await check('a change in the watched folder appears in the events list', async () => {
+    await navLink(page, 'Events').click();
+    await loaded(page, 'Events');
+    for (const l of ['Device', 'Group', 'From', 'To', 'Type', 'State', 'Path contains'])
+      await mustSee(page.getByLabel(l, { exact: true }), `filter "${l}"`);
+    await page.getByLabel('Path contains', { exact: true }).fill('notes.txt');
+    const table = page.getByRole('table', { name: 'Events' });
+    const link = table.getByRole('link', { name: NOTES });
+    await poll(`a row for ${NOTES}`, 40, async () => {
+      if (await link.count())
+        return true;
+      await page.getByRole('button', { name: 'Apply', exact: true }).click();
+      await page.locator('main#main:not([aria-busy="true"])').waitFor({ state: 'attached' });
+      return (await link.count()) > 0;
+    }, 1500);
+    const href = await link.first().getAttribute('href');
+    const m = /^\/events\/(\d+)$/.exec(href || '');
+    assert(m, `the path links to /events/<id>, not ${href}`);
+    state.eventId = m[1];
+    PAGES[4][1] = `/events/${state.eventId}`;
+    PAGES[4][2] = `Event ${state.eventId}`;
+    const q = new URL(page.url()).searchParams;
+    eq(q.get('q'), 'notes.txt', 'the filter "q" in the URL');
+    await shot(page, 'events', DESKTOP);
+  }, SIGNED_IN);
+  const HAVE_EVENT = ['a change in the watched folder appears in the events list'];
+
+  await check('the event page shows the attributes and the diff of the change', async () => {
+    await page.getByRole('table', { name: 'Events' }).getByRole('link', { name: NOTES }).first().click();
+    await loaded(page, `Event ${state.eventId}`);
+    await mustSee(h2(page, 'Attributes'), 'h2 "Attributes"');
+    for (const c of ['Attribute', 'Before', 'After'])
+      await mustSee(page.getByRole('columnheader', { name: c, exact: true }), `column "${c}"`);
+    assert(await page.locator('main tr.changed').count() > 0, 'no attribute row has the class "changed"');
+    await mustSee(h2(page, 'Diff'), 'h2 "Diff"');
+    await mustSee(page.locator('pre.diff span.add').filter({ hasText: MARK }), `an added line "${MARK}" in pre.diff`);
+    await mustSee(page.locator('pre.diff span.hunk'), 'a hunk line in pre.diff');
+    await mustSee(page.getByRole('main').getByText(NOTES).first(), 'the path');
+    await shot(page, 'event', DESKTOP);
+  }, HAVE_EVENT);
+  await check('"Accept into baseline" accepts the event (shown, and in the hub)', async () => {
+    await mustSee(page.getByRole('button', { name: 'Acknowledge', exact: true }), 'button "Acknowledge"');
+    await mustSee(page.getByLabel('Comment', { exact: true }), 'field "Comment"');
+    await page.getByRole('button', { name: 'Accept into baseline', exact: true }).click();
+    await confirmIfAsked(page);
+    await mustSee(page.getByRole('main').getByText(/^\s*accepted\s*$/i), 'the state "accepted"');
+    const r = await pageApi(page, 'GET', `/events/${state.eventId}`);
+    eq(r.status, 200, `GET /events/${state.eventId}`);
+    eq(r.json && r.json.state, 'accepted', 'the state the hub has');
+  }, HAVE_EVENT);
+
+  // --- filters (kept in the URL; back works) ---
+  await check('filters by state and path: only the accepted change, kept in the URL', async () => {
+    await go(page, '/events', 'Events');
+    await page.getByLabel('State', { exact: true }).selectOption('accepted');
+    await page.getByLabel('Type', { exact: true }).selectOption('changed');
+    await page.getByLabel('Path contains', { exact: true }).fill('notes.txt');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await poll('the URL keeps the filters', 10, async () => {
+      const q = new URL(page.url()).searchParams;
+      return q.get('state') === 'accepted' && q.get('type') === 'changed' && q.get('q') === 'notes.txt';
+    });
+    const table = page.getByRole('table', { name: 'Events' });
+    await mustSee(table.getByRole('link', { name: NOTES }), 'the accepted event');
+    const hrefs = await table.locator('a[href^="/events/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert(hrefs.includes(`/events/${state.eventId}`), `the rows ${hrefs.join(' ')} miss /events/${state.eventId}`);
+    const paths = await table.locator('a[href^="/events/"]').allInnerTexts();
+    assert(paths.every((p) => p.includes('notes.txt')), `a row does not match "notes.txt": ${paths.join(', ')}`);
+  }, HAVE_EVENT);
+  await check('a filter matching nothing empties the list, and Back restores the previous one', async () => {
+    const table = page.getByRole('table', { name: 'Events' });
+    await page.getByLabel('Path contains', { exact: true }).fill('no-such-path-e2e');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await poll('no event rows', 10, async () => (await page.locator('main a[href^="/events/"]').count()) === 0);
+    await page.goBack();
+    await poll('the URL has q=notes.txt again', 10, async () => new URL(page.url()).searchParams.get('q') === 'notes.txt');
+    await mustSee(table.getByRole('link', { name: NOTES }), 'the accepted event after Back');
+    eq(await page.getByLabel('Path contains', { exact: true }).inputValue(), 'notes.txt', 'the "Path contains" field after Back');
+  }, ['filters by state and path: only the accepted change, kept in the URL']);
+
+  // --- export ---
+  const CSV_HEADER = 'id,time,received,device_id,device,type,origin,kind,path,changed,state,message';
+  await check('"Export CSV" downloads the filtered events as CSV', async () => {
+    const d = await download(page, 'Export CSV', 'events.csv');
+    const href = new URL(d.href, cfg.url);
+    eq(href.pathname, '/api/v1/events/export', 'the link\'s path');
+    eq(href.searchParams.get('format'), 'csv', 'format');
+    eq(href.searchParams.get('q'), 'notes.txt', 'the link keeps the filter q');
+    eq(href.searchParams.get('state'), 'accepted', 'the link keeps the filter state');
+    assert(/^vigil-events-\d{8}-\d{6}\.csv$/.test(d.suggested), `file name ${d.suggested}`);
+    const rows = parseCsv(d.text);
+    eq(rows[0].join(','), CSV_HEADER, 'the header');
+    const body = rows.slice(1).filter((r) => r.length > 1);
+    assert(body.length >= 1, 'no event in the CSV');
+    const cols = Object.fromEntries(rows[0].map((c, i) => [c, i]));
+    for (const r of body) {
+      eq(r.length, rows[0].length, `cells in row ${r[0]}`);
+      assert(r[cols.path].includes('notes.txt'), `row ${r[0]} has path ${r[cols.path]}`);
+      eq(r[cols.state], 'accepted', `state of row ${r[0]}`);
+    }
+    const mine = body.find((r) => r[cols.id] === state.eventId);
+    assert(mine, `event ${state.eventId} is not in the CSV`);
+    eq(mine[cols.path], NOTES, 'its path');
+    eq(mine[cols.type], 'changed', 'its type');
+    eq(mine[cols.device_id], String(cfg.deviceId), 'its device_id');
+    eq(mine[cols.device], cfg.deviceName, 'its device');
+  }, ['filters by state and path: only the accepted change, kept in the URL']);
+  await check('"Export JSON" downloads the same events as JSON', async () => {
+    const d = await download(page, 'Export JSON', 'events.json');
+    const href = new URL(d.href, cfg.url);
+    eq(href.searchParams.get('format'), 'json', 'format');
+    assert(/^vigil-events-\d{8}-\d{6}\.json$/.test(d.suggested), `file name ${d.suggested}`);
+    const list = JSON.parse(d.text);
+    assert(Array.isArray(list) && list.length >= 1, 'not a non-empty array');
+    for (const e of list) {
+      assert(String(e.path).includes('notes.txt'), `event ${e.id} has path ${e.path}`);
+      eq(e.state, 'accepted', `state of event ${e.id}`);
+    }
+    const mine = list.find((e) => String(e.id) === state.eventId);
+    assert(mine, `event ${state.eventId} is not in the JSON`);
+    eq(mine.path, NOTES, 'its path');
+    eq(mine.type, 'changed', 'its type');
+    eq(String(mine.device_id), String(cfg.deviceId), 'its device_id');
+  }, ['filters by state and path: only the accepted change, kept in the URL']);
+
+  // --- the dashboard lists the change ---
+  await check('the dashboard lists the change among the latest', async () => {
+    await navLink(page, 'Dashboard').click();
+    await loaded(page, 'Dashboard');
+    await mustSee(page.getByRole('main').getByText(NOTES).first(), `${NOTES} on the dashboard`);
+  }, HAVE_EVENT);
+
+  // --- groups and the policy editor ---
+  await check('the groups page lists the group and creates a new one', async () => {
+    await navLink(page, 'Groups').click();
+    await loaded(page, 'Groups');
+    await mustSee(page.getByRole('main').getByRole('link', { name: cfg.groupName, exact: true }), `the group "${cfg.groupName}"`);
+    await shot(page, 'groups', DESKTOP);
+    const newBtn = page.getByRole('button', { name: 'New group', exact: true });
+    if (await newBtn.count())
+      await newBtn.click();
+    await page.getByLabel('Group name', { exact: true }).fill(state.newGroupName);
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const r = await poll('the hub has the new group', 10, async () => {
+      const g = await pageApi(page, 'GET', '/groups');
+      const list = (g.json && (g.json.groups || g.json)) || [];
+      return list.find((x) => x.name === state.newGroupName);
+    });
+    state.newGroupId = r.id;
+  }, SIGNED_IN);
+  await check('the group page shows members and the policy editor', async () => {
+    await go(page, `/groups/${cfg.groupId}`, cfg.groupName);
+    await mustSee(h2(page, 'Members'), 'h2 "Members"');
+    await mustSee(h2(page, 'Policy'), 'h2 "Policy"');
+    await mustSee(page.getByRole('main').getByText(cfg.deviceName).first(), 'the device among the members');
+    for (const l of ['Paths', 'Include', 'Exclude', 'Content tracked', 'Hash', 'Realtime', 'Schedule (seconds)',
+      'Max hash size', 'Approved commands'])
+      await mustSee(page.getByLabel(l, { exact: true }), `policy field "${l}"`);
+    eq(await page.getByLabel('Realtime', { exact: true }).isChecked(), true, 'Realtime checked');
+    const paths = await page.getByLabel('Paths', { exact: true }).inputValue();
+    assert(paths.split('\n').includes(cfg.watchDir), `Paths holds ${JSON.stringify(paths)}`);
+    await mustSee(page.getByText('Raw JSON', { exact: true }), 'the "Raw JSON" disclosure');
+    await mustSee(page.getByRole('button', { name: 'Save policy', exact: true }), 'button "Save policy"');
+    await shot(page, 'group', DESKTOP);
+  }, SIGNED_IN);
+  await check('a policy error from the hub is shown next to its field', async () => {
+    assert(state.newGroupId, 'no new group');
+    await go(page, `/groups/${state.newGroupId}`, state.newGroupName);
+    const paths = page.getByLabel('Paths', { exact: true });
+    await paths.fill('relative/path');
+    await allowing(400, /^\/api\/v1\/groups\/\d+\/policy$/, 'the invalid policy', async () => {
+      await page.getByRole('button', { name: 'Save policy', exact: true }).click();
+      await poll('Paths is marked aria-invalid="true"', 10, async () => (await paths.getAttribute('aria-invalid')) === 'true');
+    });
+    // The message is what describes the field, shown just below it.
+    const ids = ((await paths.getAttribute('aria-describedby')) || '').split(/\s+/).filter(Boolean);
+    assert(ids.length, 'Paths has no aria-describedby');
+    let message = null;
+    for (const id of ids) {
+      const el = page.locator(`[id="${id}"]`);
+      if (await el.isVisible() && /must be an absolute path/i.test(await el.innerText()))
+        message = el;
+    }
+    assert(message, 'no visible element describing Paths says the hub\'s "must be an absolute path"');
+    const fb = await paths.boundingBox();
+    const mb = await message.boundingBox();
+    assert(fb && mb && mb.y >= fb.y && mb.y - (fb.y + fb.height) < 80,
+      `the message (y ${mb && mb.y}) is not next to the Paths field (y ${fb && fb.y}, height ${fb && fb.height})`);
+  }, ['the groups page lists the group and creates a new one']);
+  await check('a valid policy saves, clears the error and reaches the hub', async () => {
+    const paths = page.getByLabel('Paths', { exact: true });
+    await paths.fill('/srv/e2e-one\n/srv/e2e-two');
+    await page.getByRole('button', { name: 'Save policy', exact: true }).click();
+    await poll('aria-invalid cleared', 10, async () => (await paths.getAttribute('aria-invalid')) !== 'true');
+    const r = await poll('the hub has the policy', 10, async () => {
+      const p = await pageApi(page, 'GET', `/groups/${state.newGroupId}/policy`);
+      const pol = p.json && (p.json.policy || p.json);
+      return p.status === 200 && pol && JSON.stringify(pol.paths) === JSON.stringify(['/srv/e2e-one', '/srv/e2e-two']) && pol;
+    });
+    assert(r, 'policy');
+  }, ['a policy error from the hub is shown next to its field']);
+
+  // --- users, settings, account ---
+  await check('the users page lists the users and creates one', async () => {
+    await navLink(page, 'Users').click();
+    await loaded(page, 'Users');
+    const table = page.getByRole('table', { name: 'Users' });
+    await mustSee(table.getByText(cfg.ro, { exact: true }), `user "${cfg.ro}"`);
+    await shot(page, 'users', DESKTOP);
+    const form = page.getByRole('main');
+    await form.getByLabel('User name', { exact: true }).fill('e2e-viewer');
+    await form.getByLabel('Password', { exact: true }).fill('a long e2e passphrase 42');
+    await form.getByLabel('Role', { exact: true }).selectOption('readonly');
+    await page.getByRole('button', { name: 'Create user', exact: true }).click();
+    await mustSee(table.getByText('e2e-viewer', { exact: true }), 'the new user in the table');
+  }, SIGNED_IN);
+  await check('the settings page shows the hub, its fingerprint and the enrolment controls', async () => {
+    await navLink(page, 'Settings').click();
+    await loaded(page, 'Settings');
+    for (const s of ['Hub', 'Agents', 'Enrolment'])
+      await mustSee(h2(page, s), `h2 "${s}"`);
+    const codes = await page.locator('main code').allInnerTexts();
+    const norm = (s) => s.replace(/[^0-9a-f]/gi, '').toUpperCase();
+    assert(codes.some((c) => norm(c) === norm(cfg.fingerprint)),
+      `no <code> holds the fingerprint ${cfg.fingerprint} (found: ${codes.join(' | ')})`);
+    const dl = page.getByRole('link', { name: 'Download HubDetails.xml', exact: true });
+    await mustSee(dl, 'link "Download HubDetails.xml"');
+    await mustSee(page.getByRole('button', { name: 'Rotate enrolment password', exact: true }), 'button "Rotate enrolment password"');
+    await shot(page, 'settings', DESKTOP);
+  }, SIGNED_IN);
+  await check('the account page has the password change form', async () => {
+    await navLink(page, 'Account').click();
+    await loaded(page, 'Account');
+    for (const l of ['Current password', 'New password', 'Repeat new password'])
+      await mustSee(page.getByLabel(l, { exact: true }), `field "${l}"`);
+    await mustSee(page.getByRole('button', { name: 'Change password', exact: true }), 'button "Change password"');
+    await shot(page, 'account', DESKTOP);
+  }, SIGNED_IN);
+
+  // --- the narrow viewport: every page, no sideways scrolling ---
+  await page.setViewportSize(NARROW);
+  for (const [name, path, title] of PAGES) {
+    await check(`narrow ${NARROW.width}x${NARROW.height}: ${name} page renders without sideways scrolling`, async () => {
+      assert(path, 'its address is not known');
+      await go(page, path, title);
+      await shot(page, name, NARROW);
+      const { sw, iw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, iw: window.innerWidth }));
+      assert(sw <= iw, `the page is ${sw} px wide in a ${iw} px window`);
+    }, SIGNED_IN);
+  }
+
+  // --- sign out ---
+  await check('"Sign out" ends the session and shows the sign-in page', async () => {
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await loaded(page, 'Sign in to vigil');
+    eq(new URL(page.url()).pathname, '/signin', 'path');
+    await shot(page, 'signin', NARROW);
+    await page.goto(`${cfg.url}/events`);
+    await loaded(page, 'Sign in to vigil');
+    const r = await pageApi(page, 'GET', '/session');
+    eq(r.status, 401, 'GET /session after signing out');
+  }, SIGNED_IN);
+
+  // --- session expiry: the session ended on the hub, the next action lands
+  // on the sign-in page with the expired message ---
+  await page.setViewportSize(DESKTOP);
+  await check('an ended session sends the next action to the sign-in page with the expired message', async () => {
+    await page.goto(`${cfg.url}/signin`);
+    await loaded(page, 'Sign in to vigil');
+    await signIn(page, cfg.admin, cfg.adminPassword);
+    await loaded(page, 'Dashboard');
+    const cookie = (await admin.cookies(cfg.url)).find((c) => c.name === 'vigil_session');
+    assert(cookie, 'no vigil_session cookie');
+    const del = await hubRequest('DELETE', '/session', { token: cookie.value });
+    assert(del.status >= 200 && del.status < 300, `DELETE /session on the hub: ${del.status} ${del.text}`);
+    await allowing(401, /^\/api\/v1\//, 'the ended session', async () => {
+      await navLink(page, 'Devices').click();
+      await loaded(page, 'Sign in to vigil');
+    });
+    const u = new URL(page.url());
+    eq(u.pathname, '/signin', 'path');
+    eq(u.searchParams.get('expired'), '1', 'the query "expired"');
+    await mustSee(page.getByText('Your session has expired. Sign in again.', { exact: true }), 'the expired message');
+  }, SIGNED_IN);
+  await admin.close();
+
+  // --- the keyboard alone: sign in and reach the events page ---
+  const kctx = await browser.newContext(ctxOpts);
+  kctx.setDefaultTimeout(8000);
+  const kp = await kctx.newPage();
+  watch(kp, 'keyboard');
+  current = kp;
+  const focused = () => kp.evaluate(() => {
+    const a = document.activeElement;
+    if (!a)
+      return { tag: '', text: '', label: '' };
+    const lab = a.id ? document.querySelector(`label[for="${a.id}"]`) : null;
+    return {
+      tag: a.tagName.toLowerCase(),
+      id: a.id,
+      text: (a.textContent || '').trim(),
+      label: (lab ? lab.textContent : (a.getAttribute('aria-label') || '')).trim(),
+      inNav: !!a.closest('nav[aria-label="Main"]'),
+      inMain: !!a.closest('main'),
+      ring: (() => {
+        const s = getComputedStyle(a);
+        return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+      })(),
+    };
+  });
+  // Tab (or Shift+Tab, back) until PRED holds for the focused element.
+  async function tabTo(what, pred, max = 40, key = 'Tab') {
+    for (let i = 0; i < max; i++) {
+      await kp.keyboard.press(key);
+      const f = await focused();
+      if (pred(f))
+        return f;
+    }
+    throw new Error(`${what} not reached with ${max} presses of ${key}`);
+  }
+  await check('keyboard: the sign-in page has a "Skip to content" link to the main content', async () => {
+    await kp.goto(`${cfg.url}/signin`);
+    await loaded(kp, 'Sign in to vigil');
+    eq(await kp.getByRole('link', { name: 'Skip to content', exact: true }).getAttribute('href'), '#main', 'its href');
+  });
+  await check('keyboard: Tab and Enter sign in', async () => {
+    await tabTo('the User name field', (f) => f.label === 'User name');
+    await kp.keyboard.type(cfg.admin);
+    await tabTo('the Password field', (f) => f.label === 'Password', 1);
+    await kp.keyboard.type(cfg.adminPassword);
+    await kp.keyboard.press('Enter');
+    await loaded(kp, 'Dashboard');
+  }, ['keyboard: the sign-in page has a "Skip to content" link to the main content']);
+  await check('keyboard: Shift+Tab to the "Events" link (with a visible focus ring), Enter opens Events and focuses the main content', async () => {
+    // The page focuses <main> on arrival; the navigation is before it.
+    const f = await tabTo('the nav link "Events"', (x) => x.inNav && x.tag === 'a' && x.text === 'Events', 40, 'Shift+Tab');
+    assert(f.ring, 'the focused link shows no focus ring (outline or box-shadow)');
+    await kp.keyboard.press('Enter');
+    await loaded(kp, 'Events');
+    eq(new URL(kp.url()).pathname, '/events', 'path');
+    await poll('the focus moves to the main content', 5, async () => {
+      const g = await focused();
+      return g.tag === 'main' || (g.inMain && g.tag === 'h1');
+    });
+  }, ['keyboard: Tab and Enter sign in']);
+  await kctx.close();
+
+  // --- a read-only user: no admin control, and the API says 403 ---
+  const rctx = await browser.newContext(ctxOpts);
+  rctx.setDefaultTimeout(8000);
+  const rp = await rctx.newPage();
+  watch(rp, 'read-only');
+  current = rp;
+  await check('the read-only user signs in', async () => {
+    await rp.goto(`${cfg.url}/signin`);
+    await loaded(rp, 'Sign in to vigil');
+    await signIn(rp, cfg.ro, cfg.roPassword);
+    await loaded(rp, 'Dashboard');
+  });
+  const RO = ['the read-only user signs in'];
+  await check('read-only: no "Users" in the navigation', async () => {
+    await mustSee(navLink(rp, 'Events'), 'nav link "Events"');
+    eq(await navLink(rp, 'Users').count(), 0, 'links "Users" in the navigation');
+    await mustSee(rp.locator('header').getByText(/readonly|read-only/i), 'the role in the header');
+  }, RO);
+  await check('read-only: the device page has no "Delete device"', async () => {
+    await go(rp, `/devices/${cfg.deviceId}`, cfg.deviceName);
+    await absent(rp, 'button', 'Delete device');
+  }, RO);
+  await check('read-only: the event page has no accept, acknowledge or comment', async () => {
+    assert(state.eventId, 'no event id');
+    await go(rp, `/events/${state.eventId}`, `Event ${state.eventId}`);
+    await mustSee(h2(rp, 'Diff'), 'h2 "Diff"');
+    await absent(rp, 'button', 'Accept into baseline');
+    await absent(rp, 'button', 'Acknowledge');
+    await absent(rp, 'textbox', 'Comment');
+  }, RO);
+  await check('read-only: the groups pages have no create form and no policy editor controls', async () => {
+    await go(rp, '/groups', 'Groups');
+    await absent(rp, 'button', 'New group');
+    await absent(rp, 'button', 'Create');
+    await absent(rp, 'textbox', 'Group name');
+    await go(rp, `/groups/${cfg.groupId}`, cfg.groupName);
+    await mustSee(h2(rp, 'Policy'), 'h2 "Policy"');
+    await absent(rp, 'button', 'Save policy');
+    const editable = await rp.locator('main textarea:not([readonly]):not([disabled]), main input:not([readonly]):not([disabled]):not([type="hidden"])').count();
+    eq(editable, 0, 'editable fields on the group page');
+  }, RO);
+  await check('read-only: the settings page has no rotation and no HubDetails.xml link', async () => {
+    await go(rp, '/settings', 'Settings');
+    await absent(rp, 'button', 'Rotate enrolment password');
+    await absent(rp, 'link', 'Download HubDetails.xml');
+  }, RO);
+  await check('read-only: /users offers no user management', async () => {
+    await rp.goto(`${cfg.url}/users`);
+    await rp.locator('main#main:not([aria-busy="true"]) h1').waitFor();
+    await absent(rp, 'button', 'Create user');
+    await absent(rp, 'button', 'Delete');
+    await absent(rp, 'button', 'Disable');
+  }, RO);
+  await check('read-only: forced requests from the page get 403', async () => {
+    await allowing(403, /^\/api\/v1\//, 'forced requests of a read-only user', async () => {
+      const tries = [
+        ['POST', '/groups', { name: 'forced-by-readonly' }],
+        ['PUT', `/groups/${cfg.groupId}/policy`, { paths: ['/'] }],
+        ['DELETE', `/devices/${cfg.deviceId}`],
+        ['POST', `/events/${state.eventId || 1}/ack`, { comment: 'forced' }],
+        ['POST', '/hub/enrolment', {}],
+      ];
+      for (const [m, p, b] of tries) {
+        const r = await pageApi(rp, m, p, b);
+        eq(r.status, 403, `${m} ${p}`);
+      }
+    });
+    const g = await pageApi(rp, 'GET', '/groups');
+    const list = (g.json && (g.json.groups || g.json)) || [];
+    assert(!list.some((x) => x.name === 'forced-by-readonly'), 'the forced group exists');
+  }, RO);
+  await rctx.close();
+} catch (e) {
+  failed++;
+  console.log(`not ok - the run stopped: ${e && e.stack ? e.stack.split('\n').slice(0, 6).join('\n    ') : e}`);
+} finally {
+  await check('no errors or warnings in the browser console during the whole run', async () => {
+    assert(consoleProblems.length === 0, `${consoleProblems.length} message(s):\n${consoleProblems.slice(0, 20).join('\n')}`);
+  });
+  await browser.close();
+}
+
+console.log(`# screenshots in ${SHOTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
