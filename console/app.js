@@ -34,6 +34,16 @@ const top = document.getElementById('top');
 
 let session = null;         // {user:{id,name,role}, csrf, expires} while signed in
 let sessionChecked = false; // GET /session has answered once
+
+// The hub sets vigil_signed_in=1 (no secret) beside the HttpOnly session
+// cookie; without it there is no session to ask about.
+function hasSignedInCookie() {
+  return document.cookie.split(';').some((c) => c.trim() === 'vigil_signed_in=1');
+}
+
+function clearSignedInCookie() {
+  document.cookie = 'vigil_signed_in=; Max-Age=0; Path=/; Secure; SameSite=Strict';
+}
 let cleanup = null;         // what the current page returned
 let renderSeq = 0;          // to drop the results of a page left meanwhile
 let currentPath = null;
@@ -109,6 +119,7 @@ async function doSignOut() {
   } catch (e) {
     // The session may be gone already; signed out either way.
   }
+  clearSignedInCookie();
   setSession(null);
   navigate('/signin', { replace: true });
 }
@@ -139,12 +150,16 @@ async function route(opts) {
   const samePage = pathname === currentPath;
   currentPath = pathname;
 
-  if (!sessionChecked) {
+  if (!sessionChecked && !hasSignedInCookie()) {
+    // No session cookie was set: nothing to ask the hub.
+    setSession(null);
+  } else if (!sessionChecked) {
     main.setAttribute('aria-busy', 'true');
     try {
       setSession(await api('GET', '/session'));
     } catch (e) {
       if (e.status === 401) {
+        clearSignedInCookie();
         setSession(null);
       } else {
         main.removeAttribute('aria-busy');
@@ -238,6 +253,7 @@ async function route(opts) {
 setUnauthorizedHandler(() => {
   if (!session)
     return;
+  clearSignedInCookie();
   setSession(null);
   navigate('/signin?expired=1', { replace: true });
 });

@@ -219,6 +219,17 @@ export function field(label, input, opts) {
 
 // Shows msg under the field (empty or null clears it) and marks the control
 // aria-invalid, described by the message.
+// An API error of a form: next to fields[key] when that field exists (and
+// focused), else as an alert in the form's error box.
+export function showFormError(fields, key, box, e) {
+  if (key && fields[key]) {
+    showFieldError(fields[key], e.message);
+    fields[key].fieldInput.focus();
+  } else {
+    box.replaceChildren(h('div', { class: 'alert', role: 'alert', text: e.message }));
+  }
+}
+
 export function showFieldError(wrapper, msg) {
   const input = wrapper.fieldInput || wrapper.querySelector('input, select, textarea');
   const err = wrapper.querySelector(':scope > .field-error');

@@ -26,6 +26,12 @@
 #define HUBDETAILS_MAX (64 * 1024)
 
 #define COOKIE_ATTRS "Path=/; HttpOnly; Secure; SameSite=Strict"
+/* A cookie without a secret that the console's script can read: it says a
+ * session cookie was set, so that the console asks GET /session only then
+ * (a visitor without a session gets no 401 in the browser's console). */
+#define SIGNED_IN_COOKIE "vigil_signed_in=1; Path=/; Secure; SameSite=Strict"
+#define SIGNED_OUT_COOKIE \
+	"vigil_signed_in=; Max-Age=0; Path=/; Secure; SameSite=Strict"
 
 /* Overwrites a secret held in the parsed body once it has been used. */
 static void
@@ -235,6 +241,7 @@ session_answer(struct hub_req *rq, struct hub_resp *rs, const json_t *user)
 	    token);
 	hub_resp_json(rs, 200, ans);
 	ans = NULL;
+	hub_resp_header(rs, "Set-Cookie", SIGNED_IN_COOKIE);
 	hub_resp_header(rs, "Set-Cookie", cookie);
 	hub_resp_header(rs, "Cache-Control", "no-store");
 out:
@@ -369,6 +376,7 @@ hub_api_session_delete(struct hub_req *rq, struct hub_resp *rs)
 	}
 	audit_id(rq, "session.delete", "user", rq->who.user_id, NULL);
 	hub_resp_json(rs, 204, NULL);
+	hub_resp_header(rs, "Set-Cookie", SIGNED_OUT_COOKIE);
 	hub_resp_header(rs, "Set-Cookie", "vigil_session=; Max-Age=0; "
 	    COOKIE_ATTRS);
 }
@@ -997,7 +1005,7 @@ out:
 
 /* How long GET /events searches at most, in milliseconds, unless the
  * setting search_budget_ms (store settings) says otherwise. */
-#define SEARCH_BUDGET_MS 150
+#define SEARCH_BUDGET_MS 100
 #define SEARCH_BUDGET_MAX 60000
 
 /* The search budget: the setting search_budget_ms when it holds a whole

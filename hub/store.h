@@ -321,7 +321,7 @@ struct hub_store_ops {
 	 *  "accepted")}.
 	 *
 	 * The search walks the ids downwards from before_id in windows of
-	 * 65,536 ids (skipping empty stretches; along the device's own events
+	 * 32,768 ids (skipping empty stretches; along the device's own events
 	 * when device_id is set) and stops when it has limit events, when no
 	 * older event is left, or, at the end of a window, once budget_ms
 	 * have passed: then "partial" is true. "next" is the before_id that

@@ -190,6 +190,10 @@ static const char *const migrations[] = {
 	 * the agent and clone events of a window. A query uses it only when
 	 * it says "type >= 10" as well. */
 	"CREATE INDEX event_notice ON event(type, device) WHERE type >= 10;",
+	/* 3: acknowledged and accepted events (state set: the fewer), for
+	 * the console's state filter; a query uses it when it says
+	 * "state = ?". */
+	"CREATE INDEX event_state ON event(state) WHERE state IS NOT NULL;",
 };
 #define SCHEMA_VERSION \
 	((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -408,12 +412,14 @@ enum {
 	QF_TYPE = 1 << 4,
 	QF_TEXT = 1 << 5,
 	QF_STATE = 1 << 6,
-	QF_SHAPES = 1 << 7,
+	QF_NOTICE = 1 << 7,        /* with QF_TYPE: a type of 10 and up */
+	QF_REVIEWED = 1 << 8,      /* with QF_STATE: acked or accepted */
+	QF_SHAPES = 1 << 9,
 };
 
 /* An event search reads at most this many ids per statement. Between two
  * windows it looks at the clock, and no read transaction stays open. */
-#define SQ_WINDOW 65536
+#define SQ_WINDOW 32768
 /* How far, in seconds, received times may run out of id order: a batch
  * takes its time of receipt before it waits for the write lock (at most
  * SQ_BUSY_MS). Searches by time rely on it to turn times into ids. */
@@ -3083,7 +3089,7 @@ query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
 
 	if (c->query[shape] == NULL) {
 		n = snprintf(sql, sizeof(sql), EVENT_COLS EVENT_FROM
-		    " WHERE e.id BETWEEN ?8 AND ?9%s%s%s%s%s%s%s"
+		    " WHERE e.id BETWEEN ?8 AND ?9%s%s%s%s%s%s%s%s"
 		    " ORDER BY e.id DESC LIMIT ?10",
 		    shape & QF_DEVICE ? " AND e.device = ?1" : "",
 		    /* "+": walk the window by id and test each event
@@ -3095,9 +3101,14 @@ query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
 		    shape & QF_SINCE ? " AND +e.received >= ?3" : "",
 		    shape & QF_UNTIL ? " AND +e.received < ?4" : "",
 		    shape & QF_TYPE ? " AND e.type = ?5" : "",
+		    /* Says what the partial index event_notice needs. */
+		    shape & QF_NOTICE ? " AND e.type >= 10" : "",
 		    /* Bytes, not a pattern: no escaping of % and _. */
 		    shape & QF_TEXT ? " AND vg_path_has(e.path, ?6)" : "",
-		    shape & QF_STATE ? " AND coalesce(e.state, 0) = ?7" : "");
+		    /* "state = ?" lets event_state serve the rarer
+		     * states; new events are NULL (or 0). */
+		    !(shape & QF_STATE) ? "" : shape & QF_REVIEWED ?
+		    " AND e.state = ?7" : " AND coalesce(e.state, 0) = ?7");
 		if (n < 0 || (size_t)n >= sizeof(sql)) {
 			seterr(err, errlen, "event query too long");
 			return VG_ERR_INTERNAL;
@@ -3243,11 +3254,12 @@ filter_shape(const struct hs_event_filter *f)
 	if (f->until != 0)
 		shape |= QF_UNTIL;
 	if (f->type != 0)
-		shape |= QF_TYPE;
+		shape |= QF_TYPE | (f->type >= 10 ? QF_NOTICE : 0);
 	if (f->text != NULL && f->text[0] != '\0')
 		shape |= QF_TEXT;
 	if (f->state != 0)
-		shape |= QF_STATE;
+		shape |= QF_STATE | (f->state != HS_STATE_NEW ? QF_REVIEWED :
+		    0);
 	return shape;
 }
 

@@ -2,7 +2,7 @@
 // Account: who is signed in, until when, and changing one's own password.
 
 import { api, setCsrf } from '../api.js';
-import { h, fmtTime, fmtAgo, toast, field, showFieldError, pageTitle } from '../ui.js';
+import { h, fmtTime, fmtAgo, toast, field, showFieldError, pageTitle, showFormError } from '../ui.js';
 
 const ROLE_NAMES = { admin: 'Administrator', readonly: 'Read-only' };
 const MIN_PASSWORD = 12;
@@ -82,12 +82,7 @@ export async function render(main, ctx) {
         key = 'old_password';
       else if (!key && e.status === 400 && /^new_password\b/.test(e.message))
         key = 'new_password';
-      if (key && fields[key]) {
-        showFieldError(fields[key], e.message);
-        fields[key].fieldInput.focus();
-      } else {
-        formError.replaceChildren(h('div', { class: 'alert', role: 'alert', text: e.message }));
-      }
+      showFormError(fields, key, formError, e);
     } finally {
       submit.disabled = false;
     }

@@ -3,7 +3,7 @@
 // creating console accounts.
 
 import { api } from '../api.js';
-import { h, fmtTime, toast, table, field, showFieldError, confirmDialog, pageTitle, badge } from '../ui.js';
+import { h, fmtTime, toast, table, field, showFieldError, confirmDialog, pageTitle, badge, showFormError } from '../ui.js';
 
 const ROLES = [['admin', 'Administrator'], ['readonly', 'Read-only'], ['enrol', 'Enrolment (agents)']];
 const NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -154,12 +154,7 @@ export async function render(main, ctx) {
       if (!alive || e.handled)
         return;
       const key = e.field || (e.status === 409 ? 'name' : null);
-      if (key && fields[key]) {
-        showFieldError(fields[key], e.message);
-        fields[key].fieldInput.focus();
-      } else {
-        formError.replaceChildren(h('div', { class: 'alert', role: 'alert', text: e.message }));
-      }
+      showFormError(fields, key, formError, e);
     } finally {
       submit.disabled = false;
     }

@@ -339,7 +339,7 @@ expect "a device's search follows its own events across the gap" 200 \
 	'(.events | length) == 10' '.partial == false'
 set_budget 30000x
 api GET "/events?q=/etc/app/f1234"
-expect "a setting that is no number is ignored (150 ms)" 200 \
+expect "a setting that is no number is ignored (100 ms)" 200 \
 	'(.events | length) == 1' '.partial == false'
 set_budget -
 api GET "/events?q=/etc/app/f1234"

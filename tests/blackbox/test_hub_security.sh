@@ -210,6 +210,11 @@ check "Set-Cookie: Secure" grep -qiE '(^|; *)Secure(;|$)' <<<"$cookie"
 check "Set-Cookie: SameSite=Strict" grep -qiE '(^|; *)SameSite=Strict(;|$)' <<<"$cookie"
 check "Set-Cookie: Path=/" grep -qiE '(^|; *)Path=/(;|$)' <<<"$cookie"
 check "Set-Cookie: the token" grep -q "^vigil_session=$CTOK;" <<<"$cookie"
+signed_in=$(grep -i '^Set-Cookie: *vigil_signed_in=' "$T/hdr" | tr -d '\r')
+check "Set-Cookie: vigil_signed_in=1 beside it, for the console's script" \
+	grep -qE '^Set-Cookie: *vigil_signed_in=1; ' <<<"$signed_in"
+check "... which holds no secret and is Secure, SameSite=Strict" \
+	bash -c '! grep -q "$1" <<<"$2" && grep -qiE "; *Secure(;|$)" <<<"$2" && grep -qiE "; *SameSite=Strict(;|$)" <<<"$2"' _ "${CTOK#vs1.}" "$signed_in"
 api_as "cookie:$T/jar2" POST /session "{\"username\":\"admin\",\"password\":\"$ADMIN_PW\"}"
 C2=$(jq -r .csrf "$T/body")
 check "two sessions get different CSRF tokens" test -n "$C2" -a "$C1" != "$C2"
