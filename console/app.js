@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The console's router and frame: session, header navigation, one page
 // module per route (pages/NAME.js, export async function render(main, ctx)).
+// render returns nothing, a cleanup function, or {cleanup, canLeave,
+// leaveMessage}: while canLeave() returns false (unsaved work), leaving
+// the page in the console asks first.
 
 import { api, setCsrf, setUnauthorizedHandler } from './api.js';
-import { h, clear, errorBox, pageTitle } from './ui.js';
+import { h, clear, errorBox, pageTitle, confirmDialog } from './ui.js';
 
 const ROUTES = [
   { path: '/signin', page: 'signin', anonymous: true },
@@ -45,6 +48,9 @@ function clearSignedInCookie() {
   document.cookie = 'vigil_signed_in=; Max-Age=0; Path=/; Secure; SameSite=Strict';
 }
 let cleanup = null;         // what the current page returned
+let leaveGuard = null;      // {canLeave, message} of the current page, or null
+let asking = false;         // the leave question is open
+let shownUrl = null;        // the address of the page on screen
 let renderSeq = 0;          // to drop the results of a page left meanwhile
 let currentPath = null;
 
@@ -74,12 +80,23 @@ function matchRoute(pathname) {
   return null;
 }
 
-// A local path to go to after signing in: same origin, not the API.
+// A local path to go to after signing in: same origin, not the API, not
+// the sign-in page; '/' for anything else. Checked on the parsed URL, as
+// the browser reads it (tabs and newlines dropped, \ read as /).
 function safeNext(next) {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') ||
-      next.startsWith('/api/') || next.startsWith('/signin'))
+  if (!next)
     return '/';
-  return next;
+  let u;
+  try {
+    u = new URL(next, location.origin);
+  } catch (e) {
+    return '/';
+  }
+  const p = u.pathname;
+  if (u.origin !== location.origin || !p.startsWith('/') || p.startsWith('//') ||
+      p === '/api' || p.startsWith('/api/') || p === '/signin' || p.startsWith('/signin/'))
+    return '/';
+  return p + u.search + u.hash;
 }
 
 function isAdmin() {
@@ -114,6 +131,8 @@ function renderHeader(pathname) {
 }
 
 async function doSignOut() {
+  if (!await mayLeaveOrAsk())
+    return;
   try {
     await api('DELETE', '/session');
   } catch (e) {
@@ -121,20 +140,78 @@ async function doSignOut() {
   }
   clearSignedInCookie();
   setSession(null);
-  navigate('/signin', { replace: true });
+  redirect('/signin');
 }
 
-// Goes to url (a path with an optional query) in the page.
-// opts: replace (replace the history entry), focus (id of the element to
-// focus after the page is drawn, e.g. the filter that changed; default the
-// <main>).
-export function navigate(url, opts) {
-  opts = opts || {};
+// The current page has no unsaved work (or says nothing about it).
+function mayLeave() {
+  if (!leaveGuard)
+    return true;
+  try {
+    return leaveGuard.canLeave() !== false;
+  } catch (e) {
+    return true;
+  }
+}
+
+// Resolves true when the page may be left: nothing unsaved, or the user
+// chose to leave it. When the user stays, the address goes back to the
+// page's own if Back or Forward changed it meanwhile.
+async function mayLeaveOrAsk() {
+  if (mayLeave())
+    return true;
+  if (asking)
+    return false;
+  asking = true;
+  let ok = false;
+  try {
+    ok = await confirmDialog(leaveGuard.message || 'Leave without saving your changes?', 'Leave');
+  } finally {
+    asking = false;
+  }
+  if (!ok && shownUrl && location.pathname + location.search + location.hash !== shownUrl)
+    history.pushState(null, '', shownUrl);
+  return ok;
+}
+
+function go(url, opts) {
   if (opts.replace)
     history.replaceState(null, '', url);
   else
     history.pushState(null, '', url);
   route(opts);
+}
+
+// Goes to url (a path with an optional query) in the page.
+// opts: replace (replace the history entry), focus (id of the element to
+// focus after the page is drawn, e.g. the filter that changed; default the
+// <main>), force (leave without asking, even with unsaved work).
+export function navigate(url, opts) {
+  opts = opts || {};
+  if (opts.force || mayLeave()) {
+    go(url, opts);
+    return;
+  }
+  mayLeaveOrAsk().then((ok) => {
+    if (ok)
+      safeGo(url, opts);
+  });
+}
+
+// go(), but an address the history refuses (it throws) goes to the
+// dashboard instead of leaving a blank page or an unhandled error.
+function safeGo(url, opts) {
+  try {
+    go(url, opts);
+  } catch (e) {
+    if (url !== '/')
+      go('/', Object.assign({}, opts, { replace: true }));
+  }
+}
+
+// The router's own moves: replace the address, never ask.
+function redirect(url) {
+  safeGo(url, { replace: true });
 }
 
 function notFound(container) {
@@ -149,6 +226,7 @@ async function route(opts) {
   const query = new URLSearchParams(location.search);
   const samePage = pathname === currentPath;
   currentPath = pathname;
+  shownUrl = pathname + location.search + location.hash;
 
   if (!sessionChecked && !hasSignedInCookie()) {
     // No session cookie was set: nothing to ask the hub.
@@ -175,11 +253,11 @@ async function route(opts) {
   const m = matchRoute(pathname);
   if (m && !m.route.anonymous && !session) {
     const here = pathname + location.search;
-    navigate(here === '/' ? '/signin' : `/signin?next=${encodeURIComponent(here)}`, { replace: true });
+    redirect(here === '/' ? '/signin' : `/signin?next=${encodeURIComponent(here)}`);
     return;
   }
   if (m && m.route.page === 'signin' && session) {
-    navigate(safeNext(query.get('next')), { replace: true });
+    redirect(safeNext(query.get('next')));
     return;
   }
 
@@ -191,6 +269,7 @@ async function route(opts) {
     }
     cleanup = null;
   }
+  leaveGuard = null;
   renderHeader(pathname);
   main.replaceChildren();
   main.setAttribute('aria-busy', 'true');
@@ -208,7 +287,7 @@ async function route(opts) {
     // Sign-in: keeps the new session and goes on.
     signedIn(s) {
       setSession(s);
-      navigate(safeNext(query.get('next')), { replace: true });
+      redirect(safeNext(query.get('next')));
     },
     // False once the user has gone to another page.
     alive: () => seq === renderSeq,
@@ -224,13 +303,16 @@ async function route(opts) {
       if (seq !== renderSeq)
         return;
       const ret = await mod.render(main, ctx);
+      const done = typeof ret === 'function' ? ret
+        : (ret && typeof ret.cleanup === 'function' ? ret.cleanup : null);
       if (seq !== renderSeq) {
-        if (typeof ret === 'function')
-          ret();
+        if (done)
+          done();
         return;
       }
-      if (typeof ret === 'function')
-        cleanup = ret;
+      cleanup = done;
+      if (ret && typeof ret.canLeave === 'function')
+        leaveGuard = { canLeave: ret.canLeave, message: ret.leaveMessage };
     }
   } catch (e) {
     if (seq !== renderSeq)
@@ -255,7 +337,7 @@ setUnauthorizedHandler(() => {
     return;
   clearSignedInCookie();
   setSession(null);
-  navigate('/signin?expired=1', { replace: true });
+  redirect('/signin?expired=1');
 });
 
 // In-page links: same origin, not /api/, no download, plain left click.
@@ -282,6 +364,19 @@ document.addEventListener('click', (ev) => {
   navigate(url.pathname + url.search);
 });
 
-window.addEventListener('popstate', () => route());
+// Back and Forward: the address has changed already; with unsaved work
+// on the page, ask, and put the page's address back if the user stays.
+window.addEventListener('popstate', () => {
+  if (asking)
+    return; // a question is open; staying restores the address
+  if (mayLeave()) {
+    route();
+    return;
+  }
+  mayLeaveOrAsk().then((ok) => {
+    if (ok)
+      route();
+  });
+});
 
 route();

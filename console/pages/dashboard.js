@@ -50,9 +50,19 @@ function niceCeil(n) {
   return 10 * p;
 }
 
+// 'YYYY-MM-DD HH:MM' of epoch seconds in UTC: the hub aligns the buckets
+// to UTC days and hours, so local dates would name the wrong day.
+function utcTime(t) {
+  const d = new Date(Number(t) * 1000);
+  if (Number.isNaN(d.getTime()))
+    return '????-??-?? ??:??';
+  const s = d.toISOString();
+  return `${s.slice(0, 10)} ${s.slice(11, 16)}`;
+}
+
 function bucketLabel(t, bucket) {
-  const s = fmtTime(t);
-  return bucket < 86400 ? s.slice(0, 16) : s.slice(0, 10);
+  const s = utcTime(t);
+  return bucket < 86400 ? s : s.slice(0, 10);
 }
 
 // A stacked bar chart of added / changed / removed per bucket, hand-drawn
@@ -79,14 +89,14 @@ function changesChart(changes, days, width) {
   const unit = bucket < 86400 ? 'hour' : 'day';
   const titleId = uid('chart-t'), descId = uid('chart-d');
   const all = totals.added + totals.changed + totals.removed;
-  const desc = `Changes per ${unit} over the last ${plural(days, 'day', 'days')}: ` +
+  const desc = `Changes per ${unit} (UTC) over the last ${plural(days, 'day', 'days')}: ` +
     `${totals.added} added, ${totals.changed} changed, ${totals.removed} removed` +
-    (peak ? `; the busiest ${unit} was ${bucketLabel(peak.t, bucket)} with ${max}.` : '.') +
+    (peak ? `; the busiest ${unit} was ${bucketLabel(peak.t, bucket)} UTC with ${max}.` : '.') +
     ' The table that follows has the numbers.';
 
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`,
     preserveAspectRatio: 'xMidYMid meet' },
-  svg('title', { id: titleId, text: `Changes per ${unit}` }),
+  svg('title', { id: titleId, text: `Changes per ${unit} (UTC)` }),
   svg('desc', { id: descId, text: desc }));
 
   for (let i = 0; i <= 4; i++) {
@@ -117,11 +127,15 @@ function changesChart(changes, days, width) {
     }
     root.appendChild(g);
     if (i % labelEvery === 0) {
-      const s = fmtTime(p.t);
+      const s = utcTime(p.t);
       const text = bucket < 86400 ? (s.slice(11, 13) === '00' || i === 0 ? s.slice(5, 10) : s.slice(11, 16)) : s.slice(5, 10);
-      root.appendChild(svg('text', { x: L + i * slot + slot / 2, y: H - 10, 'text-anchor': 'middle', text }));
+      // The first label stays clear of the "UTC" left of the axis.
+      const cx = i === 0 ? Math.max(L + slot / 2, L + 16) : L + i * slot + slot / 2;
+      root.appendChild(svg('text', { x: cx, y: H - 10, 'text-anchor': 'middle', text }));
     }
   });
+  // The time axis is in UTC: said left of its first label.
+  root.appendChild(svg('text', { x: L - 6, y: H - 10, 'text-anchor': 'end', text: 'UTC' }));
   if (points.length === 0)
     root.appendChild(svg('text', { x: L + pw / 2, y: T + ph / 2, 'text-anchor': 'middle', text: 'No data' }));
 
@@ -129,11 +143,11 @@ function changesChart(changes, days, width) {
     KINDS.map((k) => h('li', null, h('span', { class: `swatch swatch-${k}` }), `${k} (${totals[k]})`)));
 
   const numbers = table([
-    { key: 't', label: unit === 'hour' ? 'Hour' : 'Day', header: true, render: (p) => bucketLabel(p.t, bucket) },
+    { key: 't', label: unit === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', header: true, render: (p) => bucketLabel(p.t, bucket) },
     { key: 'added', label: 'Added', numeric: true, render: (p) => String(p.added || 0) },
     { key: 'changed', label: 'Changed', numeric: true, render: (p) => String(p.changed || 0) },
     { key: 'removed', label: 'Removed', numeric: true, render: (p) => String(p.removed || 0) },
-  ], points, { caption: `Changes per ${unit}, ${all} in all` });
+  ], points, { caption: `Changes per ${unit} (UTC), ${all} in all` });
 
   return [h('div', { class: 'chart' }, root), legend, h('div', { class: 'vh' }, numbers)];
 }

@@ -261,39 +261,70 @@ function policyEditor(ctx, group, gp, onSaved) {
     showError(errors, null);
   }
 
+  // The raw JSON box holds a JSON object (not text being fixed).
+  function rawParses() {
+    try {
+      const v = JSON.parse(raw.value);
+      return !!v && typeof v === 'object' && !Array.isArray(v);
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // Edits not saved: in the form, or JSON still being fixed in the box.
   function dirty() {
-    return JSON.stringify(doc) !== saved;
+    return JSON.stringify(doc) !== saved || !rawParses();
+  }
+
+  // Closing or reloading the tab asks while there are unsaved edits.
+  let unloadArmed = false;
+  function onBeforeUnload(ev) {
+    ev.preventDefault();
+    ev.returnValue = '';
+  }
+  function armUnload(on) {
+    if (on && !unloadArmed)
+      window.addEventListener('beforeunload', onBeforeUnload);
+    else if (!on && unloadArmed)
+      window.removeEventListener('beforeunload', onBeforeUnload);
+    unloadArmed = on;
   }
 
   function markDirty() {
-    status.textContent = dirty() ? 'Unsaved changes.' : '';
+    const d = dirty();
+    status.textContent = d ? 'Unsaved changes.' : '';
+    armUnload(d);
   }
 
   const formPart = h('div', { class: 'form-grid' },
     h('div', null, wrappers.paths, wrappers.include, wrappers.exclude, wrappers.content),
     h('div', null, wrappers.hash, wrappers.realtime, wrappers.schedule, wrappers.max_hash_size,
       wrappers.system, wrappers.commands));
-  formPart.addEventListener('input', () => {
+  // Form edits rewrite the raw JSON, unless it holds text being fixed
+  // (marked invalid): that text stays, with its error.
+  function formEdited(clearRawError) {
     readForm();
-    fillRaw();
-    showFieldError(rawWrap, null);
+    if (raw.getAttribute('aria-invalid') !== 'true' || rawParses()) {
+      fillRaw();
+      if (clearRawError)
+        showFieldError(rawWrap, null);
+    }
     markDirty();
-  });
-  formPart.addEventListener('change', () => {
-    readForm();
-    fillRaw();
-    markDirty();
-  });
+  }
+  formPart.addEventListener('input', () => formEdited(true));
+  formPart.addEventListener('change', () => formEdited(false));
   raw.addEventListener('input', () => {
     let parsed;
     try {
       parsed = JSON.parse(raw.value);
     } catch (e) {
       showFieldError(rawWrap, `Not valid JSON: ${e.message}`);
+      markDirty();
       return;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       showFieldError(rawWrap, 'The policy must be a JSON object.');
+      markDirty();
       return;
     }
     showFieldError(rawWrap, null);
@@ -358,6 +389,7 @@ function policyEditor(ctx, group, gp, onSaved) {
       fillForm();
       fillRaw();
       document.getElementById('pol-version').textContent = `Version ${version}.`;
+      armUnload(false);
       status.textContent = `Policy saved: version ${version}.`;
       toast(`Policy of ${group.name} saved (version ${version}).`, 'ok');
       onSaved();
@@ -391,7 +423,11 @@ function policyEditor(ctx, group, gp, onSaved) {
 
   fillForm();
   fillRaw();
-  return form;
+  return {
+    node: form,
+    canLeave: () => !dirty(),
+    cleanup: () => armUnload(false),
+  };
 }
 
 // ---- page ----
@@ -466,7 +502,7 @@ export async function render(main, ctx) {
       try {
         await api('DELETE', `/groups/${id}`);
         toast(`Group ${group.name} deleted.`, 'ok');
-        ctx.navigate('/groups');
+        ctx.navigate('/groups', { force: true });
       } catch (e) {
         del.disabled = false;
         showFieldError(nameField, e.message);
@@ -477,7 +513,8 @@ export async function render(main, ctx) {
   }
 
   const members = membersPart(ctx, group, reloadGroup);
-  const policy = ctx.isAdmin ? policyEditor(ctx, group, gp, reloadGroup) : policyReadOnly(gp);
+  const editor = ctx.isAdmin ? policyEditor(ctx, group, gp, reloadGroup) : null;
+  const policy = editor ? editor.node : policyReadOnly(gp);
   const policyId = uid('policy-h');
   clear(main,
     title, summary,
@@ -485,5 +522,13 @@ export async function render(main, ctx) {
       section('group-members', 'Members', members.node),
       h('section', { 'aria-labelledby': policyId, class: 'card span-all' }, h('h2', { id: policyId, text: 'Policy' }), policy),
       adminPart ? h('div', { class: 'span-all' }, adminPart) : null));
-  await members.load();
+  const ret = editor ? { cleanup: editor.cleanup, canLeave: editor.canLeave, leaveMessage: 'Leave without saving the policy?' } : undefined;
+  try {
+    await members.load();
+  } catch (e) {
+    if (ret)
+      ret.cleanup();
+    throw e;
+  }
+  return ret;
 }

@@ -9,8 +9,8 @@ const ROLES = [['admin', 'Administrator'], ['readonly', 'Read-only'], ['enrol', 
 const NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 const MIN_PASSWORD = 12;
 
-function roleSelect(user, onchange) {
-  return h('select', { 'aria-label': `Role of ${user.name}`, onchange },
+function roleSelect(user) {
+  return h('select', { 'aria-label': `Role of ${user.name}` },
     ROLES.map(([v, text]) => h('option', { value: v, selected: v === user.role }, text)));
 }
 
@@ -67,15 +67,31 @@ export async function render(main, ctx) {
     return h('span', { class: 'row-actions' }, toggle, ' ', del);
   }
 
+  // The select only chooses; "Save role" changes it (a closed select fires
+  // "change" on every arrow key, and a new role signs the user out).
   function roleCell(u) {
     if (u.id === me)
       return ROLES.find(([v]) => v === u.role)?.[1] || u.role;
-    const sel = roleSelect(u, () => change(`${u.id}:role`, async () => {
-      await api('PATCH', `/users/${u.id}`, { role: sel.value });
-      return `${u.name} is now ${sel.options[sel.selectedIndex].text.toLowerCase()} and has been signed out.`;
-    }));
+    const sel = roleSelect(u);
     sel.dataset.focus = `${u.id}:role`;
-    return sel;
+    const save = h('button', {
+      type: 'button', class: 'btn', text: 'Save role', 'aria-label': `Save role of ${u.name}`, disabled: true,
+      onclick: () => {
+        if (sel.value === u.role)
+          return;
+        save.disabled = true;
+        change(`${u.id}:role`, async () => {
+          await api('PATCH', `/users/${u.id}`, { role: sel.value });
+          return `${u.name} is now ${sel.options[sel.selectedIndex].text.toLowerCase()} and has been signed out.`;
+        });
+      },
+    });
+    const sync = () => {
+      save.disabled = sel.value === u.role;
+    };
+    sel.addEventListener('change', sync);
+    sel.addEventListener('input', sync);
+    return h('span', { class: 'row-actions' }, sel, ' ', save);
   }
 
   const columns = [

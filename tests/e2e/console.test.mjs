@@ -406,6 +406,38 @@ try {
       await mustSee(h2(page, s), `h2 "${s}"`);
     await shot(page, 'dashboard', DESKTOP);
   }, SIGNED_IN);
+  await check('the dashboard labels its day buckets in UTC, whatever the browser\'s time zone', async () => {
+    // Los Angeles is 7 or 8 hours behind UTC: a bucket starting at UTC
+    // midnight is still the day before there.
+    const la = await browser.newContext({ ...ctxOpts, timezoneId: 'America/Los_Angeles', storageState: await admin.storageState() });
+    try {
+      const lp = await la.newPage();
+      watch(lp, 'admin in Los Angeles');
+      await go(lp, '/', 'Dashboard');
+      const d = await pageApi(lp, 'GET', '/dashboard?days=7');
+      eq(d.status, 200, 'GET /dashboard');
+      eq(d.json.changes.bucket, 86400, 'bucket');
+      const want = d.json.changes.points.map((p) => new Date(p.t * 1000).toISOString().slice(0, 10));
+      assert(want.length, 'no points');
+      const t = lp.getByRole('table', { name: /^Changes per day \(UTC\)/ });
+      eq(await t.getByRole('columnheader').first().innerText(), 'Day (UTC)', 'first column');
+      const got = await t.locator('tbody th').allInnerTexts();
+      eq(JSON.stringify(got), JSON.stringify(want), 'the day labels');
+      await mustSee(lp.getByRole('img', { name: /^Changes per day \(UTC\)/ }), 'the chart named "Changes per day (UTC)"');
+    } finally {
+      await la.close();
+    }
+  }, SIGNED_IN);
+  await check('the sign-in page\'s "next" goes only to a page of the console', async () => {
+    // A tab is dropped when the address is parsed: "/\t/evil.example" is
+    // "//evil.example", another site.
+    await go(page, '/signin?next=%2F%09%2Fevil.example', 'Dashboard');
+    eq(new URL(page.url()).href, `${cfg.url}/`, 'address');
+    await go(page, '/signin?next=%2Fdevices%3Fstatus%3Donline', 'Devices');
+    const u = new URL(page.url());
+    eq(u.pathname + u.search, '/devices?status=online', 'address');
+    await go(page, '/', 'Dashboard');
+  }, SIGNED_IN);
   await check('the main navigation has every page, the user and "Sign out"', async () => {
     for (const l of ['Dashboard', 'Devices', 'Events', 'Groups', 'Users', 'Settings', 'Account'])
       await mustSee(navLink(page, l), `nav link "${l}"`);
@@ -651,6 +683,62 @@ try {
     });
     assert(r, 'policy');
   }, ['a policy error from the hub is shown next to its field']);
+  await check('leaving the group page with an unsaved policy asks first', async () => {
+    // Reached in the page, so that Back stays in it.
+    await navLink(page, 'Groups').click();
+    await loaded(page, 'Groups');
+    await page.getByRole('main').getByRole('link', { name: state.newGroupName, exact: true }).click();
+    await loaded(page, state.newGroupName);
+    const here = new URL(page.url()).pathname;
+    eq(here, `/groups/${state.newGroupId}`, 'path');
+    const paths = page.getByLabel('Paths', { exact: true });
+    await paths.fill('/srv/e2e-unsaved');
+    const dlg = page.getByRole('dialog', { name: 'Leave without saving the policy?' });
+    // A link: Cancel stays, with the edit.
+    await navLink(page, 'Devices').click();
+    await mustSee(dlg, 'the question "Leave without saving the policy?"');
+    await dlg.getByRole('button', { name: 'Cancel', exact: true }).click();
+    eq(new URL(page.url()).pathname, here, 'path after Cancel');
+    eq(await paths.inputValue(), '/srv/e2e-unsaved', 'Paths after Cancel');
+    // Back: Cancel puts the group page's address back.
+    await page.goBack();
+    await mustSee(dlg, 'the question after Back');
+    await dlg.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await poll('the address is the group page again', 5, async () => new URL(page.url()).pathname === here);
+    eq(await paths.inputValue(), '/srv/e2e-unsaved', 'Paths after Back and Cancel');
+    // Invalid raw JSON is not overwritten by a form edit.
+    await page.getByText('Raw JSON', { exact: true }).click();
+    const raw = page.getByLabel('Policy document (JSON)', { exact: true });
+    await raw.fill('{"paths": [');
+    await poll('the raw JSON is marked invalid', 5, async () => (await raw.getAttribute('aria-invalid')) === 'true');
+    await paths.fill('/srv/e2e-other');
+    eq(await raw.inputValue(), '{"paths": [', 'the raw JSON after a form edit');
+    // Reloading the tab asks too (the browser's own question).
+    let asked = null;
+    page.once('dialog', (d) => {
+      asked = d.type();
+      d.accept();
+    });
+    await page.reload();
+    await loaded(page, state.newGroupName);
+    eq(asked, 'beforeunload', 'the dialog on reload');
+    // Saved, or back to the saved version: the browser asks nothing.
+    eq(await paths.inputValue(), '/srv/e2e-one\n/srv/e2e-two', 'Paths after the reload');
+    await paths.fill('/srv/e2e-unsaved');
+    await page.getByRole('button', { name: 'Discard changes', exact: true }).click();
+    eq(await page.evaluate(() => {
+      const ev = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(ev);
+      return ev.defaultPrevented;
+    }), false, 'beforeunload cancelled after "Discard changes"');
+    // The link again, with an edit: Leave goes, unsaved.
+    await paths.fill('/srv/e2e-unsaved');
+    await navLink(page, 'Devices').click();
+    await dlg.getByRole('button', { name: 'Leave', exact: true }).click();
+    await loaded(page, 'Devices');
+    const p = await pageApi(page, 'GET', `/groups/${state.newGroupId}/policy`);
+    eq(JSON.stringify(p.json.policy.paths), JSON.stringify(['/srv/e2e-one', '/srv/e2e-two']), 'the saved paths');
+  }, ['a valid policy saves, clears the error and reaches the hub']);
 
   // --- users, settings, account ---
   await check('the users page lists the users and creates one', async () => {
@@ -666,6 +754,42 @@ try {
     await page.getByRole('button', { name: 'Create user', exact: true }).click();
     await mustSee(table.getByText('e2e-viewer', { exact: true }), 'the new user in the table');
   }, SIGNED_IN);
+  await check('a role changes only with "Save role": arrow keys on the role select send nothing', async () => {
+    const roleOf = async (name) => {
+      const r = await pageApi(page, 'GET', '/users');
+      const u = ((r.json && r.json.users) || []).find((x) => x.name === name);
+      assert(u, `no user ${name} at the hub`);
+      return u.role;
+    };
+    const patches = [];
+    const onRequest = (req) => {
+      if (req.method() === 'PATCH' && /\/api\/v1\/users\//.test(new URL(req.url()).pathname))
+        patches.push(req.url());
+    };
+    page.on('request', onRequest);
+    try {
+      const sel = page.getByRole('combobox', { name: 'Role of e2e-viewer', exact: true });
+      const save = page.getByRole('button', { name: 'Save role of e2e-viewer', exact: true });
+      eq(await sel.inputValue(), 'readonly', 'the role shown');
+      eq(await save.isDisabled(), true, '"Save role" disabled before a change');
+      await sel.focus();
+      await page.keyboard.press('ArrowUp'); // Read-only → Administrator
+      eq(await sel.inputValue(), 'admin', 'the role shown after ArrowUp');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowUp');
+      await new Promise((r) => setTimeout(r, 500));
+      eq(patches.length, 0, 'PATCH requests sent by the arrow keys');
+      eq(await roleOf('e2e-viewer'), 'readonly', 'the role at the hub after the arrow keys');
+      eq(await save.isDisabled(), false, '"Save role" disabled after a change');
+      await save.click();
+      await poll('the hub has the new role', 10, async () => (await roleOf('e2e-viewer')) === 'admin');
+      eq(patches.length, 1, 'PATCH requests after "Save role"');
+      await poll('the row shows the saved role with "Save role" disabled', 5, async () =>
+        (await sel.inputValue()) === 'admin' && await save.isDisabled());
+    } finally {
+      page.off('request', onRequest);
+    }
+  }, ['the users page lists the users and creates one']);
   await check('the settings page shows the hub, its fingerprint and the enrolment controls', async () => {
     await navLink(page, 'Settings').click();
     await loaded(page, 'Settings');
