@@ -470,7 +470,6 @@ vg_rules_load_file(struct vg_rules *r, const char *path, char *err,
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	ssize_t n;
 	int fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -489,20 +488,12 @@ vg_rules_load_file(struct vg_rules *r, const char *path, char *err,
 		    VG_RULES_MAX_FILE);
 		goto out;
 	}
-	rv = VG_ERR_NOMEM;
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		if ((n = read(fd, buf + got, (size_t)st.st_size - got)) <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n == 0)
-				break;
+	if ((rv = vg_read_all(fd, (size_t)st.st_size, &buf, &got)) != 0) {
+		if (rv != VG_ERR_NOMEM) {
 			rv = VG_ERR_IO;
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
 		}
-		got += (size_t)n;
+		goto out;
 	}
 	rv = vg_rules_parse(r, buf, got, path, err, errlen);
 out:

@@ -328,6 +328,39 @@ vg_now(void)
 }
 
 int
+vg_read_all(int fd, size_t size, char **out, size_t *outlen)
+{
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+	int saved;
+
+	*out = NULL;
+	*outlen = 0;
+	if (size == SIZE_MAX || (buf = malloc(size + 1)) == NULL)
+		return VG_ERR_NOMEM;
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			saved = errno;
+			explicit_bzero(buf, size + 1);
+			free(buf);
+			errno = saved;
+			return vg_err_from_errno(saved);
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*outlen = got;
+	return 0;
+}
+
+int
 vg_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

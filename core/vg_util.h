@@ -55,6 +55,14 @@ int64_t vg_wall_ns(void);
  * 0, or -1 with errno set. May block. */
 int vg_write_all(int fd, const void *buf, size_t len);
 
+/* Reads at most size bytes from fd (the size the caller found with fstat
+ * and capped), again after EINTR and short reads, stopping early at end
+ * of file, into *out: NUL-terminated, *outlen bytes, the caller frees.
+ * Returns 0, VG_ERR_NOMEM, or the read error (vg_err_from_errno) with
+ * errno kept; on failure the bytes read are wiped before they are freed
+ * (they may be a key). */
+int vg_read_all(int fd, size_t size, char **out, size_t *outlen);
+
 /* For vg_write_file_atomic(): the new file takes the existing file's mode
  * and owner (0600 and ours when there is none). */
 #define VG_MODE_KEEP ((mode_t)0)

@@ -1526,10 +1526,8 @@ hub_api_audit_list(struct hub_req *rq, struct hub_resp *rs)
 static int
 read_hubdetails(struct hub *h, char **out, size_t *outlen)
 {
-	char path[4096], *buf = NULL;
+	char path[4096];
 	struct stat sb;
-	ssize_t n;
-	size_t len = 0;
 	int fd, r = VG_ERR_IO;
 
 	*out = NULL;
@@ -1541,25 +1539,8 @@ read_hubdetails(struct hub *h, char **out, size_t *outlen)
 	r = VG_ERR_TOOBIG;
 	if (sb.st_size > HUBDETAILS_MAX)
 		goto out;
-	r = VG_ERR_NOMEM;
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto out;
-	r = VG_ERR_IO;
-	while (len < (size_t)sb.st_size) {
-		n = read(fd, buf + len, (size_t)sb.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
+	r = vg_read_all(fd, (size_t)sb.st_size, out, outlen);
 out:
-	free(buf);
 	close(fd);
 	return r;
 }

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "vg_err.h"
 #include "vg_hash.h"
+#include "vg_util.h"
 
 /* Bytes of the SHA-256 that make the ETag: 128 bits. */
 #define ETAG_BYTES 16
@@ -232,10 +233,8 @@ int
 hub_console_read(const char *dir, const char *path, unsigned char **data,
     size_t *len)
 {
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	struct stat st;
-	size_t got = 0, want;
-	ssize_t n;
 	int dirfd = -1, fd = -1, r = VG_ERR_INTERNAL;
 
 	*data = NULL;
@@ -263,30 +262,9 @@ hub_console_read(const char *dir, const char *path, unsigned char **data,
 		goto out;
 	}
 	/* A file that grows while it is read is cut at the size it had. */
-	want = (size_t)st.st_size;
-	if ((buf = malloc(want + 1)) == NULL) {
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while (got < want) {
-		n = read(fd, buf + got, want - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = vg_err_from_errno(errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
-	buf = NULL;
-	r = 0;
+	if ((r = vg_read_all(fd, (size_t)st.st_size, &buf, len)) == 0)
+		*data = (unsigned char *)buf;
 out:
-	free(buf);
 	if (fd >= 0)
 		close(fd);
 	if (dirfd >= 0)

@@ -77,9 +77,6 @@ read_file(const char *path, char **out, size_t *outlen, char *err,
     size_t errlen)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
 	int fd, r;
 
 	*out = NULL;
@@ -95,34 +92,13 @@ read_file(const char *path, char **out, size_t *outlen, char *err,
 		r = VG_ERR_INVAL;
 		goto out;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		r = VG_ERR_NOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = vg_err_from_errno(errno);
+	if ((r = vg_read_all(fd, (size_t)st.st_size, out, outlen)) != 0) {
+		if (r == VG_ERR_NOMEM)
+			snprintf(err, errlen, "out of memory");
+		else
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
 	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
 out:
-	if (buf != NULL) {
-		explicit_bzero(buf, (size_t)st.st_size + 1);
-		free(buf);
-	}
 	close(fd);
 	return r;
 }

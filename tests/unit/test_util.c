@@ -524,6 +524,55 @@ on_alarm(int sig)
 		(void)!write(go_fd, "g", 1);
 }
 
+/* vg_read_all(): short reads through a pipe written in bites, a file
+ * shorter than the size asked (stops at its end), and a read error. */
+static void
+test_read_all(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	pid_t pid;
+	int p[2], status, fd;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		for (i = 0; i < 100; i++)
+			if (write(p[1], "0123456789", 10) != 10)
+				_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(vg_read_all(p[0], 2000, &buf, &len), 0);
+	assert_int_equal(len, 1000);
+	assert_int_equal(buf[len], '\0');
+	assert_memory_equal(buf + 990, "0123456789", 10);
+	free(buf);
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* Exactly the size asked, nothing after it. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "abcdef", 6), 6);
+	close(p[1]);
+	assert_int_equal(vg_read_all(p[0], 3, &buf, &len), 0);
+	assert_int_equal(len, 3);
+	assert_string_equal(buf, "abc");
+	free(buf);
+	close(p[0]);
+
+	/* A folder cannot be read: the error, nothing allocated. */
+	assert_true((fd = open("/", O_RDONLY | O_DIRECTORY)) >= 0);
+	buf = (char *)1;
+	assert_int_not_equal(vg_read_all(fd, 10, &buf, &len), 0);
+	assert_int_equal(errno, EISDIR);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	close(fd);
+}
+
 static void
 test_write_all(void **state)
 {
@@ -847,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_long),
 		cmocka_unit_test(test_now_monotonic),
+		cmocka_unit_test(test_read_all),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test_setup_teardown(test_write_atomic_mode,
 		    wdir_setup, wdir_teardown),
