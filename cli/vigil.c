@@ -3,15 +3,19 @@
 #include <string.h>
 
 #include "cmd_scan.h"
+#include "ports.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 "usage: vigil scan init|check|update [options]   file integrity scans\n"
+"       vigil ports [list|check] [options]        network flows and firewall\n"
+"                                                 rules of a deployment\n"
 "       vigil --version\n"
 "\n"
-"Run \"vigil scan --help\" for the scan options; see vigil(1).\n");
+"Run \"vigil scan --help\" or \"vigil ports --help\" for the options; see\n"
+"vigil(1).\n");
 }
 
 int
@@ -29,6 +33,8 @@ main(int argc, char **argv)
 		}
 		return cmd_scan(argc - 2, argv + 2);
 	}
+	if (strcmp(argv[1], "ports") == 0)
+		return cmd_ports(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0 ||
 	    strcmp(argv[1], "version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);

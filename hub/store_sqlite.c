@@ -205,7 +205,8 @@ static const char *const migrations[] = {
 	" (SELECT json_group_array(json_object('id', id, 'name', name))" \
 	"  FROM (SELECT g.id, g.name FROM grp_device gd" \
 	"   JOIN grp g ON g.id = gd.grp WHERE gd.device = d.id" \
-	"   ORDER BY g.id))" \
+	"   ORDER BY g.id))," \
+	" d.peer" \
 	" FROM device d"
 
 #define GROUP_COLS \
@@ -1988,7 +1989,8 @@ device_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 	    last == 0 ? json_null() : json_integer(last)) != 0 ||
 	    jset(o, "online", j_bool(q, 12)) != 0 ||
 	    jset(o, "clone_of", j_int(q, 13)) != 0 ||
-	    jset(o, "groups", j_doc(q, 14, json_array())) != 0)
+	    jset(o, "groups", j_doc(q, 14, json_array())) != 0 ||
+	    jset(o, "peer", j_text(q, 15)) != 0)
 		return VG_ERR_NOMEM;
 	return 0;
 }

@@ -8,8 +8,12 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
 	libcurl4-openssl-dev)
 run_pkgs=(curl jq openssl)
+# The `vigil ports` tests (tests/blackbox/ports_lib.sh) run real servers
+# in network namespaces behind nftables (and load the iptables rules with
+# iptables-nft): OpenSSH, inetutils telnetd through inetutils-inetd, Samba.
 test_pkgs=(libcmocka-dev python3 passwd bc sqlite3 attr acl util-linux jq curl openssl procps
-	iproute2 tinyproxy chromium)
+	iproute2 tinyproxy chromium nftables iptables openssh-server
+	openssh-client inetutils-telnetd inetutils-inetd samba)
 bench_pkgs=(aide time bc inotify-tools python3)
 
 want=("${build_pkgs[@]}")

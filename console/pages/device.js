@@ -27,6 +27,7 @@ function details(d) {
     ['OS', d.os],
     ['IP addresses', list(d.ips, true)],
     ['MAC addresses', list(d.macs, true)],
+    ['Registered from', d.peer ? h('span', { class: 'mono', text: d.peer }) : null],
     ['Agent version', d.agent_version],
     ['Last poll', d.last_seen ? [timeAgo(d.last_seen), h('span', { class: 'muted', text: ` (${fmtTime(d.last_seen)})` })] : 'never'],
     ['Poll period', d.poll_period ? `${d.poll_period} s` : null],

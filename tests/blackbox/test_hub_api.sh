@@ -130,7 +130,11 @@ expect "device has what the agent sent, MACs in lower case" 200 \
 	'.machine_id == "mid-0001"' '.agent_version == "0.2.0"' \
 	'.os == "Debian GNU/Linux 12 (bookworm)"' \
 	'.macs == ["52:54:00:aa:bb:01"]' '.ips == ["10.0.0.5", "fe80::1"]' \
-	'.poll_period == 300' '(.created | type) == "number"' '.clone_of == null'
+	'.poll_period == 300' '(.created | type) == "number"' '.clone_of == null' \
+	'.peer == "127.0.0.1"'
+api GET "/devices"
+expect "the device list gives the address it registered from" 200 \
+	"[.devices[] | select(.id == $DEV1) | .peer] == [\"127.0.0.1\"]"
 api GET "/events?device=$DEV1&type=registered"
 expect "a 'registered' event was stored" 200 \
 	'[.events[] | select(.type == "registered")] | length == 1' \

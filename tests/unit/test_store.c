@@ -107,12 +107,13 @@ jstr(const json_t *o, const char *k)
 
 /* How reg_ex() registers: the new credential hash is 32 bytes of cred
  * (host[0] when 0), the agent gives old_cred (32 bytes of it; 0: none),
- * at time now (0: the clock), with poll_period (0: 300); the hub's
- * default poll period is 300, its grace 60. */
+ * at time now (0: the clock), with poll_period (0: 300), from peer
+ * (NULL: 10.0.0.5); the hub's default poll period is 300, its grace 60. */
 struct reg_opts {
 	unsigned char cred, old_cred;
 	int64_t now;
 	int poll_period;
+	const char *peer;
 };
 
 #define REG_GRACE 60
@@ -143,7 +144,7 @@ reg_ex(struct fixture *f, const char *host, const char *machine,
 	in.macs_json = macs;
 	in.poll_period = o->poll_period != 0 ? o->poll_period : 300;
 	in.cred_hash = cred;
-	in.peer = "10.0.0.5";
+	in.peer = o->peer != NULL ? o->peer : "10.0.0.5";
 	if (res == NULL)
 		res = &tmp;
 	OK(OPS(f)->device_register(f->s, &in, res, err, sizeof(err)));
@@ -155,7 +156,7 @@ static int64_t
 reg(struct fixture *f, const char *host, const char *machine,
     const char *macs, struct hs_register_result *res)
 {
-	static const struct reg_opts o = { 0, 0, 0, 0 };
+	static const struct reg_opts o = { 0, 0, 0, 0, NULL };
 
 	return reg_ex(f, host, machine, macs, &o, res);
 }
@@ -166,7 +167,7 @@ static int64_t
 reg_cred(struct fixture *f, const char *host, const char *machine,
     const char *macs, unsigned char old_cred, struct hs_register_result *res)
 {
-	struct reg_opts o = { 0, old_cred, 0, 0 };
+	struct reg_opts o = { 0, old_cred, 0, 0, NULL };
 
 	return reg_ex(f, host, machine, macs, &o, res);
 }
@@ -600,6 +601,7 @@ test_register_and_clone(void **state)
 {
 	struct fixture *f = *state;
 	struct hs_register_result res;
+	struct reg_opts moved = { 0, 'w', 0, 0, "192.0.2.7" };
 	int64_t a, b, c;
 	json_t *d, *evs, *auth;
 	char hex[65];
@@ -638,6 +640,14 @@ test_register_and_clone(void **state)
 	assert_string_equal(json_string_value(json_array_get(
 	    json_object_get(d, "ips"), 0)), "10.0.0.5");
 	assert_int_equal(jint(d, "poll_period"), 300);
+	/* The address the hub saw it register from. */
+	assert_string_equal(jstr(d, "peer"), "10.0.0.5");
+	json_decref(d);
+	/* Registering again from elsewhere: the last address is kept. */
+	assert_int_equal(reg_ex(f, "web01-renamed", "m-1",
+	    "[\"52:54:00:00:00:01\"]", &moved, &res), a);
+	OK(OPS(f)->device_get(f->s, a, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "peer"), "192.0.2.7");
 	json_decref(d);
 
 	/* Same machine id, other host name, disjoint MACs: a clone. */
@@ -713,6 +723,8 @@ test_device_list(void **state)
 	d = json_object_get(json_array_get(l, 0), "groups");
 	assert_int_equal(json_array_size(d), 1);
 	assert_string_equal(jstr(json_array_get(d, 0), "name"), "web");
+	/* The column after the groups: the registering address. */
+	assert_string_equal(jstr(json_array_get(l, 1), "peer"), "10.0.0.5");
 	flt.after_id = jint(json_array_get(l, 1), "id");
 	json_decref(l);
 	OK(OPS(f)->device_list(f->s, &flt, &l, err, sizeof(err)));
@@ -1399,7 +1411,7 @@ test_register_takeover(void **state)
 	static const char mac[] = "[\"52:54:00:00:00:01\"]";
 	struct fixture *f = *state;
 	struct hs_register_result res;
-	struct reg_opts o = { 'a', 0, 0, 0 };
+	struct reg_opts o = { 'a', 0, 0, 0, NULL };
 	int64_t a, x, y, now = time(NULL);
 	json_t *evs;
 
@@ -1577,7 +1589,7 @@ static void
 test_offline_per_device(void **state)
 {
 	struct fixture *f = *state;
-	struct reg_opts o = { 0, 0, 0, 60 };
+	struct reg_opts o = { 0, 0, 0, 60, NULL };
 	int64_t fast, slow, dflt, now = time(NULL);
 	int count;
 
