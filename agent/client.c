@@ -23,6 +23,8 @@
 
 #include "client.h"
 #include "vg_err.h"
+#include "vg_hash.h"
+#include "vg_util.h"
 
 #define HC_MAX_ANSWER (16L * 1024 * 1024)
 #define HC_GZIP_OVER 1024
@@ -33,10 +35,7 @@ struct hc {
 	const struct hubdetails *hd;
 	char *credential;
 	char errbuf[CURL_ERROR_SIZE];
-	/* Filled by the verify callback during a handshake. */
-	int pin_failed;
-	int have_fp;
-	char seen_fp[96];
+	struct hc_pin pin;         /* HubDetails' Thumbprint; what was seen */
 	/* The answer being received. */
 	char *buf;
 	size_t len, cap;
@@ -49,24 +48,17 @@ static int hc_ex_index = -1;
 static int hc_global_ok;
 
 static void
-hc_global_init(void)
+hc_global_once(void)
 {
 	hc_global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 	hc_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
-void
-hc_fp_format(const unsigned char *fp, size_t len, char *out)
+int
+hc_global_init(void)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	out[0] = '\0';
-	for (i = 0; i < len; i++) {
-		out[3 * i] = hex[fp[i] >> 4];
-		out[3 * i + 1] = hex[fp[i] & 15];
-		out[3 * i + 2] = i + 1 < len ? ':' : '\0';
-	}
+	pthread_once(&hc_once, hc_global_once);
+	return hc_global_ok && hc_ex_index >= 0 ? 0 : VG_ERR_INTERNAL;
 }
 
 /*
@@ -80,41 +72,39 @@ hc_verify_cb(int preverify_ok, X509_STORE_CTX *xs)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], pin[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, pinlen = 0;
-	const struct hubdetails *hd;
+	struct hc_pin *p;
 	X509 *cert;
 	SSL *ssl;
-	struct hc *c;
 
 	ssl = X509_STORE_CTX_get_ex_data(xs,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	if (ssl == NULL ||
-	    (c = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), hc_ex_index)) ==
+	    (p = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), hc_ex_index)) ==
 	    NULL)
 		return 0;
-	hd = c->hd;
 	if (X509_STORE_CTX_get_error_depth(xs) != 0)
-		return hd->thumbprint_len > 0 ? 1 : preverify_ok;
+		return p->thumbprint_len > 0 ? 1 : preverify_ok;
 	cert = X509_STORE_CTX_get_current_cert(xs);
 	if (cert == NULL || !X509_digest(cert, EVP_sha256(), md, &mdlen)) {
-		c->pin_failed = hd->thumbprint_len > 0;
+		p->failed = p->thumbprint_len > 0;
 		return 0;
 	}
-	hc_fp_format(md, mdlen, c->seen_fp);
-	c->have_fp = 1;
-	if (hd->thumbprint_len == 0)
+	vg_hex_format(md, mdlen, ':', 1, p->seen_fp, sizeof(p->seen_fp));
+	p->have_fp = 1;
+	if (p->thumbprint_len == 0)
 		return preverify_ok;
-	if (hd->thumbprint_len == 20) {
+	if (p->thumbprint_len == 20) {
 		if (!X509_digest(cert, EVP_sha1(), pin, &pinlen)) {
-			c->pin_failed = 1;
+			p->failed = 1;
 			return 0;
 		}
 	} else {
 		memcpy(pin, md, mdlen);
 		pinlen = mdlen;
 	}
-	if (pinlen != hd->thumbprint_len ||
-	    CRYPTO_memcmp(pin, hd->thumbprint, pinlen) != 0) {
-		c->pin_failed = 1;
+	if (pinlen != p->thumbprint_len ||
+	    CRYPTO_memcmp(pin, p->thumbprint, pinlen) != 0) {
+		p->failed = 1;
 		return 0;
 	}
 	return 1;
@@ -123,44 +113,64 @@ hc_verify_cb(int preverify_ok, X509_STORE_CTX *xs)
 static CURLcode
 hc_ssl_ctx_cb(CURL *curl, void *sslctx, void *ud)
 {
-	struct hc *c = ud;
+	struct hc_pin *p = ud;
 	SSL_CTX *ctx = sslctx;
 
 	(void)curl;
-	if (!SSL_CTX_set_ex_data(ctx, hc_ex_index, c))
+	if (!SSL_CTX_set_ex_data(ctx, hc_ex_index, p))
 		return CURLE_OUT_OF_MEMORY;
 	/* Pinned: the callback's verdict decides the handshake. Not pinned:
 	 * SSL_VERIFY_NONE as curl sets it (curl checks the result itself
 	 * afterwards); the callback only notes the fingerprint. */
-	SSL_CTX_set_verify(ctx, c->hd->thumbprint_len > 0 ? SSL_VERIFY_PEER :
+	SSL_CTX_set_verify(ctx, p->thumbprint_len > 0 ? SSL_VERIFY_PEER :
 	    SSL_VERIFY_NONE, hc_verify_cb);
 	return CURLE_OK;
+}
+
+CURLcode
+hc_pin_use(CURL *curl, struct hc_pin *pin)
+{
+	CURLcode cr = CURLE_OK;
+
+	if (hc_global_init() != 0)
+		return CURLE_FAILED_INIT;
+#define SET(opt, val) do { if (cr == CURLE_OK) \
+	cr = curl_easy_setopt(curl, opt, val); } while (0)
+	SET(CURLOPT_SSL_CTX_FUNCTION, hc_ssl_ctx_cb);
+	SET(CURLOPT_SSL_CTX_DATA, pin);
+	/* A resumed session skips the verify callback: every connection
+	 * shows its certificate. */
+	SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	if (pin->thumbprint_len > 0) {
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+#undef SET
+	return cr;
+}
+
+void
+hc_pin_reset(struct hc_pin *pin)
+{
+	pin->failed = 0;
+	pin->have_fp = 0;
+	pin->seen_fp[0] = '\0';
 }
 
 static size_t
 hc_write_cb(char *data, size_t size, size_t n, void *ud)
 {
 	struct hc *c = ud;
-	size_t len = size * n, cap;
-	char *p;
+	int r;
 
-	if (len > (size_t)HC_MAX_ANSWER - c->len) {
-		c->too_big = 1;
+	/* An answer may hold the credential: vg_buf_append wipes what it
+	 * leaves behind as it grows. */
+	if ((r = vg_buf_append(&c->buf, &c->len, &c->cap, data, size * n,
+	    HC_MAX_ANSWER)) != 0) {
+		c->too_big = r == VG_ERR_TOOBIG;
 		return 0;
 	}
-	if (c->len + len + 1 > c->cap) {
-		cap = c->cap ? c->cap : 4096;
-		while (cap < c->len + len + 1)
-			cap *= 2;
-		if ((p = realloc(c->buf, cap)) == NULL)
-			return 0;
-		c->buf = p;
-		c->cap = cap;
-	}
-	memcpy(c->buf + c->len, data, len);
-	c->len += len;
-	c->buf[c->len] = '\0';
-	return len;
+	return size * n;
 }
 
 /* Retry-After in seconds (the hub never sends the date form). */
@@ -207,8 +217,7 @@ hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
 	CURLcode cr = CURLE_OK;
 
 	*out = NULL;
-	pthread_once(&hc_once, hc_global_init);
-	if (!hc_global_ok || hc_ex_index < 0) {
+	if (hc_global_init() != 0) {
 		snprintf(err, errlen, "cannot initialise libcurl");
 		return VG_ERR_INTERNAL;
 	}
@@ -223,6 +232,8 @@ hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
 		return VG_ERR_NOMEM;
 	}
 	c->hd = hd;
+	memcpy(c->pin.thumbprint, hd->thumbprint, hd->thumbprint_len);
+	c->pin.thumbprint_len = hd->thumbprint_len;
 	h = c->curl;
 #define SET(opt, val) do { if (cr == CURLE_OK) \
 	cr = curl_easy_setopt(h, opt, val); } while (0)
@@ -247,17 +258,10 @@ hc_new(const struct hc_opts *o, struct hc **out, char *err, size_t errlen)
 	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, hc_header_cb);
 	SET(CURLOPT_HEADERDATA, c);
-	SET(CURLOPT_SSL_CTX_FUNCTION, hc_ssl_ctx_cb);
-	SET(CURLOPT_SSL_CTX_DATA, c);
-	/* A resumed session skips the verify callback: every connection
-	 * shows its certificate. */
-	SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-	if (hd->thumbprint_len > 0) {
-		SET(CURLOPT_SSL_VERIFYPEER, 0L);
-		SET(CURLOPT_SSL_VERIFYHOST, 0L);
-	} else if (o->ca_file != NULL) {
+	if (cr == CURLE_OK)
+		cr = hc_pin_use(h, &c->pin);
+	if (hd->thumbprint_len == 0 && o->ca_file != NULL)
 		SET(CURLOPT_CAINFO, o->ca_file);
-	}
 	if (hd->proxy != NULL) {
 		SET(CURLOPT_PROXY, hd->proxy);
 		if (hd->proxy_username != NULL)
@@ -472,12 +476,13 @@ hc_classify_curl(struct hc *c, CURLcode cr, struct hc_answer *a)
 	char pinned[96];
 	long connect_code = 0;
 
-	if (c->pin_failed) {
-		hc_fp_format(hd->thumbprint, hd->thumbprint_len, pinned);
+	if (c->pin.failed) {
+		vg_hex_format(hd->thumbprint, hd->thumbprint_len, ':', 1, pinned,
+		    sizeof(pinned));
 		snprintf(a->message, sizeof(a->message), "certificate "
 		    "fingerprint mismatch: the hub at %s presents SHA-256 %s, "
 		    "HubDetails.xml pins %s%s", hd->url,
-		    c->have_fp ? c->seen_fp : "(unknown)",
+		    c->pin.have_fp ? c->pin.seen_fp : "(unknown)",
 		    hd->thumbprint_len == 20 ? "SHA-1 " : "", pinned);
 		return HC_PIN_MISMATCH;
 	}
@@ -510,11 +515,11 @@ hc_classify_curl(struct hc *c, CURLcode cr, struct hc_answer *a)
 	case CURLE_SSL_ENGINE_NOTFOUND:
 	case CURLE_SSL_ENGINE_SETFAILED:
 	case CURLE_USE_SSL_FAILED:
-		if (c->have_fp && hd->thumbprint_len == 0)
+		if (c->pin.have_fp && hd->thumbprint_len == 0)
 			snprintf(a->message, sizeof(a->message), "TLS with "
 			    "hub %s failed: %s (it presents SHA-256 %s; a "
 			    "Thumbprint in HubDetails.xml pins it)", hd->url,
-			    detail, c->seen_fp);
+			    detail, c->pin.seen_fp);
 		else
 			snprintf(a->message, sizeof(a->message), "TLS with "
 			    "hub %s failed: %s", hd->url, detail);
@@ -587,8 +592,7 @@ hc_post(struct hc *c, const char *endpoint, const char *text,
 	memset(a, 0, sizeof(*a));
 	a->retry_after = -1;
 	c->errbuf[0] = '\0';
-	c->pin_failed = c->have_fp = 0;
-	c->seen_fp[0] = '\0';
+	hc_pin_reset(&c->pin);
 	c->len = 0;
 	c->too_big = 0;
 	c->retry_after = -1;
@@ -659,8 +663,8 @@ hc_post(struct hc *c, const char *endpoint, const char *text,
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	a->retry_after = c->retry_after;
-	if (c->have_fp)
-		snprintf(a->seen_fp, sizeof(a->seen_fp), "%s", c->seen_fp);
+	if (c->pin.have_fp)
+		snprintf(a->seen_fp, sizeof(a->seen_fp), "%s", c->pin.seen_fp);
 	if (cr != CURLE_OK) {
 		r = hc_classify_curl(c, cr, a);
 		goto out;

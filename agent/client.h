@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "hubdetails.h"
@@ -96,7 +97,35 @@ int hc_gzip(const char *in, size_t len, unsigned char **out,
 double hc_backoff(unsigned attempt, double base, double cap,
     long retry_after);
 
-/* Lowercase colon hex of a fingerprint: "ab:cd:...". out >= 3*len. */
-void hc_fp_format(const unsigned char *fp, size_t len, char *out);
+/*
+ * Certificate pinning on a libcurl handle, for every client of the hub
+ * (the agent; vigil ports --api). An OpenSSL verify callback runs inside
+ * the handshake, at the leaf certificate: it notes the leaf's SHA-256
+ * fingerprint and, with a thumbprint, accepts the handshake only when the
+ * leaf's SHA-256 (or SHA-1, for a 20-byte thumbprint) is that one; the CA
+ * chain and the host name are then not checked, as the pin replaces
+ * them. Without a thumbprint, curl's own verification decides.
+ */
+struct hc_pin {
+	unsigned char thumbprint[32];
+	size_t thumbprint_len;   /* 0: not pinned, 20 SHA-1, 32 SHA-256 */
+	/* Set by the handshakes since hc_pin_reset(): */
+	int failed;              /* the certificate is not the pinned one */
+	int have_fp;
+	char seen_fp[96];        /* the leaf's SHA-256, "AB:CD:..." */
+};
+
+/* Initialises libcurl and the callback's OpenSSL index, once for the
+ * process; thread-safe. 0 or VG_ERR_INTERNAL. */
+int hc_global_init(void);
+
+/* Installs pin's callback on curl (CURLOPT_SSL_CTX_FUNCTION), turns TLS
+ * session reuse off (a resumed session skips the callback) and, with a
+ * thumbprint, curl's CA and host name checks. pin must outlive curl's
+ * transfers. CURLE_OK or curl's error. */
+CURLcode hc_pin_use(CURL *curl, struct hc_pin *pin);
+
+/* Clears what the last handshake set, before a new request. */
+void hc_pin_reset(struct hc_pin *pin);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "hubdetails.h"
 #include "vg_err.h"
+#include "vg_hash.h"
 #include "vg_util.h"
 
 enum hd_field {
@@ -151,8 +152,8 @@ static void XMLCALL
 on_text(void *ud, const XML_Char *s, int len)
 {
 	struct hd_state *st = ud;
-	size_t n = (size_t)len, cap;
-	char *t;
+	size_t n = (size_t)len;
+	int r;
 
 	if (st->r != 0 || len <= 0)
 		return;
@@ -164,71 +165,23 @@ on_text(void *ud, const XML_Char *s, int len)
 		return;
 	}
 	/* The file is at most HD_MAX_FILE bytes, and expat's text is never
-	 * longer than its input: this bounds the buffer. */
-	if (st->textlen + n + 1 > st->textcap) {
-		cap = st->textcap ? st->textcap : 64;
-		while (cap < st->textlen + n + 1)
-			cap *= 2;
-		if ((t = malloc(cap)) == NULL) {
-			hd_fail(st, VG_ERR_NOMEM, "out of memory");
-			return;
-		}
-		if (st->text != NULL) {
-			memcpy(t, st->text, st->textlen);
-			explicit_bzero(st->text, st->textcap);
-			free(st->text);
-		}
-		st->text = t;
-		st->textcap = cap;
-	}
-	memcpy(st->text + st->textlen, s, n);
-	st->textlen += n;
-	st->text[st->textlen] = '\0';
+	 * longer than its input: this bounds the buffer. The text may be a
+	 * password: vg_buf_append wipes what it leaves behind. */
+	if ((r = vg_buf_append(&st->text, &st->textlen, &st->textcap, s, n,
+	    HD_MAX_FILE)) != 0)
+		hd_fail(st, r, r == VG_ERR_NOMEM ? "out of memory" :
+		    "an element's text is longer than the file may be");
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Thumbprint: hex digits with colons and spaces between them; a U+200E
- * mark (which Windows' certificate dialog puts in copied thumbprints)
- * is ignored too. */
+/* Thumbprint: vg_thumbprint_parse's forms (colons, spaces and a U+200E
+ * mark, which Windows' certificate dialog puts in copied thumbprints,
+ * are ignored). */
 static int
 parse_thumbprint(struct hd_state *st, const char *v)
 {
-	unsigned char fp[32];
-	size_t n = 0;
-	int hi = -1, d;
-
-	for (; *v != '\0'; v++) {
-		if (*v == ':' || *v == ' ' || *v == '\t')
-			continue;
-		if (strncmp(v, "\xe2\x80\x8e", 3) == 0) {
-			v += 2;
-			continue;
-		}
-		if ((d = hexval((unsigned char)*v)) < 0 || n == sizeof(fp))
-			goto bad;
-		if (hi < 0) {
-			hi = d;
-		} else {
-			fp[n++] = (unsigned char)(hi << 4 | d);
-			hi = -1;
-		}
-	}
-	if (hi >= 0 || (n != 20 && n != 32))
-		goto bad;
-	memcpy(st->hd->thumbprint, fp, n);
-	st->hd->thumbprint_len = n;
-	return 0;
-bad:
+	if (vg_thumbprint_parse(v, st->hd->thumbprint,
+	    &st->hd->thumbprint_len) == 0)
+		return 0;
 	hd_fail(st, VG_ERR_INVAL, "element <Thumbprint>: not a certificate "
 	    "fingerprint (64 hex digits for SHA-256 or 40 for SHA-1; colons "
 	    "and spaces allowed)");

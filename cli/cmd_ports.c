@@ -282,6 +282,27 @@ load_source(const struct ports_args *a, struct ports_deploy *d,
 	return 0;
 }
 
+/* The roles --from and --role take, a bit per enum ports_role. */
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_FROM (ROLE_BIT(PORTS_ROLE_HUB) | ROLE_BIT(PORTS_ROLE_AGENT) | \
+    ROLE_BIT(PORTS_ROLE_PROXY))
+#define ROLES_RULES (ROLES_FROM | ROLE_BIT(PORTS_ROLE_DEVICE))
+
+/* A role by its name (ports_role_name), among those allowed: 0, or -1. */
+static int
+role_parse(const char *s, unsigned int allowed, int *out)
+{
+	int r;
+
+	for (r = PORTS_ROLE_HUB; r <= PORTS_ROLE_DEVICE; r++)
+		if ((allowed & ROLE_BIT(r)) &&
+		    strcmp(s, ports_role_name((enum ports_role)r)) == 0) {
+			*out = r;
+			return 0;
+		}
+	return -1;
+}
+
 /* ---- this machine's names and addresses ---- */
 
 struct local {
@@ -360,40 +381,6 @@ is_local(const struct local *l, const char *name)
 	return found;
 }
 
-/* The proxy named NAME, or NULL. */
-static const struct ports_proxy *
-find_proxy(const struct ports_deploy *d, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < d->nproxies; i++)
-		if (strcasecmp(d->proxies[i].name, name) == 0)
-			return &d->proxies[i];
-	return NULL;
-}
-
-/* "a, b, c" of the proxies, bounded. */
-static void
-proxy_names(const struct ports_deploy *d, char *buf, size_t buflen)
-{
-	size_t i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < d->nproxies && n + 1 < buflen; i++) {
-		int w = snprintf(buf + n, buflen - n, "%s%s", i > 0 ? ", " :
-		    "", d->proxies[i].name);
-
-		if (w < 0 || (size_t)w >= buflen - n) {
-			snprintf(buf + (buflen > 4 ? buflen - 4 : 0),
-			    buflen > 4 ? 4 : buflen, "...");
-			break;
-		}
-		n += (size_t)w;
-	}
-	if (d->nproxies == 0)
-		snprintf(buf, buflen, "none");
-}
-
 /* The proxy this machine is, when exactly one of them is. */
 static const struct ports_proxy *
 local_proxy(const struct ports_deploy *d, const struct local *l, int *many)
@@ -428,13 +415,7 @@ pick_from(const struct ports_args *a, const struct ports_deploy *d,
 	int many = 0, r = 0;
 
 	if (a->from != NULL) {
-		if (strcmp(a->from, "hub") == 0)
-			o->from = PORTS_ROLE_HUB;
-		else if (strcmp(a->from, "agent") == 0)
-			o->from = PORTS_ROLE_AGENT;
-		else if (strcmp(a->from, "proxy") == 0)
-			o->from = PORTS_ROLE_PROXY;
-		else
+		if (role_parse(a->from, ROLES_FROM, &o->from) != 0)
 			return trouble("--from: expected hub, agent or proxy, "
 			    "not '%s'", a->from);
 	} else if (a->proxy != NULL) {
@@ -447,8 +428,8 @@ pick_from(const struct ports_args *a, const struct ports_deploy *d,
 	if (a->proxy != NULL && o->from != PORTS_ROLE_PROXY)
 		return trouble("--proxy goes with --from proxy");
 	if (a->proxy != NULL) {
-		if ((p = find_proxy(d, a->proxy)) == NULL) {
-			proxy_names(d, names, sizeof(names));
+		if ((p = ports_proxy_find(d, a->proxy)) == NULL) {
+			ports_proxy_names(d, names, sizeof(names));
 			return trouble("--proxy: %s names no proxy '%s' "
 			    "(proxies: %s)", d->source, a->proxy, names);
 		}
@@ -467,7 +448,7 @@ pick_from(const struct ports_args *a, const struct ports_deploy *d,
 		} else if ((p = local_proxy(d, &l, &many)) != NULL) {
 			o->proxy = p->name;
 		} else {
-			proxy_names(d, names, sizeof(names));
+			ports_proxy_names(d, names, sizeof(names));
 			r = trouble("--from proxy: which proxy is this "
 			    "machine? Name it with --proxy (%s)", names);
 		}
@@ -475,7 +456,7 @@ pick_from(const struct ports_args *a, const struct ports_deploy *d,
 		o->from = PORTS_ROLE_PROXY;
 		o->proxy = p->name;
 	} else if (many) {
-		proxy_names(d, names, sizeof(names));
+		ports_proxy_names(d, names, sizeof(names));
 		r = trouble("this machine has the name or address of several "
 		    "proxies (%s): name one with --proxy", names);
 	} else if (d->hub_host != NULL && is_local(&l,
@@ -521,21 +502,11 @@ run_list(const struct ports_args *a, const struct ports_matrix *m)
 		fmt = PORTS_FMT_JSON;
 	o.format = fmt;
 	o.role = -1;
-	if (a->role != NULL) {
-		if (strcmp(a->role, "hub") == 0)
-			o.role = PORTS_ROLE_HUB;
-		else if (strcmp(a->role, "agent") == 0)
-			o.role = PORTS_ROLE_AGENT;
-		else if (strcmp(a->role, "proxy") == 0)
-			o.role = PORTS_ROLE_PROXY;
-		else if (strcmp(a->role, "device") == 0)
-			o.role = PORTS_ROLE_DEVICE;
-		else
-			return trouble("--role: expected hub, agent, proxy or "
-			    "device, not '%s'", a->role);
-	}
+	if (a->role != NULL && role_parse(a->role, ROLES_RULES, &o.role) != 0)
+		return trouble("--role: expected hub, agent, proxy or device, "
+		    "not '%s'", a->role);
 	if (a->proxy != NULL) {
-		const struct ports_proxy *p = find_proxy(m->d, a->proxy);
+		const struct ports_proxy *p = ports_proxy_find(m->d, a->proxy);
 		char names[512];
 
 		if (o.role == -1)
@@ -544,7 +515,7 @@ run_list(const struct ports_args *a, const struct ports_matrix *m)
 			return trouble("--proxy goes with --role proxy or "
 			    "device");
 		if (p == NULL) {
-			proxy_names(m->d, names, sizeof(names));
+			ports_proxy_names(m->d, names, sizeof(names));
 			return trouble("--proxy: %s names no proxy '%s' "
 			    "(proxies: %s)", m->d->source, a->proxy, names);
 		}
@@ -582,12 +553,9 @@ run_check(const struct ports_args *a, const struct ports_matrix *m,
 		return trouble("--timeout: expected seconds from 0.1 to 60, "
 		    "not '%s'", a->timeout);
 	if (a->jobs != NULL) {
-		if (vg_parse_long(a->jobs, 1, PORTS_JOBS_MAX, &jobs) != 0) {
-			fprintf(stderr, "vigil ports: --jobs: expected a whole "
-			    "number from 1 to %d, not '%s'\n", PORTS_JOBS_MAX,
-			    a->jobs);
-			return EXIT_TROUBLE;
-		}
+		if (vg_parse_long(a->jobs, 1, PORTS_JOBS_MAX, &jobs) != 0)
+			return trouble("--jobs: expected a whole number from 1 "
+			    "to %d, not '%s'", PORTS_JOBS_MAX, a->jobs);
 		o.jobs = (int)jobs;
 	}
 	if ((r = pick_from(a, m->d, default_from, &o)) != 0)

@@ -132,6 +132,13 @@ int ports_deploy_from_hubdetails(const char *path, struct ports_deploy *d,
 
 void ports_deploy_free(struct ports_deploy *d);
 
+/* The proxy of d named name (case aside, as with host names), or NULL. */
+const struct ports_proxy *ports_proxy_find(const struct ports_deploy *d,
+    const char *name);
+/* "px1, px2, px3", "none" without proxies; cut with "..." to fit len
+ * (> 4) bytes. For messages. */
+void ports_proxy_names(const struct ports_deploy *d, char *buf, size_t len);
+
 /* Builds the flows of d: only those the deployment uses, destinations
  * grouped by port. 0 or VG_ERR_NOMEM. */
 int ports_matrix_build(const struct ports_deploy *d, struct ports_matrix *m);
@@ -139,6 +146,8 @@ void ports_matrix_free(struct ports_matrix *m);
 
 /* "https", "ssh", "telnet", "smb" */
 const char *ports_service_name(enum ports_service s);
+/* As a sentence names it: "HTTPS", "SSH", "Telnet", "SMB" */
+const char *ports_service_title(enum ports_service s);
 /* "hub", "agent", "proxy", "console", "device" */
 const char *ports_role_name(enum ports_role r);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -79,23 +80,6 @@ flow_starts_here(const struct ports_flow *fl, int from,
 	return 0;
 }
 
-/* "px1, px2, px3" (at most len bytes). */
-static void
-proxy_names(const struct ports_deploy *d, char *out, size_t len)
-{
-	size_t i, o = 0;
-	int w;
-
-	out[0] = '\0';
-	for (i = 0; i < d->nproxies && o < len; i++) {
-		w = snprintf(out + o, len - o, "%s%s", i > 0 ? ", " : "",
-		    d->proxies[i].name);
-		if (w < 0)
-			break;
-		o += (size_t)w;
-	}
-}
-
 /* The proxy the check runs from: the one named, or the only one. */
 static int
 pick_proxy(const struct ports_matrix *m, const struct ports_check_opts *o,
@@ -104,16 +88,12 @@ pick_proxy(const struct ports_matrix *m, const struct ports_check_opts *o,
 	const struct ports_deploy *d = m->d;
 	const char *src = d->source != NULL ? d->source : "the deployment";
 	char names[400];
-	size_t i;
 
 	*out = NULL;
-	proxy_names(d, names, sizeof(names));
+	ports_proxy_names(d, names, sizeof(names));
 	if (o->proxy != NULL) {
-		for (i = 0; i < d->nproxies; i++)
-			if (strcmp(d->proxies[i].name, o->proxy) == 0) {
-				*out = &d->proxies[i];
-				return 0;
-			}
+		if ((*out = ports_proxy_find(d, o->proxy)) != NULL)
+			return 0;
 		if (d->nproxies == 0)
 			snprintf(err, errlen, "%s names no proxy agent, so "
 			    "there is no proxy '%s' to check from", src,
@@ -137,18 +117,6 @@ pick_proxy(const struct ports_matrix *m, const struct ports_check_opts *o,
 }
 
 /* ---- names for the table and the sentences ---- */
-
-static const char *
-service_title(enum ports_service s)
-{
-	switch (s) {
-	case PORTS_HTTPS: return "HTTPS";
-	case PORTS_SSH: return "SSH";
-	case PORTS_TELNET: return "Telnet";
-	case PORTS_SMB: return "SMB";
-	}
-	return "?";
-}
 
 /* "#2 agents->hub", "#4 px1->ssh" */
 static void
@@ -179,7 +147,7 @@ flow_long(const struct ports_flow *fl, char *out, size_t len)
 	else
 		snprintf(out, len, "proxy %s -> %s %s",
 		    fl->proxy != NULL ? fl->proxy->name : "?",
-		    service_title(fl->service),
+		    ports_service_title(fl->service),
 		    fl->service == PORTS_SMB ? "hosts" : "devices");
 }
 
@@ -227,6 +195,7 @@ check_advice(const struct ports_matrix *m, const struct ports_flow *fl,
 	const char *src = m->d != NULL && m->d->source != NULL ?
 	    m->d->source : "the deployment";
 	const char *svc = service_daemon(fl->service);
+	const char *title = ports_service_title(fl->service);
 	const char *addr = p->address[0] != '\0' ? p->address : host;
 	char hp[300];
 
@@ -284,8 +253,8 @@ check_advice(const struct ports_matrix *m, const struct ports_flow *fl,
 		default:
 			snprintf(out, len, "no %s server answers there: write "
 			    "%s's %s port in %s (HOST:PORT), or make %s "
-			    "listen on %d.", service_title(fl->service), host,
-			    service_title(fl->service), src, svc, port);
+			    "listen on %d.", title, host, title, src, svc,
+			    port);
 			break;
 		}
 		break;
@@ -334,6 +303,9 @@ check_run(struct check_work *w, int jobs)
 
 	if (w->n == 0)
 		return;
+	/* The probes parse JSON (the health answer): jansson seeds its
+	 * hash function on first use, which is safe only before threads. */
+	json_object_seed(0);
 	want = (size_t)jobs < w->n ? (size_t)jobs : w->n;
 	if (want > 1 && (th = calloc(want - 1, sizeof(*th))) != NULL)
 		for (nth = 0; nth < want - 1; nth++)
@@ -560,7 +532,29 @@ inode_cmp(const void *a, const void *b)
 	return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-/* Is /proc/PID a process named vigil-agent? */
+/*
+ * Is /proc/PID in this process's network namespace? The socket tables
+ * read (PROC/net/...) are this namespace's, so an agent in another one
+ * (a container, a test's namespace) is not this host's to judge. When
+ * either link cannot be read (a copy of /proc's layout in the tests,
+ * another user's process), the process counts as here.
+ */
+static int
+same_netns(const char *proc, const char *pid)
+{
+	char path[512];
+	struct stat self, other;
+
+	snprintf(path, sizeof(path), "%s/self/ns/net", proc);
+	if (stat(path, &self) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s/ns/net", proc, pid);
+	if (stat(path, &other) != 0)
+		return 1;
+	return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
+/* Is /proc/PID a process named vigil-agent, in this network namespace? */
 static int
 is_agent(const char *proc, const char *pid)
 {
@@ -577,7 +571,9 @@ is_agent(const char *proc, const char *pid)
 		return 0;
 	comm[n] = '\0';
 	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, AGENT_COMM) == 0;
+	if (strcmp(comm, AGENT_COMM) != 0)
+		return 0;
+	return same_netns(proc, pid);
 }
 
 static int
@@ -679,8 +675,12 @@ agent_listen_check(const char *proc, struct agent_listen *al)
 	al->advice[0] = '\0';
 	for (i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", proc, nets[i].file);
-		if (listen_scan(path, nets[i].v6, nets[i].udp, &s) != 0)
-			break;
+		if (listen_scan(path, nets[i].v6, nets[i].udp, &s) != 0) {
+			snprintf(al->detail, sizeof(al->detail), "out of memory "
+			    "reading %.300s: not checked", path);
+			free(s.v);
+			return;
+		}
 	}
 	if (s.n > 0)
 		qsort(s.v, s.n, sizeof(*s.v), inode_cmp);
@@ -913,8 +913,10 @@ print_json(FILE *f, const struct ports_matrix *m,
 	    "skipped", (json_int_t)counts[2]);
 	if (root == NULL)
 		goto out;
-	if (json_dumpf(root, f, JSON_INDENT(2)) != 0)
+	if (json_dumpf(root, f, JSON_INDENT(2)) != 0) {
+		r = VG_ERR_IO;
 		goto out;
+	}
 	fputc('\n', f);
 	r = 0;
 out:
@@ -975,9 +977,10 @@ ports_check(FILE *f, const struct ports_matrix *m,
 		counts[res == PORTS_OK ? 0 : res == PORTS_SKIPPED ? 2 : 1]++;
 	}
 	if (o.json) {
-		if (print_json(f, m, &o, proxy, rows, nrows, &w, &al,
-		    counts) != 0) {
-			snprintf(err, errlen, "out of memory");
+		if ((r = print_json(f, m, &o, proxy, rows, nrows, &w, &al,
+		    counts)) != 0) {
+			snprintf(err, errlen, "%s", r == VG_ERR_NOMEM ?
+			    "out of memory" : "writing the results failed");
 			r = 2;
 			goto out;
 		}

@@ -14,9 +14,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,18 +25,18 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sqlite3.h>
 
+#include "client.h"
 #include "conf.h"
 #include "hubdetails.h"
 #include "ports.h"
 #include "vg_err.h"
+#include "vg_hash.h"
 #include "vg_util.h"
 
 #define PD_MAX_FILE (1024 * 1024)
@@ -62,6 +60,18 @@ ports_service_name(enum ports_service s)
 	case PORTS_SSH: return "ssh";
 	case PORTS_TELNET: return "telnet";
 	case PORTS_SMB: return "smb";
+	}
+	return "?";
+}
+
+const char *
+ports_service_title(enum ports_service s)
+{
+	switch (s) {
+	case PORTS_HTTPS: return "HTTPS";
+	case PORTS_SSH: return "SSH";
+	case PORTS_TELNET: return "Telnet";
+	case PORTS_SMB: return "SMB";
 	}
 	return "?";
 }
@@ -175,6 +185,38 @@ ports_deploy_free(struct ports_deploy *d)
 	}
 	free(d->proxies);
 	memset(d, 0, sizeof(*d));
+}
+
+const struct ports_proxy *
+ports_proxy_find(const struct ports_deploy *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nproxies; i++)
+		if (strcasecmp(d->proxies[i].name, name) == 0)
+			return &d->proxies[i];
+	return NULL;
+}
+
+void
+ports_proxy_names(const struct ports_deploy *d, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int w;
+
+	if (len == 0)
+		return;
+	snprintf(buf, len, "%s", d->nproxies == 0 ? "none" : "");
+	for (i = 0; i < d->nproxies; i++) {
+		w = snprintf(buf + n, len - n, "%s%s", i > 0 ? ", " : "",
+		    d->proxies[i].name);
+		if (w < 0 || (size_t)w >= len - n) {
+			if (len > 4)
+				snprintf(buf + len - 4, 4, "...");
+			break;
+		}
+		n += (size_t)w;
+	}
 }
 
 /* ---- words: addresses, networks, names, ports ---- */
@@ -396,58 +438,6 @@ host_parse(const char *w, int allow, struct ports_host *out, char *why,
 	return 0;
 }
 
-/* Thumbprint digits fed word by word: hex, with ':', ' ' and a U+200E
- * mark (Windows' certificate dialog copies one) ignored. */
-struct thumb_acc {
-	unsigned char fp[32];
-	size_t n;
-	int hi;
-	int bad;
-};
-
-static void
-thumb_feed(struct thumb_acc *t, const char *s)
-{
-	int d;
-
-	for (; *s != '\0' && !t->bad; s++) {
-		if (*s == ':' || *s == ' ' || *s == '\t')
-			continue;
-		if (strncmp(s, "\xe2\x80\x8e", 3) == 0) {
-			s += 2;
-			continue;
-		}
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
-			d = -1;
-		if (d < 0 || (t->hi < 0 && t->n == sizeof(t->fp))) {
-			t->bad = 1;
-			return;
-		}
-		if (t->hi < 0) {
-			t->hi = d;
-		} else {
-			t->fp[t->n++] = (unsigned char)(t->hi << 4 | d);
-			t->hi = -1;
-		}
-	}
-}
-
-static int
-thumb_done(const struct thumb_acc *t, unsigned char *out, size_t *outlen)
-{
-	if (t->bad || t->hi >= 0 || (t->n != 20 && t->n != 32))
-		return -1;
-	memcpy(out, t->fp, t->n);
-	*outlen = t->n;
-	return 0;
-}
-
 /*
  * Splits https://HOST[:PORT][/PATH] into host (brackets dropped), port
  * (443 when absent) and path (PD_DEFAULT_PATH when absent or "/", else
@@ -623,16 +613,25 @@ kw_hub(struct pd_state *st, const char *kw, char **w, size_t n)
 static int
 kw_thumbprint(struct pd_state *st, const char *kw, char **w, size_t n)
 {
-	struct thumb_acc t = { .hi = -1 };
-	size_t i;
+	char joined[PD_MAX_LINE + 1];
+	size_t i, o = 0, l;
 
 	(void)kw;
 	if (st->thumb_line != 0)
 		return pd_fail(st, VG_ERR_INVAL, "'thumbprint' given again "
 		    "(first on line %d)", st->thumb_line);
-	for (i = 0; i < n; i++)
-		thumb_feed(&t, w[i]);
-	if (n == 0 || thumb_done(&t, st->d->thumbprint,
+	/* The words of one line, blanks between: they fit a line's room. */
+	joined[0] = '\0';
+	for (i = 0; i < n; i++) {
+		l = strlen(w[i]);
+		if (o + l + 2 > sizeof(joined))
+			break;
+		if (i > 0)
+			joined[o++] = ' ';
+		memcpy(joined + o, w[i], l + 1);
+		o += l;
+	}
+	if (n == 0 || i < n || vg_thumbprint_parse(joined, st->d->thumbprint,
 	    &st->d->thumbprint_len) != 0)
 		return pd_fail(st, VG_ERR_INVAL, "'thumbprint' takes the "
 		    "SHA-256 (64 hex digits) or SHA-1 (40) fingerprint of the "
@@ -873,7 +872,8 @@ ports_deploy_parse(const char *text, size_t len, const char *source,
 		hosts_free(&d->console);
 	if (st.agents_any)
 		hosts_free(&d->agents);
-	/* "agents any" says agents may be anywhere: known, yet any source. */
+	/* "agents any" says agents may be anywhere: as with no agent
+	 * known, the agent flow comes from any source. */
 	d->agents_known = !st.agents_any && (d->agents.n > 0 ||
 	    d->nproxies > 0);
 	if ((d->source = strdup(source)) == NULL) {
@@ -887,39 +887,6 @@ out:
 	return r;
 }
 
-/* Reads at most PD_MAX_FILE bytes of a regular file. Messages name path. */
-static int
-read_capped(const char *path, char **text, size_t *len, char *err,
-    size_t errlen)
-{
-	struct stat sb;
-	int fd, r;
-
-	*text = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		r = vg_err_from_errno(errno);
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return VG_ERR_INVAL;
-	}
-	if (sb.st_size > PD_MAX_FILE) {
-		snprintf(err, errlen, "%s: larger than 1 MiB", path);
-		close(fd);
-		return VG_ERR_TOOBIG;
-	}
-	/* One byte more than the cap shows a file that grew meanwhile. */
-	if ((r = vg_read_all(fd, PD_MAX_FILE + 1, text, len)) != 0)
-		snprintf(err, errlen, "%s: %s", path, r == VG_ERR_NOMEM ?
-		    "out of memory" : strerror(errno));
-	close(fd);
-	return r;
-}
-
 int
 ports_deploy_load(const char *path, struct ports_deploy *d, char *err,
     size_t errlen)
@@ -929,7 +896,8 @@ ports_deploy_load(const char *path, struct ports_deploy *d, char *err,
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	if ((r = read_capped(path, &text, &len, err, errlen)) != 0)
+	if ((r = vg_read_file(path, PD_MAX_FILE, &text, &len, err,
+	    errlen)) != 0)
 		return r;
 	r = ports_deploy_parse(text, len, path, d, err, errlen);
 	free(text);
@@ -1043,6 +1011,27 @@ eff_port(const struct ports_host *h, int dflt)
 	return h->port != 0 ? h->port : dflt;
 }
 
+/* The next flow of m, its fields but the hosts set. The caller made
+ * room for it (ports_matrix_build sizes m->v once, so flows never
+ * move). */
+static struct ports_flow *
+flow_add(struct ports_matrix *m, enum ports_role from, enum ports_role to,
+    int port, enum ports_service svc, const char *opened_by,
+    const char *purpose)
+{
+	struct ports_flow *f = &m->v[m->n++];
+
+	memset(f, 0, sizeof(*f));
+	f->id = (int)m->n;
+	f->from_role = from;
+	f->to_role = to;
+	f->port = port;
+	f->service = svc;
+	f->opened_by = opened_by;
+	f->purpose = purpose;
+	return f;
+}
+
 /* One flow per distinct port of a proxy's devices of one service, in
  * the order the ports first appear. */
 static int
@@ -1060,16 +1049,9 @@ device_flows(struct ports_matrix *m, const struct ports_proxy *p,
 				break;
 		if (j < i)
 			continue;
-		f = &m->v[m->n++];
-		memset(f, 0, sizeof(*f));
-		f->id = (int)m->n;
-		f->from_role = PORTS_ROLE_PROXY;
-		f->to_role = PORTS_ROLE_DEVICE;
+		f = flow_add(m, PORTS_ROLE_PROXY, PORTS_ROLE_DEVICE, port, svc,
+		    "the proxy agent", service_purpose[svc]);
 		f->proxy = p;
-		f->port = port;
-		f->service = svc;
-		f->opened_by = "the proxy agent";
-		f->purpose = service_purpose[svc];
 		if (svc == PORTS_TELNET) {
 			f->insecure = 1;
 			f->advice = telnet_advice;
@@ -1102,28 +1084,15 @@ ports_matrix_build(const struct ports_deploy *d, struct ports_matrix *m)
 	if ((m->v = calloc(max, sizeof(*m->v))) == NULL)
 		return VG_ERR_NOMEM;
 
-	f = &m->v[m->n++];
-	f->id = 1;
-	f->from_role = PORTS_ROLE_CONSOLE;
-	f->to_role = PORTS_ROLE_HUB;
-	f->port = d->hub_port;
-	f->service = PORTS_HTTPS;
-	f->opened_by = "the user's browser";
-	f->purpose = service_purpose[PORTS_HTTPS];
+	f = flow_add(m, PORTS_ROLE_CONSOLE, PORTS_ROLE_HUB, d->hub_port,
+	    PORTS_HTTPS, "the user's browser", service_purpose[PORTS_HTTPS]);
 	if (hosts_copy(&f->from, &d->console) != 0 || hub_hosts(d, &f->to) != 0)
 		goto out;
-
-	f = &m->v[m->n++];
-	f->id = 2;
-	f->from_role = PORTS_ROLE_AGENT;
-	f->to_role = PORTS_ROLE_HUB;
-	f->port = d->hub_port;
-	f->service = PORTS_HTTPS;
-	f->opened_by = "the agent";
-	f->purpose = "agents report changes and poll for policy (HTTPS)";
+	f = flow_add(m, PORTS_ROLE_AGENT, PORTS_ROLE_HUB, d->hub_port,
+	    PORTS_HTTPS, "the agent",
+	    "agents report changes and poll for policy (HTTPS)");
 	if (agent_sources(d, &f->from) != 0 || hub_hosts(d, &f->to) != 0)
 		goto out;
-
 	for (i = 0; i < d->nproxies; i++) {
 		p = &d->proxies[i];
 		if (device_flows(m, p, PORTS_SSH, &p->ssh,
@@ -1138,8 +1107,6 @@ ports_matrix_build(const struct ports_deploy *d, struct ports_matrix *m)
 out:
 	if (r != 0)
 		ports_matrix_free(m);
-	else
-		m->d = d;
 	return r;
 }
 
@@ -1254,13 +1221,15 @@ read_peers(const char *db, struct ports_deploy *d, char *err, size_t errlen)
 	sqlite3_stmt *q = NULL;
 	const char *peer;
 	struct stat sb;
-	int rc, r = VG_ERR_DB;
+	char ebuf[128];
+	int rc, e, r = VG_ERR_DB;
 
 	if (stat(db, &sb) != 0) {
+		e = errno;
 		snprintf(err, errlen, "%s: %s (the hub's database; name the "
-		    "hub's data folder with --data-dir)", db, strerror(errno));
-		return errno == ENOENT ? VG_ERR_NOTFOUND :
-		    vg_err_from_errno(errno);
+		    "hub's data folder with --data-dir)", db,
+		    strerror_r(e, ebuf, sizeof(ebuf)));
+		return e == ENOENT ? VG_ERR_NOTFOUND : vg_err_from_errno(e);
 	}
 	if ((rc = sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY,
 	    NULL)) != SQLITE_OK) {
@@ -1385,119 +1354,23 @@ struct api {
 	char *buf;                  /* the answer being received */
 	size_t len, cap;
 	int too_big;
-	unsigned char pin[32];
-	size_t pinlen;
-	int pin_failed;
-	char seen_fp[96];
+	struct hc_pin pin;          /* --thumbprint; what the hub showed */
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-static pthread_once_t api_once = PTHREAD_ONCE_INIT;
-static int api_ex_index = -1;
-static int api_global_ok;
-
-static void
-api_global_init(void)
-{
-	api_global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-	api_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-}
-
-static void
-fp_format(const unsigned char *fp, size_t len, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < len && o + 3 < outlen; i++)
-		o += (size_t)snprintf(out + o, outlen - o, "%s%02X",
-		    i > 0 ? ":" : "", fp[i]);
-}
-
-/*
- * The pinned thumbprint decides the handshake (as agent/client.c does):
- * at the leaf, its SHA-256 (or SHA-1 for a 20-byte pin) must match;
- * above it nothing is checked, as a pin replaces the CA chain. The
- * callback runs inside the handshake, so the password never goes to a
- * hub with another certificate.
- */
-static int
-api_verify_cb(int preverify_ok, X509_STORE_CTX *xs)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	struct api *a;
-	X509 *cert;
-	SSL *ssl;
-
-	(void)preverify_ok;
-	ssl = X509_STORE_CTX_get_ex_data(xs,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
-	if (ssl == NULL || (a = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
-	    api_ex_index)) == NULL)
-		return 0;
-	if (X509_STORE_CTX_get_error_depth(xs) != 0)
-		return 1;
-	cert = X509_STORE_CTX_get_current_cert(xs);
-	if (cert == NULL || !X509_digest(cert, EVP_sha256(), md, &mdlen)) {
-		a->pin_failed = 1;
-		return 0;
-	}
-	fp_format(md, mdlen, a->seen_fp, sizeof(a->seen_fp));
-	if (a->pinlen == 20 && !X509_digest(cert, EVP_sha1(), md, &mdlen)) {
-		a->pin_failed = 1;
-		return 0;
-	}
-	if (mdlen != a->pinlen || CRYPTO_memcmp(md, a->pin, mdlen) != 0) {
-		a->pin_failed = 1;
-		return 0;
-	}
-	return 1;
-}
-
-static CURLcode
-api_ssl_ctx_cb(CURL *curl, void *sslctx, void *ud)
-{
-	struct api *a = ud;
-	SSL_CTX *ctx = sslctx;
-
-	(void)curl;
-	if (!SSL_CTX_set_ex_data(ctx, api_ex_index, a))
-		return CURLE_OUT_OF_MEMORY;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, api_verify_cb);
-	return CURLE_OK;
-}
 
 static size_t
 api_write_cb(char *data, size_t size, size_t n, void *ud)
 {
 	struct api *a = ud;
-	size_t len = size * n, cap;
-	char *p;
+	int r;
 
-	if (len > (size_t)API_MAX_ANSWER - a->len) {
-		a->too_big = 1;
+	/* The old buffer may hold the token: vg_buf_append wipes it. */
+	if ((r = vg_buf_append(&a->buf, &a->len, &a->cap, data, size * n,
+	    API_MAX_ANSWER)) != 0) {
+		a->too_big = r == VG_ERR_TOOBIG;
 		return 0;
 	}
-	if (a->len + len + 1 > a->cap) {
-		cap = a->cap ? a->cap : 4096;
-		while (cap < a->len + len + 1)
-			cap *= 2;
-		if ((p = malloc(cap)) == NULL)
-			return 0;
-		/* Not realloc: the old buffer may hold the token; wiped. */
-		if (a->buf != NULL) {
-			memcpy(p, a->buf, a->len);
-			explicit_bzero(a->buf, a->cap);
-			free(a->buf);
-		}
-		a->buf = p;
-		a->cap = cap;
-	}
-	memcpy(a->buf + a->len, data, len);
-	a->len += len;
-	a->buf[a->len] = '\0';
-	return len;
+	return size * n;
 }
 
 static void
@@ -1551,25 +1424,20 @@ static int
 api_open(struct api *a, const char *url, const char *thumbprint,
     int insecure, char *err, size_t errlen)
 {
-	struct thumb_acc t = { .hi = -1 };
 	CURLcode cr = CURLE_OK;
 	int r;
 
 	memset(a, 0, sizeof(*a));
-	pthread_once(&api_once, api_global_init);
-	if (!api_global_ok || api_ex_index < 0) {
+	if (hc_global_init() != 0) {
 		snprintf(err, errlen, "cannot initialise libcurl");
 		return VG_ERR_INTERNAL;
 	}
-	if (thumbprint != NULL) {
-		thumb_feed(&t, thumbprint);
-		if (thumb_done(&t, a->pin, &a->pinlen) != 0) {
-			snprintf(err, errlen, "--thumbprint: expected the "
-			    "SHA-256 (64 hex digits) or SHA-1 (40) fingerprint "
-			    "of the hub's certificate; colons and spaces are "
-			    "ignored");
-			return VG_ERR_INVAL;
-		}
+	if (thumbprint != NULL && vg_thumbprint_parse(thumbprint,
+	    a->pin.thumbprint, &a->pin.thumbprint_len) != 0) {
+		snprintf(err, errlen, "--thumbprint: expected the SHA-256 (64 "
+		    "hex digits) or SHA-1 (40) fingerprint of the hub's "
+		    "certificate; colons and spaces are ignored");
+		return VG_ERR_INVAL;
 	}
 	if ((r = api_base(url, &a->base, err, errlen)) != 0) {
 		if (r == VG_ERR_NOMEM)
@@ -1592,15 +1460,13 @@ api_open(struct api *a, const char *url, const char *thumbprint,
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_WRITEFUNCTION, api_write_cb);
 	SET(CURLOPT_WRITEDATA, a);
-	/* A resumed session would skip the verify callback. */
-	SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-	if (a->pinlen > 0 || insecure) {
+	/* The pin decides in the handshake, so the password never goes to
+	 * a hub with another certificate. */
+	if (cr == CURLE_OK)
+		cr = hc_pin_use(a->curl, &a->pin);
+	if (insecure) {
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
 		SET(CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (a->pinlen > 0) {
-		SET(CURLOPT_SSL_CTX_FUNCTION, api_ssl_ctx_cb);
-		SET(CURLOPT_SSL_CTX_DATA, a);
 	}
 #undef SET
 	if (cr != CURLE_OK) {
@@ -1638,6 +1504,7 @@ api_call(struct api *a, const char *method, const char *rel,
 	a->len = 0;
 	a->too_big = 0;
 	a->errbuf[0] = '\0';
+	hc_pin_reset(&a->pin);
 	if (asprintf(&url, "%s%s", a->base, rel) < 0) {
 		url = NULL;
 		goto fail_nomem;
@@ -1672,10 +1539,10 @@ api_call(struct api *a, const char *method, const char *rel,
 	curl_easy_setopt(a->curl, CURLOPT_XOAUTH2_BEARER, NULL);
 	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
 	if (cr != CURLE_OK) {
-		if (a->pin_failed) {
+		if (a->pin.failed) {
 			snprintf(err, errlen, "%s: the hub's certificate "
 			    "(SHA-256 %s) does not match --thumbprint", a->base,
-			    a->seen_fp[0] != '\0' ? a->seen_fp : "?");
+			    a->pin.have_fp ? a->pin.seen_fp : "?");
 			r = VG_ERR_CRYPTO;
 		} else if (a->too_big) {
 			snprintf(err, errlen, "%s: answer larger than %ld "
@@ -1688,12 +1555,21 @@ api_call(struct api *a, const char *method, const char *rel,
 			    cr == CURLE_PEER_FAILED_VERIFICATION ||
 			    cr == CURLE_SSL_CONNECT_ERROR ? VG_ERR_CRYPTO :
 			    VG_ERR_IO;
-			if (r == VG_ERR_CRYPTO && a->pinlen == 0) {
+			if (r == VG_ERR_CRYPTO && a->pin.thumbprint_len == 0) {
 				size_t n = strlen(err);
 
-				snprintf(err + n, errlen > n ? errlen - n : 0,
-				    " (give the hub's --thumbprint, as "
-				    "HubDetails.xml has it, or --insecure)");
+				if (a->pin.have_fp)
+					snprintf(err + n, errlen > n ? errlen -
+					    n : 0, " (it presents SHA-256 %s: "
+					    "give it as --thumbprint if it is "
+					    "the hub's, as HubDetails.xml pins "
+					    "it, or --insecure)",
+					    a->pin.seen_fp);
+				else
+					snprintf(err + n, errlen > n ? errlen -
+					    n : 0, " (give the hub's "
+					    "--thumbprint, as HubDetails.xml "
+					    "pins it, or --insecure)");
 			}
 		}
 		goto out;
@@ -1777,7 +1653,6 @@ static int
 api_hub(struct api *a, const char *tok, struct ports_deploy *d, char *err,
     size_t errlen)
 {
-	struct thumb_acc t = { .hi = -1 };
 	json_t *ans = NULL;
 	const char *url, *thumb;
 	char why[160];
@@ -1799,14 +1674,15 @@ api_hub(struct api *a, const char *tok, struct ports_deploy *d, char *err,
 		goto out;
 	}
 	/* The pin given, else the one agents are given. */
-	if (a->pinlen > 0) {
-		memcpy(d->thumbprint, a->pin, a->pinlen);
-		d->thumbprint_len = a->pinlen;
+	if (a->pin.thumbprint_len > 0) {
+		memcpy(d->thumbprint, a->pin.thumbprint,
+		    a->pin.thumbprint_len);
+		d->thumbprint_len = a->pin.thumbprint_len;
 	} else if ((thumb = json_string_value(json_object_get(ans,
-	    "thumbprint"))) != NULL) {
-		thumb_feed(&t, thumb);
-		if (thumb_done(&t, d->thumbprint, &d->thumbprint_len) != 0)
-			d->thumbprint_len = 0;
+	    "thumbprint"))) != NULL &&
+	    vg_thumbprint_parse(thumb, d->thumbprint,
+	    &d->thumbprint_len) != 0) {
+		d->thumbprint_len = 0;
 	}
 	r = 0;
 out:

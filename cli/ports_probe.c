@@ -41,6 +41,7 @@
 #include <openssl/x509.h>
 
 #include "ports.h"
+#include "vg_hash.h"
 
 #define PROBE_DEFAULT_TIMEOUT_MS 3000
 #define PROBE_MAX_ADDRS 8      /* addresses of one name tried in turn */
@@ -190,20 +191,6 @@ printable_line(const unsigned char *b, size_t n, size_t max, char *out,
 	out[o] = '\0';
 }
 
-static void
-hex_bytes(const unsigned char *b, size_t n, size_t max, char *out,
-    size_t len)
-{
-	size_t i, o = 0;
-
-	if (len == 0)
-		return;
-	out[0] = '\0';
-	for (i = 0; i < n && i < max && o + 4 < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%02x",
-		    i > 0 ? " " : "", b[i]);
-}
-
 static const char *
 telnet_option_name(unsigned char opt)
 {
@@ -303,7 +290,7 @@ describe_peer(const unsigned char *b, size_t n, char *out, size_t len)
 		snprintf(out, len, "\"%s\"", text);
 		return;
 	}
-	hex_bytes(b, n, 16, text, sizeof(text));
+	vg_hex_format(b, n < 16 ? n : 16, ' ', 0, text, sizeof(text));
 	snprintf(out, len, "bytes %s", text);
 }
 
@@ -535,14 +522,16 @@ connect_addr(struct ports_probe *p, const struct addrinfo *ai,
 }
 
 /* Resolves p->host and connects to its addresses in turn until one
- * answers; the last failure is the one reported. fd, or -1 with p's
- * result set. */
+ * answers; the last failure is the one reported. Connecting is one step:
+ * all the addresses share its timeout, each one waited for at most an
+ * even share of what is left. fd, or -1 with p's result set. */
 static int
 probe_connect(struct ports_probe *p, int timeout_ms)
 {
 	struct addrinfo *res = NULL, *ai;
 	char addr[INET6_ADDRSTRLEN + 16], secs[32];
-	int r, timed_out, fd = -1, tried = 0;
+	long long deadline, left;
+	int r, timed_out, fd = -1, tried = 0, naddr = 0;
 
 	r = resolve(p->host, p->port, timeout_ms, &res, &timed_out);
 	if (r != 0) {
@@ -555,14 +544,18 @@ probe_connect(struct ports_probe *p, int timeout_ms)
 			    gai_strerror(r));
 		return -1;
 	}
-	for (ai = res; ai != NULL && tried < PROBE_MAX_ADDRS;
-	    ai = ai->ai_next) {
+	for (ai = res; ai != NULL && naddr < PROBE_MAX_ADDRS; ai = ai->ai_next)
+		naddr++;
+	deadline = mono_ms() + timeout_ms;
+	for (ai = res; ai != NULL && tried < naddr; ai = ai->ai_next) {
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr),
 		    NULL, 0, NI_NUMERICHOST) != 0)
 			snprintf(addr, sizeof(addr), "?");
 		snprintf(p->address, sizeof(p->address), "%s", addr);
+		left = (deadline - mono_ms()) / (naddr - tried);
 		tried++;
-		if ((fd = connect_addr(p, ai, addr, timeout_ms)) >= 0) {
+		if ((fd = connect_addr(p, ai, addr, left > 0 ? (int)left :
+		    1)) >= 0) {
 			/* An earlier address's failure is not the result. */
 			p->result = PORTS_OK;
 			p->detail[0] = '\0';
@@ -646,6 +639,7 @@ static void
 probe_ssh(struct ports_probe *p, int fd, int timeout_ms)
 {
 	unsigned char b[SSH_BANNER_MAX];
+	char ebuf[128];
 	enum read_end end;
 	size_t n;
 	int err;
@@ -654,6 +648,10 @@ probe_ssh(struct ports_probe *p, int fd, int timeout_ms)
 	    &end, &err);
 	p->result = ssh_classify(b, n, end, timeout_ms, p->detail,
 	    sizeof(p->detail));
+	if (p->result != PORTS_OK && n == 0 && end == READ_ERROR)
+		snprintf(p->detail, sizeof(p->detail), "no SSH banner: "
+		    "reading from %s port %d failed: %s", p->address, p->port,
+		    errno_text(err, ebuf, sizeof(ebuf)));
 }
 
 /* ---- Telnet ---- */
@@ -714,7 +712,7 @@ static void
 probe_telnet(struct ports_probe *p, int fd, int timeout_ms)
 {
 	unsigned char b[TELNET_READ_MAX];
-	char secs[32];
+	char secs[32], ebuf[128];
 	enum read_end end;
 	size_t n;
 	int err;
@@ -727,7 +725,11 @@ probe_telnet(struct ports_probe *p, int fd, int timeout_ms)
 		snprintf(p->detail, sizeof(p->detail), "no Telnet negotiation "
 		    "or login prompt: the server said nothing within %s",
 		    secs);
-	} else if (p->result != PORTS_OK && n == 0 && end != READ_TIMEOUT) {
+	} else if (p->result != PORTS_OK && n == 0 && end == READ_ERROR) {
+		snprintf(p->detail, sizeof(p->detail), "no Telnet negotiation "
+		    "or login prompt: reading from %s port %d failed: %s",
+		    p->address, p->port, errno_text(err, ebuf, sizeof(ebuf)));
+	} else if (p->result != PORTS_OK && n == 0) {
 		snprintf(p->detail, sizeof(p->detail), "no Telnet negotiation "
 		    "or login prompt: the server closed the connection "
 		    "without a word");
@@ -857,7 +859,7 @@ ports_smb_parse(const unsigned char *b, size_t n, char *detail, size_t len)
 		return PORTS_OK;
 	}
 	if (memcmp(h, "\xfeSMB", 4) != 0) {
-		hex_bytes(h, avail, 4, what, sizeof(what));
+		vg_hex_format(h, 4, ' ', 0, what, sizeof(what));
 		snprintf(detail, len, "not SMB: a NetBIOS message starting "
 		    "with %s", what);
 		return PORTS_WRONG_SERVICE;
@@ -1260,37 +1262,15 @@ tls_handshake(struct ports_probe *p, SSL *ssl, struct tls_peer *tp,
 	return -1;
 }
 
-/* "AB:CD:..." */
-static void
-fingerprint_text(const unsigned char *b, size_t n, char *text, size_t len)
-{
-	size_t i, o = 0;
-
-	if (len == 0)
-		return;
-	text[0] = '\0';
-	for (i = 0; i < n && o + 3 < len; i++)
-		o += (size_t)snprintf(text + o, len - o, "%s%02X",
-		    i > 0 ? ":" : "", b[i]);
-}
-
-/* Digest of the certificate's DER encoding, and as "AB:CD:...". 0 or
- * -1. */
+/* The digest of the certificate (of its DER encoding), and as
+ * "AB:CD:...". 0 or -1. */
 static int
 cert_fingerprint(X509 *cert, const EVP_MD *md, unsigned char *out,
     unsigned int *outlen, char *text, size_t textlen)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	if ((len = i2d_X509(cert, &der)) <= 0)
+	if (X509_digest(cert, md, out, outlen) != 1)
 		return -1;
-	if (EVP_Digest(der, (size_t)len, out, outlen, md, NULL) != 1) {
-		OPENSSL_free(der);
-		return -1;
-	}
-	OPENSSL_free(der);
-	fingerprint_text(out, *outlen, text, textlen);
+	vg_hex_format(out, *outlen, ':', 1, text, textlen);
 	return 0;
 }
 
@@ -1381,18 +1361,6 @@ http_head_parse(const char *b, size_t n, struct http_head *h)
 	return 1;
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes a chunked body (in, n) into out (cap bytes). 1: the last chunk
  * was seen; 0: in ends before it; -1: malformed, or more than cap.
  * *outlen: the bytes decoded. */
@@ -1407,7 +1375,7 @@ http_dechunk(const char *in, size_t n, char *out, size_t cap,
 	for (;;) {
 		size = 0;
 		digits = 0;
-		while (i < n && (d = hexdigit(in[i])) >= 0) {
+		while (i < n && (d = vg_hex_digit((unsigned char)in[i])) >= 0) {
 			if (++digits > 8)
 				return -1;
 			size = size * 16 + (size_t)d;
@@ -1506,19 +1474,25 @@ enum health_end {
 };
 
 /* "GET {path}v1/health": the API prefix, with anything that cannot go
- * in a request line percent-encoded, and '/' at both ends. */
-static void
+ * in a request line percent-encoded, and '/' at both ends. 0, or -1 when
+ * it does not fit in len (out then holds no target). */
+static int
 health_target(const char *path, char *out, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0, i;
 	unsigned char c;
+	int w;
 
 	if (path == NULL || path[0] == '\0')
 		path = "/api/";
-	if (path[0] != '/' && o + 1 < len)
+	if (len < 2)
+		goto toolong;
+	if (path[0] != '/')
 		out[o++] = '/';
-	for (i = 0; path[i] != '\0' && o + 4 < len; i++) {
+	for (i = 0; path[i] != '\0'; i++) {
+		if (o + 4 > len)
+			goto toolong;
 		c = (unsigned char)path[i];
 		if (c <= 0x20 || c >= 0x7f || c == '#' || c == '?' ||
 		    c == '%') {
@@ -1529,10 +1503,15 @@ health_target(const char *path, char *out, size_t len)
 			out[o++] = (char)c;
 		}
 	}
-	if (o > 0 && out[o - 1] != '/' && o + 1 < len)
-		out[o++] = '/';
-	out[o] = '\0';
-	snprintf(out + o, len - o, "v1/health");
+	w = snprintf(out + o, len - o, "%sv1/health",
+	    out[o - 1] != '/' ? "/" : "");
+	if (w < 0 || (size_t)w >= len - o)
+		goto toolong;
+	return 0;
+toolong:
+	if (len > 0)
+		out[0] = '\0';
+	return -1;
 }
 
 /* Host header: the name or address ([v6]), and the port unless 443. */
@@ -1580,7 +1559,11 @@ https_health(struct ports_probe *p, SSL *ssl, struct tls_peer *tp,
 	int rc, w, err, reqlen, timed_out = 0, hp;
 
 	fmt_secs(timeout_ms, secs, sizeof(secs));
-	health_target(p->http_path, target, sizeof(target));
+	if (health_target(p->http_path, target, sizeof(target)) != 0) {
+		snprintf(why, whylen, "the API path of the hub's URL is too "
+		    "long for a request (%zu bytes)", strlen(p->http_path));
+		return HEALTH_NOT_HUB;
+	}
 	host_header(p->host, p->port, hosthdr, sizeof(hosthdr));
 	reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
 	    "Host: %s\r\nUser-Agent: vigil-ports/%s\r\n"
@@ -1747,7 +1730,7 @@ probe_https(struct ports_probe *p, int fd, int timeout_ms)
 	X509 *cert = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE], pinmd[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, pinlen = 0;
-	char tlsver[32], version[40], why[512], pinned[96], seen1[64];
+	char tlsver[32], version[40], why[512], pinned[96], seen1[64] = "?";
 	enum health_end he;
 	int pin = 0, mismatch = 0;
 
@@ -1806,7 +1789,7 @@ probe_https(struct ports_probe *p, int fd, int timeout_ms)
 		}
 		mismatch = pinlen != p->thumbprint_len ||
 		    CRYPTO_memcmp(pinmd, p->thumbprint, pinlen) != 0;
-		fingerprint_text(p->thumbprint, p->thumbprint_len, pinned,
+		vg_hex_format(p->thumbprint, p->thumbprint_len, ':', 1, pinned,
 		    sizeof(pinned));
 	}
 
@@ -1836,7 +1819,10 @@ probe_https(struct ports_probe *p, int fd, int timeout_ms)
 		break;
 	}
 out:
-	if (ssl != NULL && p->result != PORTS_TLS_FAILURE)
+	/* close_notify after a conversation; not in the middle of a
+	 * handshake, nor to a server that broke the connection. */
+	if (ssl != NULL && SSL_is_init_finished(ssl) &&
+	    p->result != PORTS_TLS_FAILURE)
 		SSL_shutdown(ssl);
 	X509_free(cert);
 	BIO_free(bio);

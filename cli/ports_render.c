@@ -160,18 +160,6 @@ where(const struct render *rd, int line, char *buf, size_t len)
 		snprintf(buf, len, "%s", rd->source);
 }
 
-static const char *
-service_title(enum ports_service s)
-{
-	switch (s) {
-	case PORTS_HTTPS: return "HTTPS";
-	case PORTS_SSH: return "SSH";
-	case PORTS_TELNET: return "Telnet";
-	case PORTS_SMB: return "SMB";
-	}
-	return "?";
-}
-
 /* How the table and the comments name the hosts of a role. */
 static const char *
 role_title(enum ports_role r)
@@ -427,7 +415,8 @@ static int
 resolve_name(struct render *rd, const struct ports_host *h, struct addrs *a)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char text[INET6_ADDRSTRLEN], loc[512];
+	char text[INET6_ADDRSTRLEN], loc[512], ebuf[128];
+	size_t before = a->n;
 	int r, gai;
 
 	memset(&hints, 0, sizeof(hints));
@@ -437,7 +426,8 @@ resolve_name(struct render *rd, const struct ports_host *h, struct addrs *a)
 		where(rd, h->line, loc, sizeof(loc));
 		return render_error(rd, VG_ERR_NOTFOUND,
 		    "%s: %s: name not resolved (%s)", loc, h->text,
-		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		    gai == EAI_SYSTEM ? strerror_r(errno, ebuf, sizeof(ebuf)) :
+		    gai_strerror(gai));
 	}
 	r = 0;
 	for (ai = res; ai != NULL && r == 0; ai = ai->ai_next) {
@@ -458,6 +448,12 @@ resolve_name(struct render *rd, const struct ports_host *h, struct addrs *a)
 	freeaddrinfo(res);
 	if (r != 0)
 		return render_error(rd, r, "out of memory");
+	/* A rule without an address would match any: never written. */
+	if (a->n == before) {
+		where(rd, h->line, loc, sizeof(loc));
+		return render_error(rd, VG_ERR_NOTFOUND, "%s: %s: name not "
+		    "resolved (no IPv4 or IPv6 address)", loc, h->text);
+	}
 	return 0;
 }
 
@@ -596,7 +592,7 @@ section_header(struct render *rd, const struct section *s)
 
 		safe_text(name, sizeof(name), fl->proxy ? fl->proxy->name : "?");
 		fprintf(f, "# %s on %d/tcp from proxy %s%s\n",
-		    service_title(fl->service), fl->port, name,
+		    ports_service_title(fl->service), fl->port, name,
 		    fl->insecure ? " (INSECURE)" : "");
 	}
 	fprintf(f, "# %s connections %s this host\n",
@@ -1216,18 +1212,6 @@ out:
 	return r;
 }
 
-static const struct ports_proxy *
-find_proxy(const struct ports_deploy *d, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < d->nproxies; i++)
-		if (d->proxies[i].name != NULL &&
-		    strcmp(d->proxies[i].name, name) == 0)
-			return &d->proxies[i];
-	return NULL;
-}
-
 static int
 has_flow(const struct ports_matrix *m, enum ports_role role,
     const struct ports_proxy *only)
@@ -1263,7 +1247,7 @@ check_selection(struct render *rd, const struct ports_proxy **only)
 		    "console users' machines need no rule of their own: "
 		    "their browsers connect out to the hub");
 	if (o->proxy != NULL) {
-		if ((*only = find_proxy(d, o->proxy)) == NULL) {
+		if ((*only = ports_proxy_find(d, o->proxy)) == NULL) {
 			safe_text(name, sizeof(name), o->proxy);
 			return render_error(rd, VG_ERR_NOTFOUND,
 			    "%s: no proxy '%s'%s", rd->source, name,

@@ -167,8 +167,8 @@ vg_hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
-hexval(char c)
+int
+vg_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -189,10 +189,61 @@ vg_hex_decode(const char *hex, size_t hexlen, unsigned char *out,
 	if (hexlen != 2 * outlen)
 		return VG_ERR_INVAL;
 	for (i = 0; i < outlen; i++) {
-		if ((hi = hexval(hex[2 * i])) < 0 ||
-		    (lo = hexval(hex[2 * i + 1])) < 0)
+		if ((hi = vg_hex_digit((unsigned char)hex[2 * i])) < 0 ||
+		    (lo = vg_hex_digit((unsigned char)hex[2 * i + 1])) < 0)
 			return VG_ERR_INVAL;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
+	return 0;
+}
+
+void
+vg_hex_format(const unsigned char *in, size_t len, char sep, int upper,
+    char *out, size_t outlen)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t i, o = 0, step = sep != '\0' ? 3 : 2;
+
+	if (outlen == 0)
+		return;
+	/* A byte takes two digits, and the separator before it. */
+	for (i = 0; i < len && o + (i > 0 ? step : 2) < outlen; i++) {
+		if (i > 0 && sep != '\0')
+			out[o++] = sep;
+		out[o++] = digits[in[i] >> 4];
+		out[o++] = digits[in[i] & 0x0f];
+	}
+	out[o] = '\0';
+}
+
+int
+vg_thumbprint_parse(const char *s, unsigned char out[VG_THUMBPRINT_MAX],
+    size_t *outlen)
+{
+	unsigned char fp[VG_THUMBPRINT_MAX];
+	size_t n = 0;
+	int hi = -1, d;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ':' || *s == ' ' || *s == '\t')
+			continue;
+		if (strncmp(s, "\xe2\x80\x8e", 3) == 0) {
+			s += 2;
+			continue;
+		}
+		if ((d = vg_hex_digit((unsigned char)*s)) < 0 ||
+		    (hi < 0 && n == sizeof(fp)))
+			return VG_ERR_INVAL;
+		if (hi < 0) {
+			hi = d;
+		} else {
+			fp[n++] = (unsigned char)(hi << 4 | d);
+			hi = -1;
+		}
+	}
+	if (hi >= 0 || (n != 20 && n != 32))
+		return VG_ERR_INVAL;
+	memcpy(out, fp, n);
+	*outlen = n;
 	return 0;
 }

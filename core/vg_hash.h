@@ -56,4 +56,27 @@ void vg_hex_encode(const unsigned char *in, size_t len, char *out);
 int vg_hex_decode(const char *hex, size_t hexlen, unsigned char *out,
     size_t outlen);
 
+/* The value of one hex digit (either case), or -1. */
+int vg_hex_digit(int c);
+
+/*
+ * Hex of len bytes into out (outlen > 0; always terminated), upper case
+ * when upper is set, with sep between bytes unless sep is '\0': "AB:CD:EF"
+ * for a certificate fingerprint (3 * len bytes hold it), "16 03 01" for
+ * the first bytes a peer sent. When out is too small, as many whole bytes
+ * as fit.
+ */
+void vg_hex_format(const unsigned char *in, size_t len, char sep, int upper,
+    char *out, size_t outlen);
+
+/* The pin of a certificate as people paste it: its SHA-256 (32 bytes) or
+ * SHA-1 (20) in hex, with ':', blanks and U+200E marks (Windows'
+ * certificate dialog copies one) ignored. */
+#define VG_THUMBPRINT_MAX 32
+
+/* Parses a thumbprint into out; *outlen becomes 20 or 32. Returns 0 or
+ * VG_ERR_INVAL (out and *outlen then untouched). */
+int vg_thumbprint_parse(const char *s, unsigned char out[VG_THUMBPRINT_MAX],
+    size_t *outlen);
+
 #endif

@@ -5,8 +5,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <netdb.h>
@@ -27,6 +25,7 @@
 
 #include "tls.h"
 #include "vg_err.h"
+#include "vg_hash.h"
 #include "vg_util.h"
 
 #define PEM_FILE_MAX (1024 * 1024)   /* a certificate chain or a key */
@@ -69,38 +68,6 @@ ssl_err(char *err, size_t errlen, const char *what)
 		snprintf(err, errlen, "%s", what);
 	}
 	ERR_clear_error();
-}
-
-/* Reads a whole file of at most PEM_FILE_MAX bytes, NUL-terminated. */
-static int
-read_file(const char *path, char **out, size_t *outlen, char *err,
-    size_t errlen)
-{
-	struct stat st;
-	int fd, r;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		r = vg_err_from_errno(errno);
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > PEM_FILE_MAX) {
-		snprintf(err, errlen, "%s: not a regular file of at most %d "
-		    "bytes", path, PEM_FILE_MAX);
-		r = VG_ERR_INVAL;
-		goto out;
-	}
-	if ((r = vg_read_all(fd, (size_t)st.st_size, out, outlen)) != 0) {
-		if (r == VG_ERR_NOMEM)
-			snprintf(err, errlen, "out of memory");
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	}
-out:
-	close(fd);
-	return r;
 }
 
 static void
@@ -412,7 +379,7 @@ load(struct hub *h, const char *crt_path, const char *key_path, char *err,
     size_t errlen)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	char *crt_pem = NULL, *key_file = NULL, *key_pem = NULL;
 	size_t crt_len = 0, key_len = 0;
 	struct stat st;
@@ -421,8 +388,9 @@ load(struct hub *h, const char *crt_path, const char *key_path, char *err,
 	BIO *b = NULL, *kb = NULL;
 	int r, type;
 
-	if ((r = read_file(crt_path, &crt_pem, &crt_len, err, errlen)) != 0 ||
-	    (r = read_file(key_path, &key_file, &key_len, err, errlen)) != 0)
+	if ((r = vg_read_file(crt_path, PEM_FILE_MAX, &crt_pem, &crt_len, err,
+	    errlen)) != 0 || (r = vg_read_file(key_path, PEM_FILE_MAX,
+	    &key_file, &key_len, err, errlen)) != 0)
 		goto out;
 	r = VG_ERR_FORMAT;
 	if ((b = BIO_new_mem_buf(crt_pem, (int)crt_len)) == NULL ||
@@ -474,12 +442,9 @@ load(struct hub *h, const char *crt_path, const char *key_path, char *err,
 		r = VG_ERR_CRYPTO;
 		goto out;
 	}
-	for (i = 0; i < mdlen; i++) {
-		snprintf(h->fingerprint + 3 * i, sizeof(h->fingerprint) - 3 * i,
-		    i + 1 < mdlen ? "%02X:" : "%02X", md[i]);
-		snprintf(h->thumbprint + 2 * i, sizeof(h->thumbprint) - 2 * i,
-		    "%02X", md[i]);
-	}
+	vg_hex_format(md, mdlen, ':', 1, h->fingerprint,
+	    sizeof(h->fingerprint));
+	vg_hex_format(md, mdlen, '\0', 1, h->thumbprint, sizeof(h->thumbprint));
 	hub_tls_free(h);
 	h->cert_pem = crt_pem;
 	h->key_pem = key_pem;

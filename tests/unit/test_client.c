@@ -6,7 +6,7 @@
  * received), CA verification, the authentication of each endpoint, gzip
  * bodies, ready (text and gzipped) bodies, error answers with
  * Retry-After, the socket close-on-exec;
- * hc_backoff and hc_fp_format.
+ * hc_backoff.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +33,7 @@
 
 #include "client.h"
 #include "hubdetails.h"
+#include "vg_hash.h"
 
 /* The server: one connection per request, answering with `answer`. */
 struct server {
@@ -279,7 +280,7 @@ test_pin_match(void **state)
 	char fp[96];
 
 	(void)state;
-	hc_fp_format(srv.sha256, 32, fp);
+	vg_hex_format(srv.sha256, 32, ':', 1, fp, sizeof(fp));
 	hd_for_server(&hd, 32);
 	assert_int_equal(request(&hd, NULL, NULL, "health", NULL, OK_ANSWER,
 	    &a), HC_OK);
@@ -317,7 +318,7 @@ test_pin_mismatch(void **state)
 	assert_int_equal(srv.handshake_ok, 0);
 	/* Not one byte of the request (or the password) reached it. */
 	assert_int_equal(srv.reqlen, 0);
-	hc_fp_format(srv.sha256, 32, seen);
+	vg_hex_format(srv.sha256, 32, ':', 1, seen, sizeof(seen));
 	snprintf(want, sizeof(want), "certificate fingerprint mismatch: the "
 	    "hub at %s presents SHA-256 %s, HubDetails.xml pins ", hd.url,
 	    seen);
@@ -568,19 +569,6 @@ test_backoff(void **state)
 	}
 }
 
-static void
-test_fp_format(void **state)
-{
-	static const unsigned char fp[3] = { 0xab, 0x0c, 0xff };
-	char out[16];
-
-	(void)state;
-	hc_fp_format(fp, 3, out);
-	assert_string_equal(out, "ab:0c:ff");
-	hc_fp_format(fp, 0, out);
-	assert_string_equal(out, "");
-}
-
 int
 main(void)
 {
@@ -592,7 +580,6 @@ main(void)
 		cmocka_unit_test(test_text_bodies),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_fp_format),
 	};
 
 	return cmocka_run_group_tests(tests, setup_server, teardown_server);

@@ -284,6 +284,75 @@ test_hex_round_trip(void **state)
 	assert_memory_equal(in, back, sizeof(in));
 }
 
+static void
+test_hex_format(void **state)
+{
+	static const unsigned char b[3] = { 0xab, 0x0c, 0xff };
+	char out[16];
+
+	(void)state;
+	vg_hex_format(b, 3, ':', 1, out, sizeof(out));
+	assert_string_equal(out, "AB:0C:FF");
+	vg_hex_format(b, 3, ' ', 0, out, sizeof(out));
+	assert_string_equal(out, "ab 0c ff");
+	vg_hex_format(b, 3, '\0', 1, out, sizeof(out));
+	assert_string_equal(out, "AB0CFF");
+	vg_hex_format(b, 0, ':', 1, out, sizeof(out));
+	assert_string_equal(out, "");
+	/* Too small: whole bytes only, always terminated. */
+	vg_hex_format(b, 3, ':', 1, out, 8);
+	assert_string_equal(out, "AB:0C");
+	vg_hex_format(b, 3, ':', 1, out, 3);
+	assert_string_equal(out, "AB");
+	vg_hex_format(b, 3, ':', 1, out, 2);
+	assert_string_equal(out, "");
+}
+
+static void
+test_hex_digit(void **state)
+{
+	(void)state;
+	assert_int_equal(vg_hex_digit('0'), 0);
+	assert_int_equal(vg_hex_digit('9'), 9);
+	assert_int_equal(vg_hex_digit('a'), 10);
+	assert_int_equal(vg_hex_digit('F'), 15);
+	assert_int_equal(vg_hex_digit('g'), -1);
+	assert_int_equal(vg_hex_digit(':'), -1);
+	assert_int_equal(vg_hex_digit(0xc3), -1);
+}
+
+static void
+test_thumbprint_parse(void **state)
+{
+	unsigned char fp[VG_THUMBPRINT_MAX] = { 0 };
+	size_t len = 7;
+
+	(void)state;
+	assert_int_equal(vg_thumbprint_parse("7E:32:16:87:CC:1E:EC:82:66:B4:"
+	    "4F:F8:86:42:DF:90:73:DA:AB:AB:1C:B8:9F:1B:56:54:D1:09:DE:19:BE:"
+	    "96", fp, &len), 0);
+	assert_int_equal(len, 32);
+	assert_int_equal(fp[0], 0x7e);
+	assert_int_equal(fp[31], 0x96);
+	/* SHA-1, spaced, a U+200E mark first, either case. */
+	assert_int_equal(vg_thumbprint_parse("\xe2\x80\x8e" "01 23 45 67 89 ab "
+	    "cd ef 01 23 45 67 89 AB CD EF 01 23 45 67", fp, &len), 0);
+	assert_int_equal(len, 20);
+	assert_int_equal(fp[19], 0x67);
+	/* Odd digits, a wrong length, a stray byte, too long: refused and
+	 * nothing changed. */
+	len = 7;
+	assert_int_equal(vg_thumbprint_parse("abc", fp, &len), VG_ERR_INVAL);
+	assert_int_equal(vg_thumbprint_parse("0123456789abcdef0123456789abcdef"
+	    "012345", fp, &len), VG_ERR_INVAL);
+	assert_int_equal(vg_thumbprint_parse("0123456789abcdef0123456789abcdef"
+	    "0123456g", fp, &len), VG_ERR_INVAL);
+	assert_int_equal(vg_thumbprint_parse("0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef00", fp, &len), VG_ERR_INVAL);
+	assert_int_equal(vg_thumbprint_parse("", fp, &len), VG_ERR_INVAL);
+	assert_int_equal(len, 7);
+}
+
 int
 main(void)
 {
@@ -297,6 +366,9 @@ main(void)
 		cmocka_unit_test(test_hex_encode),
 		cmocka_unit_test(test_hex_decode),
 		cmocka_unit_test(test_hex_round_trip),
+		cmocka_unit_test(test_hex_format),
+		cmocka_unit_test(test_hex_digit),
+		cmocka_unit_test(test_thumbprint_parse),
 	};
 
 	srand(20261126);

@@ -890,6 +890,36 @@ test_names_of_enums(void **state)
 	assert_string_equal(ports_role_name(PORTS_ROLE_PROXY), "proxy");
 	assert_string_equal(ports_role_name(PORTS_ROLE_CONSOLE), "console");
 	assert_string_equal(ports_role_name(PORTS_ROLE_DEVICE), "device");
+	assert_string_equal(ports_service_title(PORTS_HTTPS), "HTTPS");
+	assert_string_equal(ports_service_title(PORTS_SSH), "SSH");
+	assert_string_equal(ports_service_title(PORTS_TELNET), "Telnet");
+	assert_string_equal(ports_service_title(PORTS_SMB), "SMB");
+}
+
+static void
+test_proxy_lookup(void **state)
+{
+	struct ports_deploy d;
+	char err[512], names[14];
+
+	(void)state;
+	assert_int_equal(parse("hub h\n", &d, err, sizeof(err)), 0);
+	ports_proxy_names(&d, names, sizeof(names));
+	assert_string_equal(names, "none");
+	assert_null(ports_proxy_find(&d, "px1"));
+	ports_deploy_free(&d);
+
+	assert_int_equal(parse("hub h\nproxy px1\nproxy PX-two.example\n"
+	    "proxy 10.0.0.3\n", &d, err, sizeof(err)), 0);
+	/* Host names: case aside. */
+	assert_ptr_equal(ports_proxy_find(&d, "PX1"), &d.proxies[0]);
+	assert_ptr_equal(ports_proxy_find(&d, "px-two.example"),
+	    &d.proxies[1]);
+	assert_null(ports_proxy_find(&d, "px"));
+	/* Cut to fit, and said so. */
+	ports_proxy_names(&d, names, sizeof(names));
+	assert_string_equal(names, "px1, PX-tw...");
+	ports_deploy_free(&d);
 }
 
 /* ---- the other sources ---- */
@@ -1119,6 +1149,7 @@ main(void)
 		cmocka_unit_test(test_matrix_proxy),
 		cmocka_unit_test(test_matrix_no_telnet),
 		cmocka_unit_test(test_names_of_enums),
+		cmocka_unit_test(test_proxy_lookup),
 		cmocka_unit_test(test_from_hub),
 		cmocka_unit_test(test_from_hubdetails),
 		cmocka_unit_test(test_from_api_args),

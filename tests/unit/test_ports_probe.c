@@ -571,6 +571,13 @@ test_request_parts(void **state)
 	assert_string_equal(t, "/a%20b/%0D%0AX:%20y/v1/health");
 	health_target("/%?#/", t, sizeof(t));
 	assert_string_equal(t, "/%25%3F%23/v1/health");
+	/* Too long for the request line: said, not cut into another path. */
+	assert_int_equal(health_target("/api/", t, 15), 0);
+	assert_string_equal(t, "/api/v1/health");
+	assert_int_equal(health_target("/api/", t, 14), -1);
+	assert_string_equal(t, "");
+	assert_int_equal(health_target("/a b/", t, 16), -1);
+	assert_string_equal(t, "");
 
 	host_header("hub.example.net", 443, t, sizeof(t));
 	assert_string_equal(t, "hub.example.net");
@@ -915,7 +922,7 @@ test_probe_https(void **state)
 	size_t i;
 
 	(void)state;
-	fingerprint_text(fp, 32, fptext, sizeof(fptext));
+	vg_hex_format(fp, 32, ':', 1, fptext, sizeof(fptext));
 	peer_start(&pe, PEER_TLS, health_ok, strlen(health_ok), ctx);
 	probe(&p, PORTS_HTTPS, pe.port, 2000);
 	assert_int_equal(p.result, PORTS_OK);
