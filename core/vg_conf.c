@@ -17,21 +17,6 @@ struct seen_key {
 	unsigned int line;
 };
 
-/* Removes blanks at both ends of s, in place. */
-static char *
-trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\r' || end[-1] == '\n'))
-		*--end = '\0';
-	return s;
-}
-
 int
 vg_conf_value_ok(const char *key, const char *value, char *err,
     size_t errlen)
@@ -164,7 +149,7 @@ vg_conf_read(const char *file, vg_conf_set_fn set, void *arg, char *err,
 		/* A UTF-8 byte order mark some editors write. */
 		if (lineno == 1 && strncmp(key, "\xef\xbb\xbf", 3) == 0)
 			key += 3;
-		key = trim(key);
+		key = vg_trim(key);
 		if (*key == '\0' || *key == '#')
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
@@ -173,8 +158,8 @@ vg_conf_read(const char *file, vg_conf_set_fn set, void *arg, char *err,
 			goto bad;
 		}
 		*eq = '\0';
-		key = trim(key);
-		value = trim(eq + 1);
+		key = vg_trim(key);
+		value = vg_trim(eq + 1);
 		if ((r = note_key(&seen, &nseen, file, lineno, key, err,
 		    errlen)) != 0)
 			goto out;

@@ -23,6 +23,10 @@ vg_strerror(int err)
 	case VG_ERR_INTERRUPTED: return "interrupted";
 	case VG_ERR_CRYPTO: return "cryptographic library failure";
 	case VG_ERR_DB: return "database error";
+	case VG_ERR_TIMEOUT: return "timed out";
+	case VG_ERR_CLOSED: return "connection closed by peer";
+	case VG_ERR_AUTH: return "authentication refused";
+	case VG_ERR_INCOMPLETE: return "output incomplete";
 	}
 	return "unknown error";
 }

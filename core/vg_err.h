@@ -23,6 +23,10 @@ enum vg_err {
 	VG_ERR_INTERRUPTED = -13, /* stopped by a signal */
 	VG_ERR_CRYPTO = -14,     /* OpenSSL failure */
 	VG_ERR_DB = -15,         /* database error not covered above */
+	VG_ERR_TIMEOUT = -16,    /* a peer did not answer in time */
+	VG_ERR_CLOSED = -17,     /* a peer closed the connection */
+	VG_ERR_AUTH = -18,       /* a peer refused our credentials */
+	VG_ERR_INCOMPLETE = -19, /* output cut short (no end marker, too short) */
 };
 
 /* A short static description of an error code; never NULL. */

@@ -361,6 +361,85 @@ vg_read_all(int fd, size_t size, char **out, size_t *outlen)
 }
 
 int
+vg_buf_append(char **buf, size_t *used, size_t *cap, const void *data,
+    size_t len, size_t max)
+{
+	size_t want;
+	char *p;
+
+	if (len > max || *used > max - len)
+		return VG_ERR_TOOBIG;
+	if (*used + len + 1 > *cap) {
+		want = *cap > 0 ? *cap : 64;
+		while (want < *used + len + 1)
+			want *= 2;
+		if ((p = malloc(want)) == NULL)
+			return VG_ERR_NOMEM;
+		/* Not realloc: the old buffer is wiped, not left behind. */
+		if (*buf != NULL) {
+			memcpy(p, *buf, *used);
+			explicit_bzero(*buf, *cap);
+			free(*buf);
+		}
+		*buf = p;
+		*cap = want;
+	}
+	memcpy(*buf + *used, data, len);
+	*used += len;
+	(*buf)[*used] = '\0';
+	return 0;
+}
+
+/* "1 MiB", "64 KiB", "1000 bytes": a size limit as a message says it. */
+static void
+size_text(size_t n, char *buf, size_t len)
+{
+	if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+		snprintf(buf, len, "%zu MiB", n / (1024 * 1024));
+	else if (n >= 1024 && n % 1024 == 0)
+		snprintf(buf, len, "%zu KiB", n / 1024);
+	else
+		snprintf(buf, len, "%zu bytes", n);
+}
+
+int
+vg_read_file(const char *path, size_t max, char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	char limit[32], ebuf[128];
+	int fd, r, e;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path,
+		    strerror_r(e, ebuf, sizeof(ebuf)));
+		return vg_err_from_errno(e);
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		r = VG_ERR_INVAL;
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		size_text(max, limit, sizeof(limit));
+		snprintf(err, errlen, "%s: larger than %s", path, limit);
+		r = VG_ERR_TOOBIG;
+		goto out;
+	}
+	if ((r = vg_read_all(fd, (size_t)st.st_size, out, outlen)) != 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, r == VG_ERR_NOMEM ?
+		    "out of memory" : strerror_r(e, ebuf, sizeof(ebuf)));
+	}
+out:
+	close(fd);
+	return r;
+}
+
+int
 vg_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -470,4 +549,18 @@ fail:
 fail_nofile:
 	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	return vg_err_from_errno(errno);
+}
+
+char *
+vg_trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
 }

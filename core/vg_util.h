@@ -45,6 +45,10 @@ int vg_parse_size(const char *s, uint64_t *out);
 /* Parses a whole decimal number in [min, max]. Returns 0 or VG_ERR_INVAL. */
 int vg_parse_long(const char *s, long min, long max, long *out);
 
+/* Removes blanks (' ', '\t') and line ends ('\r', '\n') at both ends
+ * of s, in place; returns the first kept character. */
+char *vg_trim(char *s);
+
 /* Monotonic clock in seconds. */
 double vg_now(void);
 
@@ -62,6 +66,29 @@ int vg_write_all(int fd, const void *buf, size_t len);
  * errno kept; on failure the bytes read are wiped before they are freed
  * (they may be a key). */
 int vg_read_all(int fd, size_t size, char **out, size_t *outlen);
+
+/*
+ * Reads the regular file path, of at most max bytes, with vg_read_all()
+ * (so the bytes are wiped if the read fails: they may be a key) into
+ * *out, NUL-terminated, *outlen bytes; the caller frees. Errors name the
+ * file in err: "PATH: No such file or directory", "PATH: not a regular
+ * file", "PATH: larger than 1 MiB". Returns 0, VG_ERR_INVAL,
+ * VG_ERR_TOOBIG, VG_ERR_NOMEM, or the open or read error
+ * (vg_err_from_errno). Blocks on the disk.
+ */
+int vg_read_file(const char *path, size_t max, char **out, size_t *outlen,
+    char *err, size_t errlen);
+
+/*
+ * Appends len bytes at data to the buffer *buf (*used bytes of *cap
+ * allocated, kept NUL-terminated; all three zero to start), doubling it
+ * as needed, for at most max bytes in all. The buffer may hold a secret
+ * (a token, a password): when it grows, the old one is wiped before it is
+ * freed. Returns 0, VG_ERR_TOOBIG (nothing appended) or VG_ERR_NOMEM.
+ * The caller wipes and frees *buf.
+ */
+int vg_buf_append(char **buf, size_t *used, size_t *cap, const void *data,
+    size_t len, size_t max);
 
 /* For vg_write_file_atomic(): the new file takes the existing file's mode
  * and owner (0600 and ours when there is none). */

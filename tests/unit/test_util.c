@@ -879,6 +879,73 @@ test_write_atomic_concurrent(void **state)
 	assert_int_equal(entries(wdir), 1);
 }
 
+static void
+test_read_file(void **state)
+{
+	char path[128], err[256], *out = (char *)"x";
+	size_t len = 9;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/f", wdir);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs("hello", f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(vg_read_file(path, 5, &out, &len, err, sizeof(err)),
+	    0);
+	assert_int_equal(len, 5);
+	assert_string_equal(out, "hello");
+	free(out);
+
+	/* Over the cap, a folder, nothing there: refused, naming the path. */
+	assert_int_equal(vg_read_file(path, 4, &out, &len, err, sizeof(err)),
+	    VG_ERR_TOOBIG);
+	assert_null(out);
+	assert_int_equal(len, 0);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, ": larger than 4 bytes"));
+	assert_int_equal(vg_read_file(path, 2, &out, &len, err, sizeof(err)),
+	    VG_ERR_TOOBIG);
+	assert_non_null(strstr(err, ": larger than 2 bytes"));
+	assert_int_equal(vg_read_file(wdir, 1024 * 1024, &out, &len, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, ": not a regular file"));
+	snprintf(path, sizeof(path), "%s/none", wdir);
+	assert_int_equal(vg_read_file(path, 1024, &out, &len, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_non_null(strstr(err, path));
+}
+
+static void
+test_buf_append(void **state)
+{
+	char *buf = NULL;
+	size_t used = 0, cap = 0, i;
+
+	(void)state;
+	assert_int_equal(vg_buf_append(&buf, &used, &cap, "ab", 2, 10), 0);
+	assert_string_equal(buf, "ab");
+	/* Growing keeps what was there, terminated. */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(vg_buf_append(&buf, &used, &cap, "c", 1,
+		    1000), 0);
+	assert_int_equal(used, 102);
+	assert_true(cap > used);
+	assert_int_equal(buf[0], 'a');
+	assert_int_equal(buf[101], 'c');
+	assert_int_equal(buf[102], '\0');
+	/* The cap: refused whole, the buffer as it was. */
+	assert_int_equal(vg_buf_append(&buf, &used, &cap, "0123456789", 10,
+	    110), VG_ERR_TOOBIG);
+	assert_int_equal(used, 102);
+	assert_int_equal(vg_buf_append(&buf, &used, &cap, "01234567", 8,
+	    110), 0);
+	assert_int_equal(used, 110);
+	assert_int_equal(vg_buf_append(&buf, &used, &cap, "x", SIZE_MAX,
+	    SIZE_MAX - 1), VG_ERR_TOOBIG);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -908,6 +975,9 @@ main(void)
 		    wdir_setup, wdir_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_concurrent,
 		    wdir_setup, wdir_teardown),
+		cmocka_unit_test_setup_teardown(test_read_file, wdir_setup,
+		    wdir_teardown),
+		cmocka_unit_test(test_buf_append),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
