@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -533,37 +531,16 @@ int
 proxy_profile_load(const char *file, struct proxy_profile **out,
     char *err, size_t errlen)
 {
-	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
 	*out = NULL;
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		r = errno == ENOENT ? VG_ERR_NOTFOUND :
-		    vg_err_from_errno(errno);
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	if ((r = vg_read_file(file, PROXY_PROFILE_FILE_MAX, &text, &len, err,
+	    errlen)) != 0)
 		return r;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", file);
-		r = VG_ERR_INVAL;
-		goto out;
-	}
-	if (st.st_size > PROXY_PROFILE_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", file,
-		    PROXY_PROFILE_FILE_MAX);
-		r = VG_ERR_TOOBIG;
-		goto out;
-	}
-	if ((r = vg_read_all(fd, (size_t)st.st_size, &text, &len)) != 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		goto out;
-	}
 	r = proxy_profile_parse(text, len, file, out, err, errlen);
-out:
 	free(text);
-	close(fd);
 	return r;
 }
 
