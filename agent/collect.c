@@ -186,21 +186,10 @@ out:
 }
 
 static int
-item_name_cmp(const struct vg_item *a, const struct vg_item *b)
-{
-	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
-	int c = memcmp(a->path, b->path, n);
-
-	if (c != 0)
-		return c;
-	return (a->path_len > b->path_len) - (a->path_len < b->path_len);
-}
-
-static int
 entry_cmp(const void *a, const void *b)
 {
 	const struct col_entry *x = a, *y = b;
-	int c = item_name_cmp(x->it, y->it);
+	int c = vg_item_path_cmp(x->it, y->it);
 
 	if (c != 0)
 		return c;
@@ -215,7 +204,7 @@ col_set_sort(struct col_set *s)
 	if (s->n > 1)
 		qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
 	for (i = 0; i < s->n; i++) {
-		if (w > 0 && item_name_cmp(s->e[w - 1].it, s->e[i].it) == 0) {
+		if (w > 0 && vg_item_path_cmp(s->e[w - 1].it, s->e[i].it) == 0) {
 			vg_item_free(s->e[i].it);
 			free(s->e[i].data);
 			continue;
@@ -377,6 +366,16 @@ col_sha256_hex(const void *data, size_t len, char hex[65])
 		return r;
 	vg_hex_encode(md, sizeof(md), hex);
 	return 0;
+}
+
+void
+col_items_free(struct vg_item **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vg_item_free(v[i]);
+	free(v);
 }
 
 /* ---- one kind ---- */
@@ -598,7 +597,7 @@ compare_kind(struct aq *q, struct vg_item **old, size_t nold,
 		else if (j >= s->n)
 			c = -1;
 		else
-			c = item_name_cmp(old[i], e->it);
+			c = vg_item_path_cmp(old[i], e->it);
 		cmd = (c < 0 ? old[i] : e->it)->kind == VG_KIND_COMMAND;
 		r = 0;
 		if (c < 0) {
@@ -631,16 +630,6 @@ compare_kind(struct aq *q, struct vg_item **old, size_t nold,
 			return r;
 	}
 	return 0;
-}
-
-static void
-free_items(struct vg_item **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		vg_item_free(v[i]);
-	free(v);
 }
 
 /* Stores s as the state of the kind, with its events. 0, or
@@ -678,7 +667,7 @@ out:
 		snprintf(err, errlen, "collect %s: storing the state: %s",
 		    k->name, vg_strerror(r));
 	free(v);
-	free_items(old, nold);
+	col_items_free(old, nold);
 	return r;
 }
 

@@ -51,6 +51,8 @@ struct col_props {
 int col_grow(void *arr, size_t *cap, size_t n, size_t size);
 
 void col_set_free(struct col_set *s);
+/* Frees n items and the array; accepts NULL. */
+void col_items_free(struct vg_item **v, size_t n);
 /* Adds an item of kind named name with the props (taken, even on
  * failure) and, for commands, data (taken). 0 or VG_ERR_NOMEM /
  * VG_ERR_TOOBIG (a name longer than VG_ITEM_PATH_MAX). */
@@ -127,5 +129,30 @@ int col_sysctl(const struct collect_opts *o, struct col_set *s, char *err,
     size_t errlen);
 int col_commands(const struct collect_opts *o, struct col_set *s, char *err,
     size_t errlen);
+
+/*
+ * The same parsers over text another host sent (the proxy's Linux hosts
+ * over SSH, proxy/linux.h): each buffer NUL-terminated, len bytes,
+ * changed in place, still owned by the caller. NULL for a secret file
+ * (shadow, gshadow) that could not be read. 0 or VG_ERR_NOMEM /
+ * VG_ERR_TOOBIG.
+ */
+int col_dpkg_parse(char *buf, size_t len, struct col_set *s);
+/* rpm -qa --qf "%{NAME}\t%{ARCH}\t%{VERSION}-%{RELEASE}\n" */
+int col_rpm_parse(char *buf, size_t len, struct col_set *s);
+int col_users_parse(char *passwd, size_t plen, char *shadow, size_t slen,
+    struct col_set *s);
+int col_groups_parse(char *group, size_t glen, char *gshadow,
+    size_t gslen, struct col_set *s);
+/* systemctl list-unit-files and list-units --all (--type=service
+ * --plain --no-legend --full) */
+int col_services_parse(char *unit_files, size_t ulen, char *units,
+    size_t nlen, struct col_set *s);
+/* /proc/net/{tcp,tcp6,udp,udp6} (NULL: absent), ls -l /proc/[0-9]*\/fd,
+ * grep -H '' /proc/[0-9]*\/comm and the host's passwd (for user names)
+ * text; fds and comms may be NULL (no owners). */
+int col_ports_parse(char *const tables[4], const size_t lens[4], char *fds,
+    size_t fdlen, const char *comms, const char *passwd,
+    struct col_set *s);
 
 #endif

@@ -78,22 +78,38 @@ socks_add(struct socks *ss, const struct sock *k)
 	return 0;
 }
 
+static int table_parse(char *buf, size_t len, const char *proto, int v6,
+    int udp, struct socks *ss);
+
 /* One /proc/net table: TCP sockets in LISTEN, UDP ones not connected. */
 static int
 read_table(const struct collect_opts *o, const char *proto, int v6, int udp,
     struct socks *ss)
 {
-	char path[PATH_MAX], file[64], addr[64], *buf, *line, *f[10], *colon;
-	char *save, *t;
-	size_t len, pos = 0, n;
-	struct sock k;
-	unsigned long port;
+	char path[PATH_MAX], file[64], *buf;
+	size_t len;
 	int r;
 
 	snprintf(file, sizeof(file), "/proc/net/%s", proto);
 	if (col_path(o, file, path, sizeof(path)) != 0 ||
 	    col_read_file(path, COL_FILE_MAX, &buf, &len) != 0)
 		return 0;   /* no IPv6, or no /proc: nothing listens there */
+	r = table_parse(buf, len, proto, v6, udp, ss);
+	free(buf);
+	return r;
+}
+
+/* The lines of one /proc/net table (buf changed in place). */
+static int
+table_parse(char *buf, size_t len, const char *proto, int v6, int udp,
+    struct socks *ss)
+{
+	char addr[64], *line, *f[10], *colon, *save, *t;
+	size_t pos = 0, n;
+	struct sock k;
+	unsigned long port;
+	int r;
+
 	col_next_line(buf, len, &pos);      /* the header */
 	while ((line = col_next_line(buf, len, &pos)) != NULL) {
 		save = NULL;
@@ -118,12 +134,9 @@ read_table(const struct collect_opts *o, const char *proto, int v6, int udp,
 		    port);
 		k.uid = (uid_t)strtoul(f[7], NULL, 10);
 		k.inode = strtoul(f[9], NULL, 10);
-		if ((r = socks_add(ss, &k)) != 0) {
-			free(buf);
+		if ((r = socks_add(ss, &k)) != 0)
 			return r;
-		}
 	}
-	free(buf);
 	return 0;
 }
 
@@ -219,8 +232,34 @@ find_owners(const struct collect_opts *o, struct socks *ss)
 	closedir(d);
 }
 
+/* The name of uid in the text of a passwd file, or NULL. */
+static const char *
+passwd_name(const char *passwd, uid_t uid, char *buf, size_t len)
+{
+	const char *line = passwd, *nl, *c1, *c2;
+	char *end;
+	unsigned long v;
+
+	for (; line != NULL && *line != '\0'; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if ((c1 = strchr(line, ':')) == NULL || (nl && c1 > nl) ||
+		    (c2 = strchr(c1 + 1, ':')) == NULL || (nl && c2 > nl))
+			continue;
+		v = strtoul(c2 + 1, &end, 10);
+		if (end == c2 + 1 || *end != ':' || v != (unsigned long)uid ||
+		    (size_t)(c1 - line) >= len)
+			continue;
+		memcpy(buf, line, (size_t)(c1 - line));
+		buf[c1 - line] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+/* passwd: the text of the host's passwd file, or NULL for this one. */
 static int
-port_item(struct col_set *s, const struct sock *first, size_t n)
+port_item(struct col_set *s, const struct sock *first, size_t n,
+    const char *passwd)
 {
 	struct col_props pr = { 0 };
 	struct passwd pw, *res = NULL;
@@ -239,7 +278,13 @@ port_item(struct col_set *s, const struct sock *first, size_t n)
 	}
 	if (comm[0] != '\0' && (r = col_prop(&pr, "process", comm)) != 0)
 		goto fail;
-	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	if (passwd != NULL) {
+		const char *name = passwd_name(passwd, uid, pwbuf,
+		    sizeof(pwbuf));
+
+		r = name != NULL ? col_prop(&pr, "user", name) :
+		    col_propf(&pr, "user", "%lu", (unsigned long)uid);
+	} else if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
 	    res != NULL)
 		r = col_prop(&pr, "user", pw.pw_name);
 	else
@@ -250,6 +295,26 @@ port_item(struct col_set *s, const struct sock *first, size_t n)
 fail:
 	col_props_clear(&pr);
 	return r;
+}
+
+/* One item per address and port: sockets on the same one (SO_REUSEPORT)
+ * are one. */
+static int
+ports_add(struct col_set *s, struct socks *ss, const char *passwd)
+{
+	size_t i, j;
+	int r;
+
+	if (ss->n > 1)
+		qsort(ss->v, ss->n, sizeof(*ss->v), name_cmp);
+	for (i = 0; i < ss->n; i = j) {
+		for (j = i + 1; j < ss->n && strcmp(ss->v[i].name,
+		    ss->v[j].name) == 0; j++)
+			;
+		if ((r = port_item(s, &ss->v[i], j - i, passwd)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 int
@@ -264,7 +329,7 @@ col_ports(const struct collect_opts *o, struct col_set *s, char *err,
 		{ "udp6", 1, 1 },
 	};
 	struct socks ss = { 0 };
-	size_t i, j;
+	size_t i;
 	int r = 0;
 
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
@@ -272,19 +337,94 @@ col_ports(const struct collect_opts *o, struct col_set *s, char *err,
 		    tables[i].udp, &ss)) != 0)
 			goto out;
 	find_owners(o, &ss);
-	if (ss.n > 1)
-		qsort(ss.v, ss.n, sizeof(*ss.v), name_cmp);
-	/* Sockets on the same address and port (SO_REUSEPORT) are one. */
-	for (i = 0; i < ss.n; i = j) {
-		for (j = i + 1; j < ss.n && strcmp(ss.v[i].name,
-		    ss.v[j].name) == 0; j++)
-			;
-		if ((r = port_item(s, &ss.v[i], j - i)) != 0)
-			goto out;
-	}
+	r = ports_add(s, &ss, NULL);
 out:
 	if (r != 0)
 		snprintf(err, errlen, "ports: %s", vg_strerror(r));
+	free(ss.v);
+	return r;
+}
+
+/* The command name of pid in the output of grep -H '' /proc/[0-9]*\/comm
+ * ("/proc/PID/comm:NAME" lines), or "". */
+static void
+comm_of(const char *comms, const char *pid, size_t pidlen, char *out,
+    size_t len)
+{
+	const char *line = comms, *nl;
+	size_t n;
+
+	out[0] = '\0';
+	for (; line != NULL && *line != '\0'; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (strncmp(line, "/proc/", 6) != 0 ||
+		    strncmp(line + 6, pid, pidlen) != 0 ||
+		    strncmp(line + 6 + pidlen, "/comm:", 6) != 0)
+			continue;
+		line += 12 + pidlen;
+		n = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		snprintf(out, len, "%.*s", (int)n, line);
+		return;
+	}
+}
+
+/* The owners from the output of ls -l /proc/[0-9]*\/fd: a "/proc/PID/fd:"
+ * line, then "... N -> socket:[INODE]" lines. */
+static void
+owners_parse(char *fds, size_t len, const char *comms, struct socks *ss)
+{
+	char *line, *lnk, comm[32];
+	const char *pid = NULL;
+	size_t pos = 0, pidlen = 0, n;
+	struct sock key, *k;
+
+	if (ss->n == 0)
+		return;
+	qsort(ss->v, ss->n, sizeof(*ss->v), inode_cmp);
+	while ((line = col_next_line(fds, len, &pos)) != NULL) {
+		n = strlen(line);
+		if (strncmp(line, "/proc/", 6) == 0 && n > 10 &&
+		    strcmp(line + n - 4, "/fd:") == 0) {
+			pid = line + 6;
+			pidlen = n - 10;
+			continue;
+		}
+		if (pid == NULL || (lnk = strstr(line, " -> socket:[")) == NULL)
+			continue;
+		key.inode = strtoul(lnk + 12, NULL, 10);
+		if ((k = bsearch(&key, ss->v, ss->n, sizeof(*ss->v),
+		    inode_cmp)) == NULL)
+			continue;
+		comm_of(comms, pid, pidlen, comm, sizeof(comm));
+		if (comm[0] != '\0' && (k->comm[0] == '\0' ||
+		    strcmp(comm, k->comm) < 0))
+			snprintf(k->comm, sizeof(k->comm), "%s", comm);
+	}
+}
+
+int
+col_ports_parse(char *const tables[4], const size_t lens[4], char *fds,
+    size_t fdlen, const char *comms, const char *passwd, struct col_set *s)
+{
+	static const struct {
+		const char *proto;
+		int v6, udp;
+	} t[] = {
+		{ "tcp", 0, 0 }, { "tcp6", 1, 0 }, { "udp", 0, 1 },
+		{ "udp6", 1, 1 },
+	};
+	struct socks ss = { 0 };
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < 4; i++)
+		if (tables[i] != NULL && (r = table_parse(tables[i], lens[i],
+		    t[i].proto, t[i].v6, t[i].udp, &ss)) != 0)
+			goto out;
+	if (fds != NULL && comms != NULL)
+		owners_parse(fds, fdlen, comms, &ss);
+	r = ports_add(s, &ss, passwd != NULL ? passwd : "");
+out:
 	free(ss.v);
 	return r;
 }

@@ -252,14 +252,14 @@ fields(char *line, char **f, size_t max)
 	return n;
 }
 
+static int active_parse(struct active_map *m, char *buf, size_t len);
+
 static int
 active_load(struct active_map *m, int timeout_ms, char *err, size_t errlen)
 {
 	static char *const argv[] = { "systemctl", "list-units", "--all",
 	    "--type=service", "--plain", "--no-legend", "--full",
 	    "--no-pager", NULL };
-	char *line, *f[4];
-	size_t pos = 0, k;
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -271,7 +271,18 @@ active_load(struct active_map *m, int timeout_ms, char *err, size_t errlen)
 		snprintf(err, errlen, "systemctl list-units failed");
 		return VG_ERR_IO;
 	}
-	while ((line = col_next_line(m->res.out, m->res.len, &pos)) != NULL) {
+	return active_parse(m, m->res.out, m->res.len);
+}
+
+/* The lines of systemctl list-units (buf changed in place, borrowed by
+ * m). */
+static int
+active_parse(struct active_map *m, char *buf, size_t len)
+{
+	char *line, *f[4];
+	size_t pos = 0, k;
+
+	while ((line = col_next_line(buf, len, &pos)) != NULL) {
 		k = fields(line, f, 4);
 		/* a failed unit may still carry the "●" mark */
 		if (k > 0 && !is_service(f[0])) {
@@ -370,5 +381,40 @@ out:
 	active_free(&active);
 	strlist_free(&etc_wanted);
 	strlist_free(&run_wanted);
+	return r;
+}
+
+/*
+ * Services from the output of systemctl list-unit-files (the enablement
+ * systemd reports: "NAME STATE [PRESET]") and list-units --all (the
+ * active state), for hosts read from afar. Both buffers are changed in
+ * place.
+ */
+int
+col_services_parse(char *unit_files, size_t ulen, char *units, size_t nlen,
+    struct col_set *s)
+{
+	struct col_props pr = { 0 };
+	struct active_map active;
+	char *line, *f[3];
+	size_t pos = 0;
+	int r;
+
+	memset(&active, 0, sizeof(active));
+	if ((r = active_parse(&active, units, nlen)) != 0)
+		goto out;
+	while ((line = col_next_line(unit_files, ulen, &pos)) != NULL) {
+		if (fields(line, f, 3) < 2 || !is_service(f[0]))
+			continue;
+		if ((r = col_prop(&pr, "enabled", f[1])) != 0 ||
+		    (r = col_prop(&pr, "active", active_state(&active,
+		    f[0]))) != 0 ||
+		    (r = col_set_add(s, VG_KIND_SERVICE, f[0], &pr, NULL,
+		    0)) != 0)
+			goto out;
+	}
+out:
+	col_props_clear(&pr);
+	free(active.v);
 	return r;
 }

@@ -99,24 +99,18 @@ field_value(char *line, const char *field)
 	return col_trim(line + n + 1);
 }
 
-static int
-dpkg_packages(const struct collect_opts *o, struct col_set *s, char *err,
-    size_t errlen)
+int
+col_dpkg_parse(char *buf, size_t len, struct col_set *s)
 {
 	struct dpkg_pkg p = { 0 };
-	char *buf, *line, *v;
-	size_t len, pos = 0;
+	char *line, *v;
+	size_t pos = 0;
 	int r;
 
-	if (!exists_rooted(o, "/var/lib/dpkg/status"))
-		return 0;
-	if ((r = read_rooted(o, "/var/lib/dpkg/status", COL_FILE_MAX, &buf,
-	    &len, err, errlen)) != 0)
-		return r;
 	while ((line = col_next_line(buf, len, &pos)) != NULL) {
 		if (line[0] == '\0') {
 			if ((r = dpkg_flush(s, &p)) != 0)
-				goto out;
+				return r;
 			memset(&p, 0, sizeof(p));
 		} else if ((v = field_value(line, "Package")) != NULL)
 			p.name = v;
@@ -127,9 +121,23 @@ dpkg_packages(const struct collect_opts *o, struct col_set *s, char *err,
 		else if ((v = field_value(line, "Status")) != NULL)
 			p.status = v;
 	}
-	r = dpkg_flush(s, &p);
-out:
-	if (r != 0)
+	return dpkg_flush(s, &p);
+}
+
+static int
+dpkg_packages(const struct collect_opts *o, struct col_set *s, char *err,
+    size_t errlen)
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	if (!exists_rooted(o, "/var/lib/dpkg/status"))
+		return 0;
+	if ((r = read_rooted(o, "/var/lib/dpkg/status", COL_FILE_MAX, &buf,
+	    &len, err, errlen)) != 0)
+		return r;
+	if ((r = col_dpkg_parse(buf, len, s)) != 0)
 		snprintf(err, errlen, "/var/lib/dpkg/status: %s",
 		    vg_strerror(r));
 	free(buf);
@@ -143,9 +151,6 @@ rpm_packages(const struct collect_opts *o, struct col_set *s, char *err,
 	static char *const argv[] = { "rpm", "-qa", "--qf",
 	    "%{NAME}\t%{ARCH}\t%{VERSION}-%{RELEASE}\n", NULL };
 	struct col_run_result res;
-	struct col_props pr = { 0 };
-	char name[1024], *line, *f[3];
-	size_t pos = 0;
 	int r;
 
 	/* rpm reads the live database: nothing to ask under another root. */
@@ -163,7 +168,21 @@ rpm_packages(const struct collect_opts *o, struct col_set *s, char *err,
 		s->keep = 1;
 		goto out;
 	}
-	while ((line = col_next_line(res.out, res.len, &pos)) != NULL) {
+	r = col_rpm_parse(res.out, res.len, s);
+out:
+	col_run_result_free(&res);
+	return r;
+}
+
+int
+col_rpm_parse(char *buf, size_t len, struct col_set *s)
+{
+	struct col_props pr = { 0 };
+	char name[1024], *line, *f[3];
+	size_t pos = 0;
+	int r = 0;
+
+	while ((line = col_next_line(buf, len, &pos)) != NULL) {
 		if (col_split(line, '\t', f, 3) != 3)
 			continue;
 		snprintf(name, sizeof(name), "rpm:%s.%s", f[0], f[1]);
@@ -172,11 +191,9 @@ rpm_packages(const struct collect_opts *o, struct col_set *s, char *err,
 		    (r = col_prop(&pr, "status", "installed")) != 0 ||
 		    (r = col_set_add(s, VG_KIND_PACKAGE, name, &pr, NULL,
 		    0)) != 0)
-			goto out;
+			break;
 	}
-out:
 	col_props_clear(&pr);
-	col_run_result_free(&res);
 	return r;
 }
 
@@ -207,29 +224,27 @@ rec_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Unreadable or absent is not an error: the props from it are left
- * out. */
+/* Indexes the records of buf (len bytes, NUL-terminated, changed in
+ * place; not owned). */
 static int
-colon_load(const struct collect_opts *o, const char *file,
-    struct colon_file *cf)
+colon_index(char *buf, size_t len, struct colon_file *cf)
 {
-	char path[PATH_MAX], *line;
-	size_t len, pos = 0, cap = 0;
+	char *line;
+	size_t pos = 0, cap = 0;
 	int r;
 
-	memset(cf, 0, sizeof(*cf));
-	if (col_path(o, file, path, sizeof(path)) != 0 ||
-	    col_read_file(path, COL_FILE_MAX, &cf->buf, &len) != 0)
-		return 0;
-	cf->len = len;
 	cf->readable = 1;
-	while ((line = col_next_line(cf->buf, len, &pos)) != NULL) {
+	while ((line = col_next_line(buf, len, &pos)) != NULL) {
 		if (line[0] == '\0' || line[0] == '#' || line[0] == '+' ||
 		    line[0] == '-' || strchr(line, ':') == NULL)
 			continue;
 		if ((r = col_grow(&cf->rec, &cap, cf->n,
-		    sizeof(*cf->rec))) != 0)
-			goto fail;
+		    sizeof(*cf->rec))) != 0) {
+			free(cf->rec);
+			cf->rec = NULL;
+			cf->n = 0;
+			return r;
+		}
 		cf->rec[cf->n++] = line;
 	}
 	if (cf->n > 1)
@@ -238,10 +253,27 @@ colon_load(const struct collect_opts *o, const char *file,
 	for (pos = 0; pos < cf->n; pos++)
 		*strchr(cf->rec[pos], ':') = '\0';
 	return 0;
-fail:
-	free(cf->rec);
-	free(cf->buf);
+}
+
+/* Unreadable or absent is not an error: the props from it are left
+ * out. */
+static int
+colon_load(const struct collect_opts *o, const char *file,
+    struct colon_file *cf)
+{
+	char path[PATH_MAX];
+	size_t len;
+	int r;
+
 	memset(cf, 0, sizeof(*cf));
+	if (col_path(o, file, path, sizeof(path)) != 0 ||
+	    col_read_file(path, COL_FILE_MAX, &cf->buf, &len) != 0)
+		return 0;
+	cf->len = len;
+	if ((r = colon_index(cf->buf, len, cf)) != 0) {
+		free(cf->buf);
+		memset(cf, 0, sizeof(*cf));
+	}
 	return r;
 }
 
@@ -344,9 +376,34 @@ fail:
 	return r;
 }
 
+/* Each record of buf (nfields colon-separated fields, the name first)
+ * handed to fn with the matching record of sec. */
+static int
+colon_records(char *buf, size_t len, const struct colon_file *sec,
+    size_t nfields,
+    int (*fn)(struct col_set *, char **, const struct colon_file *),
+    struct col_set *s)
+{
+	char *line, *f[8];
+	size_t pos = 0;
+	int r;
+
+	while ((line = col_next_line(buf, len, &pos)) != NULL) {
+		if (line[0] == '\0' || line[0] == '#' || line[0] == '+' ||
+		    line[0] == '-')
+			continue;
+		if (col_split(line, ':', f, nfields) != nfields ||
+		    f[0][0] == '\0' || strlen(f[0]) > VG_ITEM_PATH_MAX)
+			continue;
+		if ((r = fn(s, f, sec)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 /*
- * Each record of file (nfields colon-separated fields, the name first)
- * handed to fn with the matching record of secret (shadow, gshadow).
+ * Each record of file handed to fn with the matching record of secret
+ * (shadow, gshadow).
  */
 static int
 colon_items(const struct collect_opts *o, const char *file,
@@ -355,8 +412,8 @@ colon_items(const struct collect_opts *o, const char *file,
     struct col_set *s, char *err, size_t errlen)
 {
 	struct colon_file sec;
-	char *buf = NULL, *line, *f[8];
-	size_t len, pos = 0;
+	char *buf = NULL;
+	size_t len;
 	int r;
 
 	if ((r = colon_load(o, secret, &sec)) != 0)
@@ -364,22 +421,37 @@ colon_items(const struct collect_opts *o, const char *file,
 	if ((r = read_rooted(o, file, COL_FILE_MAX, &buf, &len, err,
 	    errlen)) != 0)
 		goto out;
-	while ((line = col_next_line(buf, len, &pos)) != NULL) {
-		if (line[0] == '\0' || line[0] == '#' || line[0] == '+' ||
-		    line[0] == '-')
-			continue;
-		if (col_split(line, ':', f, nfields) != nfields ||
-		    f[0][0] == '\0' || strlen(f[0]) > VG_ITEM_PATH_MAX)
-			continue;
-		if ((r = fn(s, f, &sec)) != 0) {
-			snprintf(err, errlen, "%s: %s", file, vg_strerror(r));
-			goto out;
-		}
-	}
+	if ((r = colon_records(buf, len, &sec, nfields, fn, s)) != 0)
+		snprintf(err, errlen, "%s: %s", file, vg_strerror(r));
 out:
 	colon_free(&sec);
 	free(buf);
 	return r;
+}
+
+/* The same over buffers (secret NULL: none). */
+static int
+colon_items_buf(char *buf, size_t len, char *secret, size_t slen,
+    size_t nfields,
+    int (*fn)(struct col_set *, char **, const struct colon_file *),
+    struct col_set *s)
+{
+	struct colon_file sec;
+	int r;
+
+	memset(&sec, 0, sizeof(sec));
+	if (secret != NULL && (r = colon_index(secret, slen, &sec)) != 0)
+		return r;
+	r = colon_records(buf, len, &sec, nfields, fn, s);
+	free(sec.rec);
+	return r;
+}
+
+int
+col_users_parse(char *passwd, size_t plen, char *shadow, size_t slen,
+    struct col_set *s)
+{
+	return colon_items_buf(passwd, plen, shadow, slen, 7, user_item, s);
 }
 
 int
@@ -456,4 +528,11 @@ col_groups(const struct collect_opts *o, struct col_set *s, char *err,
 {
 	return colon_items(o, "/etc/group", "/etc/gshadow", 4, group_item, s,
 	    err, errlen);
+}
+
+int
+col_groups_parse(char *group, size_t glen, char *gshadow, size_t gslen,
+    struct col_set *s)
+{
+	return colon_items_buf(group, glen, gshadow, gslen, 4, group_item, s);
 }

@@ -15,7 +15,6 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "cmd_scan.h"
 #include "conf.h"
 #include "ports.h"
+#include "report.h"
 #include "vg_err.h"
 #include "vg_util.h"
 
@@ -100,22 +100,8 @@ usage(FILE *f)
 	    PORTS_JOBS_DEFAULT);
 }
 
-static int trouble(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
 /* "vigil ports: MESSAGE" on stderr; returns EXIT_TROUBLE. */
-static int
-trouble(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vigil ports: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_TROUBLE;
-}
+#define trouble(...) report_trouble("ports", __VA_ARGS__)
 
 static int
 exists(const char *path)

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "cmd_scan.h"
 #include "report.h"
 #include "vg_json.h"
 #include "vg_util.h"
@@ -71,4 +74,17 @@ report_bytes(char *buf, size_t len, unsigned long long n)
 		snprintf(buf, len, "%llu B", n);
 	else
 		snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+int
+report_trouble(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vigil %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_TROUBLE;
 }

@@ -14,4 +14,10 @@ void report_change_text(FILE *f, const struct vg_change *c);
 /* A byte count for people: "9.1 GB". */
 void report_bytes(char *buf, size_t len, unsigned long long n);
 
+/* Prints "vigil CMD: MESSAGE" on stderr for a subcommand's trouble (bad
+ * usage, an unusable input) and returns EXIT_TROUBLE, so a caller can
+ * `return report_trouble(...)`. */
+int report_trouble(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

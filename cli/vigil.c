@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_collect.h"
 #include "cmd_scan.h"
 #include "ports.h"
 
@@ -12,10 +13,13 @@ usage(FILE *f)
 "usage: vigil scan init|check|update [options]   file integrity scans\n"
 "       vigil ports [list|check] [options]        network flows and firewall\n"
 "                                                 rules of a deployment\n"
+"       vigil collect --profile P --host H [options]\n"
+"                                                 collect one network device\n"
+"                                                 over SSH or Telnet\n"
 "       vigil --version\n"
 "\n"
-"Run \"vigil scan --help\" or \"vigil ports --help\" for the options; see\n"
-"vigil(1).\n");
+"Run \"vigil scan --help\", \"vigil ports --help\" or \"vigil collect --help\"\n"
+"for the options; see vigil(1).\n");
 }
 
 int
@@ -35,6 +39,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "ports") == 0)
 		return cmd_ports(argc - 1, argv + 1);
+	if (strcmp(argv[1], "collect") == 0)
+		return cmd_collect(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0 ||
 	    strcmp(argv[1], "version") == 0) {
 		printf("vigil %s\n", VIGIL_VERSION);

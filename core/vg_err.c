@@ -27,6 +27,7 @@ vg_strerror(int err)
 	case VG_ERR_CLOSED: return "connection closed by peer";
 	case VG_ERR_AUTH: return "authentication refused";
 	case VG_ERR_INCOMPLETE: return "output incomplete";
+	case VG_ERR_HOSTKEY: return "host key changed";
 	}
 	return "unknown error";
 }

@@ -27,6 +27,7 @@ enum vg_err {
 	VG_ERR_CLOSED = -17,     /* a peer closed the connection */
 	VG_ERR_AUTH = -18,       /* a peer refused our credentials */
 	VG_ERR_INCOMPLETE = -19, /* output cut short (no end marker, too short) */
+	VG_ERR_HOSTKEY = -20,    /* a peer's host key is not the trusted one */
 };
 
 /* A short static description of an error code; never NULL. */

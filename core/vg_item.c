@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,6 +315,32 @@ static const char *const ftype_names[] = {
 	NULL, "file", "dir", "symlink", "fifo", "socket", "chardev",
 	"blockdev",
 };
+
+int
+vg_item_path_cmp(const struct vg_item *a, const struct vg_item *b)
+{
+	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+	int c = memcmp(a->path, b->path, n);
+
+	if (c != 0)
+		return c;
+	return (a->path_len > b->path_len) - (a->path_len < b->path_len);
+}
+
+enum vg_ftype
+vg_ftype_from_mode(unsigned long mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return VG_FT_REG;
+	case S_IFDIR: return VG_FT_DIR;
+	case S_IFLNK: return VG_FT_LNK;
+	case S_IFIFO: return VG_FT_FIFO;
+	case S_IFSOCK: return VG_FT_SOCK;
+	case S_IFCHR: return VG_FT_CHR;
+	case S_IFBLK: return VG_FT_BLK;
+	}
+	return VG_FT_NONE;
+}
 
 const char *
 vg_ftype_name(enum vg_ftype t)

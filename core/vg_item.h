@@ -185,6 +185,13 @@ uint32_t vg_item_diff(const struct vg_item *a, const struct vg_item *b,
 const char *vg_attr_name(uint32_t bit);
 int vg_attr_parse(const char *name, uint32_t *bit);
 
+/* Orders items by path: bytes, the shorter first when one is the start of
+ * the other (the order of baselines and of the hub). */
+int vg_item_path_cmp(const struct vg_item *a, const struct vg_item *b);
+
+/* The type of a st_mode value (S_IFREG ...); VG_FT_NONE for another. */
+enum vg_ftype vg_ftype_from_mode(unsigned long mode);
+
 /* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev". */
 const char *vg_ftype_name(enum vg_ftype t);
 int vg_ftype_parse(const char *name, enum vg_ftype *t);

@@ -8,10 +8,8 @@
 #include "vg_pack.h"
 #include "vg_util.h"
 
-/* A JSON string of bytes that may not be UTF-8: invalid sequences become
- * U+FFFD (the exact bytes travel in a *_b64 field beside it). */
-static json_t *
-json_bytes(const char *s, size_t len)
+json_t *
+vg_json_bytes(const char *s, size_t len)
 {
 	json_t *j;
 	char *clean;
@@ -53,10 +51,10 @@ vg_attr_to_json(const struct vg_item *it, uint32_t bit)
 	case VG_A_UID: return json_integer(it->uid);
 	case VG_A_GID: return json_integer(it->gid);
 	case VG_A_USER:
-		return it->user ? json_bytes(it->user, strlen(it->user)) :
+		return it->user ? vg_json_bytes(it->user, strlen(it->user)) :
 				  json_null();
 	case VG_A_GROUP:
-		return it->group ? json_bytes(it->group, strlen(it->group)) :
+		return it->group ? vg_json_bytes(it->group, strlen(it->group)) :
 				   json_null();
 	case VG_A_MTIME: return json_time(it->mtime_ns);
 	case VG_A_CTIME: return json_time(it->ctime_ns);
@@ -65,15 +63,15 @@ vg_attr_to_json(const struct vg_item *it, uint32_t bit)
 	case VG_A_NLINK: return json_integer((json_int_t)it->nlink);
 	case VG_A_TARGET:
 		return it->target ?
-		    json_bytes(it->target, strlen(it->target)) : json_null();
+		    vg_json_bytes(it->target, strlen(it->target)) : json_null();
 	case VG_A_XATTRS:
-		return it->xattrs ? json_bytes(it->xattrs,
+		return it->xattrs ? vg_json_bytes(it->xattrs,
 		    strlen(it->xattrs)) : json_string("");
 	case VG_A_ACL:
-		return it->acl ? json_bytes(it->acl, strlen(it->acl)) :
+		return it->acl ? vg_json_bytes(it->acl, strlen(it->acl)) :
 				 json_string("");
 	case VG_A_SELINUX:
-		return it->selinux ? json_bytes(it->selinux,
+		return it->selinux ? vg_json_bytes(it->selinux,
 		    strlen(it->selinux)) : json_string("");
 	case VG_A_HASH:
 		if (it->hash_state != VG_HS_OK ||
@@ -87,7 +85,7 @@ vg_attr_to_json(const struct vg_item *it, uint32_t bit)
 			return NULL;
 		for (i = 0; i < it->nprops; i++) {
 			if (json_object_set_new(o, it->props[i].name,
-			    json_bytes(it->props[i].value,
+			    vg_json_bytes(it->props[i].value,
 			    strlen(it->props[i].value))) != 0) {
 				json_decref(o);
 				return NULL;
@@ -132,7 +130,7 @@ set_path(json_t *o, const struct vg_item *it)
 
 	if (json_object_set_new(o, "kind",
 	    json_string(vg_kind_name(it->kind))) != 0 ||
-	    json_object_set_new(o, "path", json_bytes(it->path,
+	    json_object_set_new(o, "path", vg_json_bytes(it->path,
 	    it->path_len)) != 0)
 		return VG_ERR_NOMEM;
 	if (vg_utf8_valid(it->path, it->path_len))
@@ -188,7 +186,7 @@ vg_change_to_json(const struct vg_change *c)
 	    vg_attrs_to_json(c->new)) != 0)
 		goto fail;
 	if (c->diff && (json_object_set_new(o, "diff",
-	    json_bytes(c->diff, strlen(c->diff))) != 0 ||
+	    vg_json_bytes(c->diff, strlen(c->diff))) != 0 ||
 	    json_object_set_new(o, "diff_truncated",
 	    json_boolean(c->diff_truncated)) != 0))
 		goto fail;

@@ -19,6 +19,12 @@
  * "old"; changed: both).
  */
 
+/* A JSON string of len bytes that may not be UTF-8 (device output, file
+ * names): invalid sequences become U+FFFD (where the exact bytes matter
+ * they travel in a *_b64 field beside it). New reference, or NULL on
+ * allocation failure. */
+json_t *vg_json_bytes(const char *s, size_t len);
+
 /* The JSON value of one attribute (a VG_A_* bit) of it, or NULL when the
  * item does not record it or on allocation failure. New reference. */
 json_t *vg_attr_to_json(const struct vg_item *it, uint32_t bit);

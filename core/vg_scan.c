@@ -450,27 +450,12 @@ carry_problem(struct scan *s, const char *path, size_t len, const char *msg)
 
 /* ---- the walk ---- */
 
-static enum vg_ftype
-ftype_of(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFREG: return VG_FT_REG;
-	case S_IFDIR: return VG_FT_DIR;
-	case S_IFLNK: return VG_FT_LNK;
-	case S_IFIFO: return VG_FT_FIFO;
-	case S_IFSOCK: return VG_FT_SOCK;
-	case S_IFCHR: return VG_FT_CHR;
-	case S_IFBLK: return VG_FT_BLK;
-	}
-	return VG_FT_NONE;
-}
-
 static void
 item_set_stat(struct vg_item *it, const struct stat *st)
 {
 	it->have |= VG_A_TYPE | VG_A_SIZE | VG_A_MODE | VG_A_UID | VG_A_GID |
 	    VG_A_MTIME | VG_A_CTIME | VG_A_INODE | VG_A_DEV | VG_A_NLINK;
-	it->ftype = ftype_of(st->st_mode);
+	it->ftype = vg_ftype_from_mode(st->st_mode);
 	it->size = (uint64_t)st->st_size;
 	it->mode = st->st_mode & 07777;
 	it->uid = st->st_uid;

@@ -327,6 +327,27 @@ vg_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void
+vg_cond_wait_for(pthread_cond_t *cond, pthread_mutex_t *mu, double seconds)
+{
+	struct timespec ts;
+	time_t whole;
+
+	if (!(seconds > 0))
+		seconds = 0;
+	else if (seconds > 1e9)         /* fits any time_t */
+		seconds = 1e9;
+	whole = (time_t)seconds;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += whole;
+	ts.tv_nsec += (long)((seconds - (double)whole) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cond, mu, &ts);
+}
+
 int
 vg_read_all(int fd, size_t size, char **out, size_t *outlen)
 {

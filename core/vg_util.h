@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,13 @@ char *vg_trim(char *s);
 
 /* Monotonic clock in seconds. */
 double vg_now(void);
+
+/* pthread_cond_timedwait() for at most `seconds` (negative: 0; capped at
+ * 1e9) on a condition variable whose clock is CLOCK_MONOTONIC, with mu
+ * held. Returns on a signal, a spurious wake-up or the timeout alike:
+ * callers recheck their condition. Blocks. */
+void vg_cond_wait_for(pthread_cond_t *cond, pthread_mutex_t *mu,
+    double seconds);
 
 /* Wall-clock time, nanoseconds since the epoch (for event times). */
 int64_t vg_wall_ns(void);

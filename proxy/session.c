@@ -24,6 +24,9 @@ struct proxy_screen {
 	size_t text_len, text_cap, cap;
 	char *line;
 	size_t line_len, line_cap, col;
+	unsigned char *erased; /* per cell of line: a blank the cursor went
+	                          back over (a pager's "\b \b" erase) */
+	size_t erased_cap;
 	enum esc_state st;
 	char csi[CSI_MAX];
 	size_t csi_len, osc_len;
@@ -53,6 +56,7 @@ proxy_screen_free(struct proxy_screen *s)
 		OPENSSL_cleanse(s->line, s->line_cap);
 	free(s->text);
 	free(s->line);
+	free(s->erased);
 	free(s);
 }
 
@@ -75,6 +79,34 @@ reserve(char **buf, size_t *cap, size_t need)
 
 static int newline(struct proxy_screen *s);
 
+/*
+ * Moves the cursor n cells left. Blanks it passes over are marked
+ * erased: IOS wipes " --More-- " with backspaces, blanks, backspaces, and
+ * a shorter line written there next must not keep those blanks (a
+ * terminal shows nothing; kept, the same config would differ with where
+ * the page breaks fell). Writing a cell clears its mark.
+ */
+static void
+back(struct proxy_screen *s, size_t n)
+{
+	while (n-- > 0 && s->col > 0) {
+		s->col--;
+		if (s->col < s->line_len && s->line[s->col] == ' ')
+			s->erased[s->col] = 1;
+	}
+}
+
+/* The current line without its trailing erased blanks. */
+static size_t
+visible_len(const struct proxy_screen *s)
+{
+	size_t n = s->line_len;
+
+	while (n > 0 && s->line[n - 1] == ' ' && s->erased[n - 1])
+		n--;
+	return n;
+}
+
 int
 proxy_screen_flush(struct proxy_screen *s)
 {
@@ -95,6 +127,7 @@ newline(struct proxy_screen *s)
 {
 	int r;
 
+	s->line_len = visible_len(s);
 	if (s->text_len + s->line_len + 1 > s->cap) {
 		s->over = 1;
 	} else {
@@ -121,8 +154,14 @@ put(struct proxy_screen *s, char c)
 		return r;
 	if ((r = reserve(&s->line, &s->line_cap, s->col + 2)) != 0)
 		return r;
-	while (s->line_len < s->col)
+	if ((r = reserve((char **)&s->erased, &s->erased_cap,
+	    s->line_cap)) != 0)
+		return r;
+	while (s->line_len < s->col) {
+		s->erased[s->line_len] = 0;
 		s->line[s->line_len++] = ' ';
+	}
+	s->erased[s->col] = 0;
 	s->line[s->col++] = c;
 	if (s->col > s->line_len)
 		s->line_len = s->col;
@@ -168,8 +207,7 @@ csi_final(struct proxy_screen *s, char f)
 		}
 		break;
 	case 'D':
-		n = csi_param(s, 1);
-		s->col = n > s->col ? 0 : s->col - n;
+		back(s, csi_param(s, 1));
 		break;
 	case 'C':
 		n = csi_param(s, 1);
@@ -205,8 +243,7 @@ proxy_screen_feed(struct proxy_screen *s, const char *data, size_t len)
 			} else if (c == '\r') {
 				s->col = 0;
 			} else if (c == '\b') {
-				if (s->col > 0)
-					s->col--;
+				back(s, 1);
 			} else if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
 				if ((r = put(s, (char)c)) != 0)
 					return r;
@@ -259,7 +296,7 @@ proxy_screen_feed(struct proxy_screen *s, const char *data, size_t len)
 const char *
 proxy_screen_line(const struct proxy_screen *s, size_t *len)
 {
-	*len = s->line_len;
+	*len = visible_len(s);
 	return s->line != NULL ? s->line : "";
 }
 
@@ -293,7 +330,7 @@ proxy_screen_clear_text(struct proxy_screen *s)
 void
 proxy_credentials_wipe(struct proxy_credentials *c)
 {
-	char **f[3];
+	char **f[5];
 	size_t i;
 
 	if (c == NULL)
@@ -301,7 +338,9 @@ proxy_credentials_wipe(struct proxy_credentials *c)
 	f[0] = &c->username;
 	f[1] = &c->password;
 	f[2] = &c->enable_secret;
-	for (i = 0; i < 3; i++) {
+	f[3] = &c->private_key;
+	f[4] = &c->passphrase;
+	for (i = 0; i < 5; i++) {
 		if (*f[i] != NULL) {
 			OPENSSL_cleanse(*f[i], strlen(*f[i]));
 			free(*f[i]);

@@ -45,6 +45,8 @@ struct proxy_credentials {
 	char *username;
 	char *password;
 	char *enable_secret;
+	char *private_key;   /* SSH: OpenSSH or PEM private key text */
+	char *passphrase;    /* of private_key */
 };
 
 /* Wipes (OPENSSL_cleanse) and frees the strings of c, then sets them to

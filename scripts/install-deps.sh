@@ -6,17 +6,24 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
 	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
-	libcurl4-openssl-dev libpcre2-dev)
+	libcurl4-openssl-dev libpcre2-dev libssh-dev libtelnet-dev)
 run_pkgs=(curl jq openssl)
 # The `vigil ports` tests (tests/blackbox/ports_lib.sh) run real servers
 # in network namespaces behind nftables (and load the iptables rules with
 # iptables-nft): OpenSSH, inetutils telnetd through inetutils-inetd, Samba.
 test_pkgs=(libcmocka-dev libyaml-dev python3 passwd bc sqlite3 attr acl util-linux jq curl openssl procps
 	iproute2 tinyproxy chromium nftables iptables openssh-server
-	openssh-client inetutils-telnetd inetutils-inetd samba)
+	openssh-client inetutils-telnetd inetutils-inetd samba
+	# tests/fakedev/fixture_check.py reads the recorded sessions' YAML.
+	python3-yaml
+	# tests/blackbox/test_proxy_linux.sh checks sudo -n and password sudo.
+	sudo)
 # bench/ports-check compares `vigil ports check` with nmap and a serial
 # nc loop (OpenBSD netcat), on the servers of the ports tests above.
-bench_pkgs=(aide time bc inotify-tools python3 nmap netcat-openbsd)
+# bench/proxy-collect runs Netmiko (Debian's python3-netmiko, for
+# /usr/bin/python3) beside the proxy agent on the same fake devices.
+bench_pkgs=(aide time bc inotify-tools python3 nmap netcat-openbsd
+	python3-netmiko)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

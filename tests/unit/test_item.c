@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vg_err.h"
 #include "vg_hash.h"
@@ -609,6 +610,33 @@ test_change_names_and_clear(void **state)
 	vg_change_clear(NULL);
 }
 
+/* Path order: bytes, then the shorter first; types from st_mode. */
+static void
+test_path_cmp_and_mode(void **state)
+{
+	struct vg_item *a = vg_item_new(VG_KIND_FILE, "/a", 2);
+	struct vg_item *ab = vg_item_new(VG_KIND_FILE, "/a/b", 4);
+	struct vg_item *hi = vg_item_new(VG_KIND_FILE, "/\xff", 2);
+
+	(void)state;
+	assert_true(vg_item_path_cmp(a, ab) < 0);
+	assert_true(vg_item_path_cmp(ab, a) > 0);
+	assert_int_equal(vg_item_path_cmp(a, a), 0);
+	/* unsigned bytes: 0xff after 'a' */
+	assert_true(vg_item_path_cmp(ab, hi) < 0);
+	assert_int_equal(vg_ftype_from_mode(S_IFREG | 0644), VG_FT_REG);
+	assert_int_equal(vg_ftype_from_mode(S_IFDIR | 01777), VG_FT_DIR);
+	assert_int_equal(vg_ftype_from_mode(S_IFLNK), VG_FT_LNK);
+	assert_int_equal(vg_ftype_from_mode(S_IFIFO), VG_FT_FIFO);
+	assert_int_equal(vg_ftype_from_mode(S_IFSOCK), VG_FT_SOCK);
+	assert_int_equal(vg_ftype_from_mode(S_IFCHR), VG_FT_CHR);
+	assert_int_equal(vg_ftype_from_mode(S_IFBLK), VG_FT_BLK);
+	assert_int_equal(vg_ftype_from_mode(0644), VG_FT_NONE);
+	vg_item_free(a);
+	vg_item_free(ab);
+	vg_item_free(hi);
+}
+
 int
 main(void)
 {
@@ -628,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_hash_state_names),
 		cmocka_unit_test(test_change_names_and_clear),
+		cmocka_unit_test(test_path_cmp_and_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

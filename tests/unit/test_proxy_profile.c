@@ -268,7 +268,7 @@ test_screen(void **state)
 	assert_string_equal(line, "user@fw1:~$ ");
 	screen_line(" --More-- \b\b\b\b\b\b\b\b\b\b          \b\b\b\b\b\b\b\b"
 	    "\b\bR1#", line, sizeof(line));
-	assert_string_equal(line, "R1#       ");
+	assert_string_equal(line, "R1#");
 }
 
 static struct proxy_capture *

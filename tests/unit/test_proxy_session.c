@@ -75,8 +75,8 @@ run(const struct proxy_profile *p, struct sim *sm,
     const struct proxy_session_opts *o, struct proxy_capture **cap,
     char *err, size_t errlen)
 {
-	struct proxy_credentials cred = { "oxidized", "pw-login",
-	    "pw-enable" };
+	struct proxy_credentials cred = { .username = "oxidized",
+	    .password = "pw-login", .enable_secret = "pw-enable" };
 	struct proxy_session_opts def;
 	struct proxy_transport t;
 
