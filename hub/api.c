@@ -42,6 +42,10 @@ static const struct route routes[] = {
 	{ "POST", "/agent/poll", HUB_AUTH_AGENT, ROLE_NONE, hub_api_poll },
 	{ "POST", "/agent/events", HUB_AUTH_AGENT, ROLE_NONE,
 	    hub_api_events },
+	{ "POST", "/agent/proxied/{id}/credential", HUB_AUTH_AGENT, ROLE_NONE,
+	    hub_api_proxied_credential },
+	{ "POST", "/agent/proxied/{id}/result", HUB_AUTH_AGENT, ROLE_NONE,
+	    hub_api_proxied_result },
 
 	{ "POST", "/session", HUB_AUTH_NONE, ROLE_NONE,
 	    hub_api_session_create },
@@ -59,12 +63,36 @@ static const struct route routes[] = {
 	    hub_api_user_delete },
 
 	{ "GET", "/devices", HUB_AUTH_USER, ROLE_ANY, hub_api_devices_list },
+	{ "POST", "/devices", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_proxied_create },
 	{ "GET", "/devices/{id}", HUB_AUTH_USER, ROLE_ANY,
 	    hub_api_device_get },
+	{ "PATCH", "/devices/{id}", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_proxied_update },
 	{ "GET", "/devices/{id}/policy", HUB_AUTH_USER, ROLE_ANY,
 	    hub_api_device_policy_get },
 	{ "DELETE", "/devices/{id}", HUB_AUTH_USER, ROLE_ADMIN,
 	    hub_api_device_delete },
+	{ "POST", "/devices/{id}/host-key", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_host_key },
+	{ "GET", "/devices/{id}/configs", HUB_AUTH_USER, ROLE_ANY,
+	    hub_api_configs_list },
+	{ "GET", "/devices/{id}/configs/compare", HUB_AUTH_USER, ROLE_ANY,
+	    hub_api_configs_compare },
+	{ "GET", "/devices/{id}/configs/{id}", HUB_AUTH_USER, ROLE_ANY,
+	    hub_api_config_get },
+
+	{ "GET", "/credentials", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_credentials_list },
+	{ "POST", "/credentials", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_credential_create },
+	{ "GET", "/credentials/{id}", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_credential_get },
+	{ "PATCH", "/credentials/{id}", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_credential_update },
+	{ "DELETE", "/credentials/{id}", HUB_AUTH_USER, ROLE_ADMIN,
+	    hub_api_credential_delete },
+	{ "GET", "/profiles", HUB_AUTH_USER, ROLE_ANY, hub_api_profiles_list },
 
 	{ "GET", "/groups", HUB_AUTH_USER, ROLE_ANY, hub_api_groups_list },
 	{ "POST", "/groups", HUB_AUTH_USER, ROLE_ADMIN,
@@ -284,6 +312,59 @@ hub_api_audit(struct hub_req *rq, const char *who, const char *what,
 		hub_log(HUB_LOG_ERROR, "audit entry %s %s by %s not written: "
 		    "%s", what, target, who, err);
 	json_decref(detail);
+}
+
+void
+hub_api_audit_id(struct hub_req *rq, const char *what, const char *kind,
+    int64_t id, json_t *detail)
+{
+	char target[64];
+
+	snprintf(target, sizeof(target), "%s %lld", kind, (long long)id);
+	hub_api_audit(rq, NULL, what, target, detail);
+}
+
+void
+hub_api_answer_object(struct hub_req *rq, struct hub_resp *rs,
+    hub_api_store_get_fn *get, const char *what, int64_t id, int status)
+{
+	json_t *obj = NULL;
+	char err[256] = "";
+	int r;
+
+	if ((r = get(rq->hub->store, id, &obj, err, sizeof(err))) != 0) {
+		hub_api_store_error(rs, r, err, what, id);
+		return;
+	}
+	json_object_del(obj, "pwhash");
+	hub_resp_json(rs, status, obj);
+}
+
+void
+hub_api_answer_list(struct hub_resp *rs, int r, const char *err,
+    const char *what, int64_t id, const char *key, json_t *list)
+{
+	json_t *ans;
+
+	if (r != 0) {
+		json_decref(list);
+		hub_api_store_error(rs, r, err, what, id);
+		return;
+	}
+	if ((ans = json_pack("{s:o}", key, list)) == NULL)
+		hub_api_nomem(rs);
+	else
+		hub_resp_json(rs, 200, ans);
+}
+
+void
+hub_api_wipe(json_t *body, const char *key)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (json_is_string(v))
+		sodium_memzero((char *)json_string_value(v),
+		    json_string_length(v));
 }
 
 void

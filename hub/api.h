@@ -37,6 +37,26 @@ hub_api_handler hub_api_session_create, hub_api_session_get,
     hub_api_hubdetails, hub_api_enrolment_rotate, hub_api_events_export,
     hub_api_dashboard, hub_api_device_policy_get;
 
+/* Proxied devices, their credentials and profiles (api_proxy.c): what
+ * the console and scripts call ... */
+hub_api_handler hub_api_credentials_list, hub_api_credential_create,
+    hub_api_credential_get, hub_api_credential_update,
+    hub_api_credential_delete, hub_api_profiles_list,
+    hub_api_proxied_create, hub_api_proxied_update, hub_api_host_key,
+    hub_api_configs_list, hub_api_config_get, hub_api_configs_compare;
+/* ... and what proxy agents call. */
+hub_api_handler hub_api_proxied_credential, hub_api_proxied_result;
+
+/*
+ * The devices proxy_id collects, as POST /agent/poll hands them out
+ * (store proxied_for_proxy(), plus "policy" and "policy_version" for
+ * linux-type devices), in *list (new reference), and the list's version:
+ * the hex SHA-256 of its compact JSON with sorted keys. Returns 0 or an
+ * error with a message. Blocks on the store.
+ */
+int hub_api_proxied_list(struct hub *h, int64_t proxy_id, json_t **list,
+    char version[65], char *err, size_t errlen);
+
 /* Caps on strings clients send. */
 #define HUB_API_MAX_STRING 255     /* names, versions, free text */
 #define HUB_API_MAX_PASSWORD 1024  /* bytes */
@@ -50,6 +70,29 @@ hub_api_handler hub_api_session_create, hub_api_session_get,
  */
 void hub_api_audit(struct hub_req *rq, const char *who, const char *what,
     const char *target, json_t *detail);
+
+/* Audits what the signed-in user did to "<kind> <id>" (hub_api_audit()
+ * with that target). */
+void hub_api_audit_id(struct hub_req *rq, const char *what,
+    const char *kind, int64_t id, json_t *detail);
+
+/* The store's read of one object (user, device, group ...). */
+typedef int hub_api_store_get_fn(struct hub_store *s, int64_t id,
+    json_t **out, char *err, size_t errlen);
+
+/* Answers object id of kind what, as get reads it, with status; a user's
+ * password hash is never sent. */
+void hub_api_answer_object(struct hub_req *rq, struct hub_resp *rs,
+    hub_api_store_get_fn *get, const char *what, int64_t id, int status);
+
+/* Answers {key: list} (taking list) when r, the store's answer, is 0;
+ * else the error, as hub_api_store_error(rs, r, err, what, id) does. */
+void hub_api_answer_list(struct hub_resp *rs, int r, const char *err,
+    const char *what, int64_t id, const char *key, json_t *list);
+
+/* Overwrites the string member key of a parsed body (a secret) once it
+ * has been used. */
+void hub_api_wipe(json_t *body, const char *key);
 
 struct hub_lockout;
 

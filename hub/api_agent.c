@@ -393,12 +393,14 @@ void
 hub_api_poll(struct hub_req *rq, struct hub_resp *rs)
 {
 	static const char *const fields[] = { "device_id", "policy_version",
-		"queue", "status", NULL };
+		"queue", "status", "proxied_version", NULL };
 	struct hub *h = rq->hub;
 	struct hub_store *st = h->store;
 	json_t *body = NULL, *policy = NULL, *dev = NULL, *ans = NULL;
-	const char *have, *status;
+	json_t *proxied = NULL;
+	const char *have, *status, *have_proxied;
 	char version[HUB_POLICY_VERSION_LEN], now[32], err[256] = "";
+	char proxied_version[65];
 	int64_t device, queue = 0, period;
 	int r;
 
@@ -410,12 +412,18 @@ hub_api_poll(struct hub_req *rq, struct hub_resp *rs)
 	    hub_api_get_int(rs, body, "queue", "", 0, INT64_MAX, &queue,
 	    NULL) != 0 ||
 	    hub_api_get_string(rs, body, "status", "", HUB_API_MAX_STRING, 0,
-	    1, &status) != 0)
+	    1, &status) != 0 ||
+	    hub_api_get_string(rs, body, "proxied_version", "", 128, 0, 0,
+	    &have_proxied) != 0)
 		goto out;
+	/* The devices an agent collects as a proxy go with its own
+	 * device's polls. */
 	if ((r = st->ops->device_touch(st, device, hub_now(), err,
 	    sizeof(err))) != 0 ||
 	    (r = hub_api_device_policy(h, device, &dev, &policy, version, err,
-	    sizeof(err))) != 0) {
+	    sizeof(err))) != 0 ||
+	    (device == rq->who.agent_id && (r = hub_api_proxied_list(h, device,
+	    &proxied, proxied_version, err, sizeof(err))) != 0)) {
 		hub_api_store_error(rs, r, err, "device", device);
 		goto out;
 	}
@@ -437,10 +445,20 @@ hub_api_poll(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_nomem(rs);
 		goto out;
 	}
+	/* Likewise the proxied list, [] included: a proxy with none learns
+	 * so once. */
+	if (proxied != NULL && (json_object_set_new(ans, "proxied_version",
+	    json_string(proxied_version)) != 0 || ((have_proxied == NULL ||
+	    strcmp(have_proxied, proxied_version) != 0) &&
+	    json_object_set(ans, "proxied", proxied) != 0))) {
+		hub_api_nomem(rs);
+		goto out;
+	}
 	hub_resp_json(rs, 200, ans);
 	ans = NULL;
 out:
 	json_decref(ans);
+	json_decref(proxied);
 	json_decref(dev);
 	json_decref(policy);
 	json_decref(body);

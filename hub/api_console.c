@@ -33,17 +33,6 @@
 #define SIGNED_OUT_COOKIE \
 	"vigil_signed_in=; Max-Age=0; Path=/; Secure; SameSite=Strict"
 
-/* Overwrites a secret held in the parsed body once it has been used. */
-static void
-wipe(json_t *body, const char *key)
-{
-	json_t *v = json_object_get(body, key);
-
-	if (json_is_string(v))
-		sodium_memzero((char *)json_string_value(v),
-		    json_string_length(v));
-}
-
 /* Answers {"user": ...}-style objects without the password hash. */
 static json_t *
 public_user(json_t *user)
@@ -134,45 +123,16 @@ answer_page(struct hub_resp *rs, const char *key, json_t *arr, int64_t limit)
 		hub_resp_json(rs, 200, ans);
 }
 
-/* Audits what the signed-in user did to "<kind> <id>". */
-static void
-audit_id(struct hub_req *rq, const char *what, const char *kind, int64_t id,
-    json_t *detail)
-{
-	char target[64];
-
-	snprintf(target, sizeof(target), "%s %lld", kind, (long long)id);
-	hub_api_audit(rq, NULL, what, target, detail);
-}
-
-/* The store's read and removal of one object (user, device, group ...). */
-typedef int store_get_fn(struct hub_store *s, int64_t id, json_t **out,
-    char *err, size_t errlen);
+/* The store's removal of one object (user, device, group ...). */
 typedef int store_delete_fn(struct hub_store *s, int64_t id, char *err,
     size_t errlen);
-
-/* Answers object id of kind what, as get reads it, with status. */
-static void
-answer_object(struct hub_req *rq, struct hub_resp *rs, store_get_fn *get,
-    const char *what, int64_t id, int status)
-{
-	json_t *obj = NULL;
-	char err[256] = "";
-	int r;
-
-	if ((r = get(rq->hub->store, id, &obj, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, what, id);
-		return;
-	}
-	/* A user's object goes out without its password hash. */
-	hub_resp_json(rs, status, public_user(obj));
-}
 
 /* Deletes object rq->param[0] of kind what, auditing action with the name
  * it had; answers 204 or the error. Returns 0 when it was deleted. */
 static int
-delete_named(struct hub_req *rq, struct hub_resp *rs, store_get_fn *get,
-    store_delete_fn *del, const char *what, const char *action)
+delete_named(struct hub_req *rq, struct hub_resp *rs,
+    hub_api_store_get_fn *get, store_delete_fn *del, const char *what,
+    const char *action)
 {
 	struct hub_store *st = rq->hub->store;
 	json_t *obj = NULL;
@@ -185,7 +145,7 @@ delete_named(struct hub_req *rq, struct hub_resp *rs, store_get_fn *get,
 		hub_api_store_error(rs, r, err, what, id);
 		goto out;
 	}
-	audit_id(rq, action, what, id, json_pack("{s:O}", "name",
+	hub_api_audit_id(rq, action, what, id, json_pack("{s:O}", "name",
 	    json_object_get(obj, "name")));
 	hub_resp_json(rs, 204, NULL);
 out:
@@ -333,7 +293,7 @@ hub_api_session_create(struct hub_req *rq, struct hub_resp *rs)
 	}
 	session_answer(rq, rs, user);
 out:
-	wipe(body, "password");
+	hub_api_wipe(body, "password");
 	json_decref(user);
 	json_decref(body);
 }
@@ -374,7 +334,7 @@ hub_api_session_delete(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "session", 0);
 		return;
 	}
-	audit_id(rq, "session.delete", "user", rq->who.user_id, NULL);
+	hub_api_audit_id(rq, "session.delete", "user", rq->who.user_id, NULL);
 	hub_resp_json(rs, 204, NULL);
 	hub_resp_header(rs, "Set-Cookie", SIGNED_OUT_COOKIE);
 	hub_resp_header(rs, "Set-Cookie", "vigil_session=; Max-Age=0; "
@@ -445,11 +405,11 @@ hub_api_user_create(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "user", 0);
 		goto out;
 	}
-	audit_id(rq, "user.create", "user", id, json_pack("{s:s, s:s}",
+	hub_api_audit_id(rq, "user.create", "user", id, json_pack("{s:s, s:s}",
 	    "name", name, "role", hs_role_name(role)));
-	answer_object(rq, rs, st->ops->user_get, "user", id, 201);
+	hub_api_answer_object(rq, rs, st->ops->user_get, "user", id, 201);
 out:
-	wipe(body, "password");
+	hub_api_wipe(body, "password");
 	json_decref(body);
 }
 
@@ -511,10 +471,10 @@ hub_api_user_update(struct hub_req *rq, struct hub_resp *rs)
 		json_object_set_new(detail, "disabled", json_boolean(disabled));
 	if (password != NULL)
 		json_object_set_new(detail, "password", json_string("changed"));
-	audit_id(rq, "user.update", "user", id, detail);
-	answer_object(rq, rs, st->ops->user_get, "user", id, 200);
+	hub_api_audit_id(rq, "user.update", "user", id, detail);
+	hub_api_answer_object(rq, rs, st->ops->user_get, "user", id, 200);
 out:
-	wipe(body, "password");
+	hub_api_wipe(body, "password");
 	json_decref(body);
 }
 
@@ -595,11 +555,11 @@ hub_api_password_change(struct hub_req *rq, struct hub_resp *rs)
 		goto out;
 	}
 	hub_auth_enrol_clear(h);
-	audit_id(rq, "user.password", "user", rq->who.user_id, NULL);
+	hub_api_audit_id(rq, "user.password", "user", rq->who.user_id, NULL);
 	session_answer(rq, rs, user);
 out:
-	wipe(body, "old_password");
-	wipe(body, "new_password");
+	hub_api_wipe(body, "old_password");
+	hub_api_wipe(body, "new_password");
 	json_decref(user);
 	json_decref(body);
 }
@@ -623,6 +583,30 @@ query_text(struct hub_req *rq, struct hub_resp *rs, const char *name,
 		return -1;
 	}
 	*out = s;
+	return 0;
+}
+
+/* An optional query argument that is one of two words: *out = 1 for
+ * the first, 2 for the second; absent leaves *out unchanged. */
+static int
+query_choice(struct hub_req *rq, struct hub_resp *rs, const char *name,
+    const char *first, const char *second, int *out)
+{
+	const char *s;
+
+	if (query_text(rq, rs, name, &s) != 0)
+		return -1;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, first) == 0) {
+		*out = 1;
+	} else if (strcmp(s, second) == 0) {
+		*out = 2;
+	} else {
+		hub_api_bad(rs, "query parameter %s: expected %s or %s", name,
+		    first, second);
+		return -1;
+	}
 	return 0;
 }
 
@@ -654,7 +638,6 @@ hub_api_devices_list(struct hub_req *rq, struct hub_resp *rs)
 	struct hub_store *st = rq->hub->store;
 	struct hs_device_filter f;
 	json_t *list = NULL;
-	const char *status;
 	char err[256] = "";
 	int64_t limit;
 	int r;
@@ -667,21 +650,12 @@ hub_api_devices_list(struct hub_req *rq, struct hub_resp *rs)
 	    query_limit(rq, rs, &limit) != 0 ||
 	    query_text(rq, rs, "os", &f.os) != 0 ||
 	    query_text(rq, rs, "q", &f.text) != 0 ||
-	    query_text(rq, rs, "status", &status) != 0 ||
+	    query_choice(rq, rs, "status", "online", "offline",
+	    &f.status) != 0 ||
+	    query_choice(rq, rs, "kind", "agent", "proxied", &f.kind) != 0 ||
 	    query_time(rq, rs, "seen_before", &f.seen_before) != 0 ||
 	    query_time(rq, rs, "seen_after", &f.seen_after) != 0)
 		return;
-	if (status != NULL) {
-		if (strcmp(status, "online") == 0) {
-			f.status = 1;
-		} else if (strcmp(status, "offline") == 0) {
-			f.status = 2;
-		} else {
-			hub_api_bad(rs, "query parameter status: expected "
-			    "online or offline");
-			return;
-		}
-	}
 	f.limit = (int)limit;
 	if ((r = st->ops->device_list(st, &f, &list, err, sizeof(err))) != 0) {
 		hub_api_store_error(rs, r, err, "devices", 0);
@@ -791,11 +765,8 @@ hub_api_groups_list(struct hub_req *rq, struct hub_resp *rs)
 	char err[256] = "";
 	int r;
 
-	if ((r = st->ops->group_list(st, &list, err, sizeof(err))) != 0) {
-		hub_api_store_error(rs, r, err, "groups", 0);
-		return;
-	}
-	hub_resp_json(rs, 200, json_pack("{s:o}", "groups", list));
+	r = st->ops->group_list(st, &list, err, sizeof(err));
+	hub_api_answer_list(rs, r, err, "groups", 0, "groups", list);
 }
 
 /* The body {"name": ...} of a group. */
@@ -837,9 +808,9 @@ hub_api_group_create(struct hub_req *rq, struct hub_resp *rs)
 			hub_api_store_error(rs, r, err, "group", 0);
 		goto out;
 	}
-	audit_id(rq, "group.create", "group", id, json_pack("{s:s}", "name",
-	    name));
-	answer_object(rq, rs, st->ops->group_get, "group", id, 201);
+	hub_api_audit_id(rq, "group.create", "group", id, json_pack("{s:s}",
+	    "name", name));
+	hub_api_answer_object(rq, rs, st->ops->group_get, "group", id, 201);
 out:
 	json_decref(body);
 }
@@ -847,7 +818,7 @@ out:
 void
 hub_api_group_get(struct hub_req *rq, struct hub_resp *rs)
 {
-	answer_object(rq, rs, rq->hub->store->ops->group_get, "group",
+	hub_api_answer_object(rq, rs, rq->hub->store->ops->group_get, "group",
 	    rq->param[0], 200);
 }
 
@@ -870,9 +841,10 @@ hub_api_group_update(struct hub_req *rq, struct hub_resp *rs)
 			hub_api_store_error(rs, r, err, "group", rq->param[0]);
 		goto out;
 	}
-	audit_id(rq, "group.update", "group", rq->param[0], json_pack("{s:s}",
-	    "name", name));
-	answer_object(rq, rs, st->ops->group_get, "group", rq->param[0], 200);
+	hub_api_audit_id(rq, "group.update", "group", rq->param[0],
+	    json_pack("{s:s}", "name", name));
+	hub_api_answer_object(rq, rs, st->ops->group_get, "group",
+	    rq->param[0], 200);
 out:
 	json_decref(body);
 }
@@ -907,7 +879,7 @@ member(struct hub_req *rq, struct hub_resp *rs, int add)
 		hub_api_store_error(rs, r, err, "device", did);
 		goto out;
 	}
-	audit_id(rq, add ? "group.member.add" : "group.member.remove",
+	hub_api_audit_id(rq, add ? "group.member.add" : "group.member.remove",
 	    "group", gid, json_pack("{s:I}", "device", (json_int_t)did));
 	hub_resp_json(rs, 204, NULL);
 out:
@@ -993,8 +965,8 @@ hub_api_policy_set(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "group", rq->param[0]);
 		goto out;
 	}
-	audit_id(rq, "policy.set", "group", rq->param[0], json_pack("{s:I}",
-	    "version", (json_int_t)version));
+	hub_api_audit_id(rq, "policy.set", "group", rq->param[0],
+	    json_pack("{s:I}", "version", (json_int_t)version));
 	hub_resp_json(rs, 200, json_pack("{s:I, s:O}", "version",
 	    (json_int_t)version, "policy", body));
 out:
@@ -1429,7 +1401,7 @@ hub_api_dashboard(struct hub_req *rq, struct hub_resp *rs)
 void
 hub_api_event_get(struct hub_req *rq, struct hub_resp *rs)
 {
-	answer_object(rq, rs, rq->hub->store->ops->event_get, "event",
+	hub_api_answer_object(rq, rs, rq->hub->store->ops->event_get, "event",
 	    rq->param[0], 200);
 }
 
@@ -1454,9 +1426,10 @@ hub_api_event_ack(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "event", rq->param[0]);
 		goto out;
 	}
-	audit_id(rq, "event.ack", "event", rq->param[0], json_pack("{s:s}",
-	    "comment", comment != NULL ? comment : ""));
-	answer_object(rq, rs, st->ops->event_get, "event", rq->param[0], 200);
+	hub_api_audit_id(rq, "event.ack", "event", rq->param[0],
+	    json_pack("{s:s}", "comment", comment != NULL ? comment : ""));
+	hub_api_answer_object(rq, rs, st->ops->event_get, "event",
+	    rq->param[0], 200);
 out:
 	json_decref(body);
 }
@@ -1493,8 +1466,9 @@ hub_api_event_accept(struct hub_req *rq, struct hub_resp *rs)
 		hub_api_store_error(rs, r, err, "event", rq->param[0]);
 		goto out;
 	}
-	audit_id(rq, "event.accept", "event", rq->param[0], NULL);
-	answer_object(rq, rs, st->ops->event_get, "event", rq->param[0], 200);
+	hub_api_audit_id(rq, "event.accept", "event", rq->param[0], NULL);
+	hub_api_answer_object(rq, rs, st->ops->event_get, "event",
+	    rq->param[0], 200);
 out:
 	json_decref(body);
 }

@@ -65,6 +65,8 @@ static const struct conf_key conf_keys[] = {
 	{ "session_max", CT_INT, F(session_max), 60, 366 * 86400 },
 	{ "backoff_inflight", CT_INT, F(backoff_inflight), 1, 1000000 },
 	{ "console_dir", CT_OPTSTRING, F(console_dir), 0, 0 },
+	{ "profiles_dir", CT_STRING, F(profiles_dir), 0, 0 },
+	{ "credential_key", CT_OPTSTRING, F(credential_key), 0, 0 },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -97,7 +99,9 @@ hub_conf_defaults(struct hub_conf *c)
 	c->backoff_inflight = 256;
 	if ((c->listen_host = strdup("0.0.0.0")) == NULL ||
 	    (c->data_dir = strdup(HUB_CONF_DEFAULT_DATA_DIR)) == NULL ||
-	    (c->database = strdup("")) == NULL) {
+	    (c->database = strdup("")) == NULL ||
+	    (c->profiles_dir = strdup(HUB_CONF_DEFAULT_PROFILES_DIR)) ==
+	    NULL) {
 		hub_conf_free(c);
 		return VG_ERR_NOMEM;
 	}
@@ -117,8 +121,11 @@ hub_conf_free(struct hub_conf *c)
 	free(c->tls_key);
 	free(c->public_url);
 	free(c->console_dir);
+	free(c->profiles_dir);
+	free(c->credential_key);
 	c->conf_path = c->listen_host = c->data_dir = c->database = NULL;
 	c->tls_cert = c->tls_key = c->public_url = c->console_dir = NULL;
+	c->profiles_dir = c->credential_key = NULL;
 }
 
 /* A host name as DNS allows it: labels of letters, digits and '-'. */
@@ -330,6 +337,16 @@ hub_conf_check(const struct hub_conf *c, char *err, size_t errlen)
 		    "not '%s'", c->console_dir);
 		return VG_ERR_INVAL;
 	}
+	if (c->profiles_dir != NULL && c->profiles_dir[0] != '/') {
+		snprintf(err, errlen, "profiles_dir: expected an absolute "
+		    "path, not '%s'", c->profiles_dir);
+		return VG_ERR_INVAL;
+	}
+	if (c->credential_key != NULL && c->credential_key[0] != '/') {
+		snprintf(err, errlen, "credential_key: expected an absolute "
+		    "path, not '%s'", c->credential_key);
+		return VG_ERR_INVAL;
+	}
 	if (c->session_idle > c->session_max) {
 		snprintf(err, errlen, "session_idle (%d s) is longer than "
 		    "session_max (%d s)", c->session_idle, c->session_max);
@@ -346,6 +363,18 @@ hub_conf_database(const struct hub_conf *c)
 	if (c->database != NULL && c->database[0] != '\0')
 		return strdup(c->database);
 	if (asprintf(&s, "%s/hub.db", c->data_dir) < 0)
+		return NULL;
+	return s;
+}
+
+char *
+hub_conf_credential_key(const struct hub_conf *c)
+{
+	char *s;
+
+	if (c->credential_key != NULL)
+		return strdup(c->credential_key);
+	if (asprintf(&s, "%s/credentials.key", c->data_dir) < 0)
 		return NULL;
 	return s;
 }

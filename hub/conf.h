@@ -20,6 +20,10 @@
 
 #define HUB_CONF_DEFAULT_PATH "/etc/vigil/hub.conf"
 #define HUB_CONF_DEFAULT_DATA_DIR "/var/lib/vigil-hub"
+/* Where the build installs the device profiles (hub/CMakeLists.txt). */
+#ifndef HUB_CONF_DEFAULT_PROFILES_DIR
+#define HUB_CONF_DEFAULT_PROFILES_DIR "/usr/local/share/vigil/profiles"
+#endif
 
 /* Fills c with the defaults. Returns 0 or VG_ERR_NOMEM. */
 int hub_conf_defaults(struct hub_conf *c);
@@ -58,5 +62,10 @@ int hub_conf_parse_listen(const char *s, char **host, int *port);
  * or DATA_DIR/hub.db when that is empty. Caller frees; NULL when out of
  * memory. */
 char *hub_conf_database(const struct hub_conf *c);
+
+/* The credential key file: conf.credential_key, or
+ * DATA_DIR/credentials.key when that is not set. Caller frees; NULL when
+ * out of memory. */
+char *hub_conf_credential_key(const struct hub_conf *c);
 
 #endif

@@ -18,6 +18,7 @@
 
 struct hub_store;
 struct hub_auth;
+struct hub_creds;
 
 enum hub_log_level { HUB_LOG_ERROR = VG_LOG_ERROR, HUB_LOG_WARN =
 	VG_LOG_WARN, HUB_LOG_INFO = VG_LOG_INFO, HUB_LOG_DEBUG = VG_LOG_DEBUG };
@@ -60,12 +61,20 @@ struct hub_conf {
 	char *console_dir;        /* serve the console from this folder,
 	                             read per request; NULL = the files
 	                             built in (console.h) */
+	char *profiles_dir;       /* device profiles (NAME.profile) that
+	                             proxied network devices name; default
+	                             the installed share/vigil/profiles */
+	char *credential_key;     /* the key sealing proxied devices'
+	                             secrets (creds.h); NULL =
+	                             <data_dir>/credentials.key */
 };
 
 struct hub {
 	struct hub_conf conf;
 	struct hub_store *store;
 	struct hub_auth *auth;         /* lockout tables, enrolment cache */
+	struct hub_creds *creds;       /* the credential key (creds.h); NULL
+	                                  when it could not be opened */
 	char fingerprint[96];          /* "AB:CD:..." SHA-256 of the cert DER */
 	char thumbprint[65];           /* same, 64 hex digits, no colons */
 	char *cert_pem, *key_pem;      /* loaded for the TLS layer */

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "auth.h"
 #include "conf.h"
+#include "creds.h"
 #include "housekeeping.h"
 #include "http.h"
 #include "hub.h"
@@ -189,6 +190,35 @@ close_store(struct hub *h)
 	h->store = NULL;
 }
 
+/*
+ * Opens the key that seals proxied devices' credentials, made on first
+ * need. Without it the hub runs on, but credentials can be neither
+ * stored nor handed to proxies: a hub whose key file is unsafe or lost
+ * must not seal new secrets under another key. required: fail (init).
+ */
+static int
+open_creds(struct hub *h, int required)
+{
+	char err[1024], *keyfile;
+	int r;
+
+	if ((keyfile = hub_conf_credential_key(&h->conf)) == NULL) {
+		hub_log(HUB_LOG_ERROR, "out of memory");
+		return -1;
+	}
+	err[0] = '\0';
+	if ((r = hub_creds_open(keyfile, 1, &h->creds, err,
+	    sizeof(err))) != 0) {
+		hub_log(HUB_LOG_ERROR, "%s%s", err[0] != '\0' ? err :
+		    vg_strerror(r), required ? "" : "; proxied devices' "
+		    "credentials cannot be used until this is fixed");
+		free(keyfile);
+		return required ? -1 : 0;
+	}
+	free(keyfile);
+	return 0;
+}
+
 /* Zeroes h and loads the configuration: how both commands start. */
 static int
 hub_prepare(struct hub *h, const struct opts *o)
@@ -226,6 +256,8 @@ static void
 hub_release(struct hub *h, int auth)
 {
 	close_store(h);
+	hub_creds_close(h->creds);
+	h->creds = NULL;
 	if (auth)
 		hub_auth_free(h);
 	hub_tls_free(h);
@@ -277,7 +309,7 @@ run_daemon(const struct opts *o)
 			    "vigil-hub init first", h.conf.data_dir);
 		goto out;
 	}
-	if (start_auth_tls(&h, &auth) != 0)
+	if (start_auth_tls(&h, &auth) != 0 || open_creds(&h, 0) != 0)
 		goto out;
 	if (hub_http_start(&h, err, sizeof(err)) != 0) {
 		hub_log(HUB_LOG_ERROR, "%s", err);
@@ -478,7 +510,7 @@ run_init(const struct opts *o)
 			    "(delete it to start again)", h.conf.data_dir);
 		goto out;
 	}
-	if (start_auth_tls(&h, &auth) != 0)
+	if (start_auth_tls(&h, &auth) != 0 || open_creds(&h, 1) != 0)
 		goto out;
 
 	if (o->admin_pwfile == NULL)

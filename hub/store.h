@@ -154,6 +154,7 @@ struct hs_event_filter {
 
 struct hs_device_filter {
 	int64_t group_id;
+	int kind;                  /* 0 any, 1 agent devices, 2 proxied */
 	int status;                /* 0 any, 1 online, 2 offline */
 	const char *os;            /* substring of os */
 	const char *text;          /* substring of name or host name */
@@ -161,6 +162,70 @@ struct hs_device_filter {
 	int64_t seen_after;        /* last contact at or after, seconds */
 	int64_t after_id;          /* cursor: only ids > after_id */
 	int limit;                 /* 1..1000 */
+};
+
+
+/* ---- proxied devices (collected by a proxy agent) ---- */
+
+enum hs_device_kind {
+	HS_KIND_AGENT = 0,         /* an agent's own device ("agent") */
+	HS_KIND_PROXIED = 1,       /* collected by a proxy ("proxied") */
+};
+
+enum hs_proxied_type {
+	HS_PT_NETWORK = 1,         /* profile-driven config capture */
+	HS_PT_LINUX = 2,           /* files and system items over SSH exec */
+};
+
+enum hs_host_key_state {
+	HS_HK_UNKNOWN = 0,         /* none recorded: next contact trusts */
+	HS_HK_TRUSTED = 1,
+	HS_HK_CHANGED = 2,         /* the device offered another key:
+	                              collection stopped */
+};
+
+/* Keep markers for proxied_update(): NULL strings and these values leave
+ * a field as it is. */
+#define HS_KEEP (-1)
+
+struct hs_proxied {
+	const char *name;
+	int ptype;                 /* HS_PT_* (HS_KEEP in updates) */
+	const char *host;
+	int port;                  /* 1..65535 */
+	int protocol;              /* 1 ssh, 2 telnet (enum proxy_protocol) */
+	const char *profile;       /* network: profile name; linux: NULL */
+	int64_t credential_id;     /* >0; HS_KEEP in updates */
+	int64_t proxy_id;          /* the proxy agent's own device; HS_KEEP */
+	int schedule;              /* seconds between collections (stored as
+	                              poll_period) */
+	int legacy_ssh;            /* 0/1; HS_KEEP */
+};
+
+/* A collection result from a proxy (see POST /agent/proxied/{id}/result). */
+struct hs_result {
+	int status;                /* 0 ok, 1 error, 2 hostkey_changed */
+	int64_t time;              /* when collected, seconds */
+	const char *host_key;      /* fingerprint seen, NULL for Telnet */
+	const char *sha256;        /* ok, network: hex SHA-256 of significant */
+	const char *config;        /* ok, network: the normalised document, or
+	                              NULL when sha256 is the stored one */
+	size_t config_len;
+	const char *significant;   /* its significant view (with config) */
+	size_t significant_len;
+	int64_t lines;
+	const char *code;          /* error: connect, timeout, auth, ... */
+	const char *message;       /* error: text */
+	int64_t now;               /* 0: the clock */
+};
+
+struct hs_result_out {
+	int64_t version;           /* the device's config version after */
+	int changed;               /* 1 when a new version was stored */
+	int64_t event_id;          /* the change or alert event, 0 if none */
+	int host_key_state;        /* HS_HK_* after */
+	int config_required;       /* 1: config omitted but sha256 is not the
+	                              stored one (nothing was stored) */
 };
 
 struct hub_store;
@@ -241,7 +306,14 @@ struct hub_store_ops {
 	/* {"id", "agent_id", "name", "hostname", "os", "machine_id",
 	 *  "agent_version", "ips" [..], "macs" [..], "poll_period",
 	 *  "created", "last_seen", "online" (bool), "clone_of",
-	 *  "groups": [{"id", "name"}]} */
+	 *  "groups": [{"id", "name"}], "peer", "kind" ("agent" or
+	 *  "proxied")} and, for a proxied device (whose agent_id is its
+	 *  proxy, poll_period its schedule), "proxied": {"type", "host",
+	 *  "port", "protocol", "profile", "credential_id", "credential",
+	 *  "proxy_id", "proxy", "schedule", "legacy_ssh", "host_key",
+	 *  "host_key_state" ("unknown", "trusted", "changed"),
+	 *  "host_key_offered", "last_collect", "last_error",
+	 *  "config_version"} */
 	int (*device_get)(struct hub_store *s, int64_t id, json_t **out,
 	    char *err, size_t errlen);
 	/* Array of device objects as above, by id ascending, after the
@@ -253,7 +325,8 @@ struct hub_store_ops {
 	 * then go a few thousand per transaction, so agents' writes get in
 	 * between. If it fails half-way, the device is left without a
 	 * credential and with part of its events; deleting again finishes
-	 * the job. */
+	 * the job. A proxy's device that still has proxied devices is not
+	 * deleted: VG_ERR_INVAL naming how many. */
 	int (*device_delete)(struct hub_store *s, int64_t id, char *err,
 	    size_t errlen);
 	/* Records a poll: last_seen = now. May be buffered in memory and
@@ -399,6 +472,67 @@ struct hub_store_ops {
 	 */
 	int (*dashboard)(struct hub_store *s, int64_t from, int bucket,
 	    int64_t now, json_t **out, char *err, size_t errlen);
+
+	/* ---- credentials for proxied devices ---- */
+	/* box: the sealed secrets (hub/creds.h), never plaintext. Name
+	 * taken: VG_ERR_INVAL. */
+	int (*credential_create)(struct hub_store *s, const char *name,
+	    const char *username, const unsigned char *box, size_t boxlen,
+	    int64_t now, int64_t *id, char *err, size_t errlen);
+	/* NULL / boxlen 0 keep a field. */
+	int (*credential_update)(struct hub_store *s, int64_t id,
+	    const char *name, const char *username, const unsigned char *box,
+	    size_t boxlen, int64_t now, char *err, size_t errlen);
+	/* VG_ERR_INVAL "credential NAME is used by N devices" when in use. */
+	int (*credential_delete)(struct hub_store *s, int64_t id, char *err,
+	    size_t errlen);
+	/* [{"id", "name", "username", "created", "updated", "devices"}] */
+	int (*credential_list)(struct hub_store *s, json_t **out, char *err,
+	    size_t errlen);
+	/* The object above; *box (malloc'd, caller wipes and frees) and
+	 * *boxlen when box is not NULL. */
+	int (*credential_get)(struct hub_store *s, int64_t id, json_t **out,
+	    unsigned char **box, size_t *boxlen, char *err, size_t errlen);
+
+	/* ---- proxied devices ---- */
+	/* Creates a proxied device (kind proxied, online = false until its
+	 * first good collection). VG_ERR_INVAL when proxy_id is not an
+	 * agent device or the credential does not exist. */
+	int (*proxied_create)(struct hub_store *s, const struct hs_proxied *in,
+	    int64_t now, int64_t *id, char *err, size_t errlen);
+	/* Changes the given fields (NULL / HS_KEEP keep; 0, never valid,
+	 * keeps an integer too, but legacy_ssh keeps only with HS_KEEP);
+	 * VG_ERR_INVAL for an agent device. A new host or port forgets the
+	 * host key. */
+	int (*proxied_update)(struct hub_store *s, int64_t id,
+	    const struct hs_proxied *in, char *err, size_t errlen);
+	/* The devices proxy_id collects, by id: [{"id", "name", "type",
+	 * "host", "port", "protocol", "profile", "schedule", "legacy_ssh",
+	 * "host_key", "collect", "config_sha256", "credential_id",
+	 * "credential_updated"}] (protocol and type as strings). */
+	int (*proxied_for_proxy)(struct hub_store *s, int64_t proxy_id,
+	    json_t **out, char *err, size_t errlen);
+	/* Whether device_id is a proxied device collected by proxy_id (the
+	 * caller's own device): 0 yes, VG_ERR_PERM no, VG_ERR_NOTFOUND. */
+	int (*proxied_owned)(struct hub_store *s, int64_t proxy_id,
+	    int64_t device_id);
+	/* Everything a collection result does, in one transaction: see
+	 * docs/hub.md "Proxied devices" (touch, host key trust on first use
+	 * or alert, new config version and change event, error events
+	 * without flooding). */
+	int (*proxied_result)(struct hub_store *s, int64_t device_id,
+	    const struct hs_result *r, struct hs_result_out *o, char *err,
+	    size_t errlen);
+	/* action "trust" (the offered key becomes the trusted one) or
+	 * "forget" (none: the next contact trusts on first use). */
+	int (*host_key_set)(struct hub_store *s, int64_t device_id,
+	    const char *action, char *err, size_t errlen);
+	/* [{"version", "time", "sha256", "lines", "bytes"}], newest first. */
+	int (*config_list)(struct hub_store *s, int64_t device_id,
+	    json_t **out, char *err, size_t errlen);
+	/* {"version", "time", "sha256", "lines", "text", "significant"} */
+	int (*config_get)(struct hub_store *s, int64_t device_id,
+	    int64_t version, json_t **out, char *err, size_t errlen);
 };
 
 struct hub_store {

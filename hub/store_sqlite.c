@@ -36,6 +36,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "vg_diff.h"
 #include "vg_err.h"
 #include "vg_hash.h"
 #include "vg_item.h"
@@ -194,6 +195,55 @@ static const char *const migrations[] = {
 	 * the console's state filter; a query uses it when it says
 	 * "state = ?". */
 	"CREATE INDEX event_state ON event(state) WHERE state IS NOT NULL;",
+
+	/* 4: proxied devices (collected by a proxy agent over SSH or
+	 * Telnet), their credentials and configuration versions. A proxied
+	 * device has kind 1, its proxy's own device in both proxy and
+	 * agent_id (so the agent_id rules of agents' devices hold for it),
+	 * its schedule in poll_period, no machine id and no credential of
+	 * its own. ptype: enum hs_proxied_type; protocol: 1 ssh, 2 telnet;
+	 * host_key_state: enum hs_host_key_state. config_sha and
+	 * config_version are those of its newest device_config row. */
+	"CREATE TABLE credential ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" name TEXT NOT NULL UNIQUE,"
+	" username TEXT,"
+	" box BLOB NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"ALTER TABLE device ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE device ADD COLUMN proxy INTEGER;"
+	"ALTER TABLE device ADD COLUMN ptype INTEGER;"
+	"ALTER TABLE device ADD COLUMN host TEXT;"
+	"ALTER TABLE device ADD COLUMN port INTEGER;"
+	"ALTER TABLE device ADD COLUMN protocol INTEGER;"
+	"ALTER TABLE device ADD COLUMN profile TEXT;"
+	"ALTER TABLE device ADD COLUMN credential INTEGER"
+	" REFERENCES credential(id);"
+	"ALTER TABLE device ADD COLUMN legacy_ssh INTEGER DEFAULT 0;"
+	"ALTER TABLE device ADD COLUMN host_key TEXT;"
+	"ALTER TABLE device ADD COLUMN host_key_state INTEGER DEFAULT 0;"
+	"ALTER TABLE device ADD COLUMN host_key_offered TEXT;"
+	"ALTER TABLE device ADD COLUMN last_collect INTEGER;"
+	"ALTER TABLE device ADD COLUMN last_error TEXT;"
+	"ALTER TABLE device ADD COLUMN last_error_code TEXT;"
+	"ALTER TABLE device ADD COLUMN config_sha TEXT;"
+	"ALTER TABLE device ADD COLUMN config_version INTEGER DEFAULT 0;"
+	"CREATE INDEX device_proxy ON device(proxy) WHERE proxy IS NOT NULL;"
+	"CREATE INDEX device_credential ON device(credential)"
+	" WHERE credential IS NOT NULL;"
+	/* text: the normalised document; significant: its view without
+	 * volatile lines, which sha256 (hex) is the digest of and which
+	 * change events compare. */
+	"CREATE TABLE device_config ("
+	" device INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+	" version INTEGER NOT NULL,"
+	" time INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" lines INTEGER NOT NULL,"
+	" text BLOB NOT NULL,"
+	" significant BLOB NOT NULL,"
+	" PRIMARY KEY (device, version));",
 };
 #define SCHEMA_VERSION \
 	((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -206,8 +256,26 @@ static const char *const migrations[] = {
 	"  FROM (SELECT g.id, g.name FROM grp_device gd" \
 	"   JOIN grp g ON g.id = gd.grp WHERE gd.device = d.id" \
 	"   ORDER BY g.id))," \
-	" d.peer" \
+	" d.peer, d.kind, d.ptype, d.host, d.port, d.protocol, d.profile," \
+	" d.credential," \
+	" (SELECT name FROM credential WHERE id = d.credential)," \
+	" d.proxy, (SELECT p.name FROM device p WHERE p.id = d.proxy)," \
+	" d.legacy_ssh, d.host_key, d.host_key_state, d.host_key_offered," \
+	" d.last_collect, d.last_error, d.config_version" \
 	" FROM device d"
+
+/* The columns proxied_for_proxy() reads. */
+#define PROXIED_COLS \
+	"SELECT d.id, d.name, d.ptype, d.host, d.port, d.protocol, d.profile," \
+	" d.poll_period, d.legacy_ssh, d.host_key, d.host_key_state," \
+	" d.config_sha, d.credential, c.updated" \
+	" FROM device d LEFT JOIN credential c ON c.id = d.credential"
+
+/* The columns of a credential object; CREDENTIAL_FROM follows. */
+#define CREDENTIAL_COLS \
+	"SELECT c.id, c.name, c.username, c.created, c.updated," \
+	" (SELECT count(*) FROM device d WHERE d.credential = c.id)"
+#define CREDENTIAL_FROM " FROM credential c"
 
 #define GROUP_COLS \
 	"SELECT g.id, g.name," \
@@ -283,11 +351,18 @@ static const char *const migrations[] = {
 	    "  coalesce(d.last_seen, d.created)) < ?7)" \
 	    " AND (?8 IS NULL OR vg_last_seen(d.id," \
 	    "  coalesce(d.last_seen, d.created)) >= ?8)" \
+	    " AND (?9 = 0 OR d.kind = ?9 - 1)" \
 	    " ORDER BY d.id LIMIT ?6") \
 	X(DEVICE_DELETE, "DELETE FROM device WHERE id = ?1") \
 	X(DEVICE_REVOKE, "UPDATE device SET cred_hash = NULL WHERE id = ?1") \
 	X(DEVICE_EVENTS_DELETE, "DELETE FROM event WHERE id IN" \
 	    " (SELECT id FROM event WHERE device = ?1 ORDER BY id LIMIT ?2)") \
+	X(DEVICE_CONFIGS_DELETE, "DELETE FROM device_config" \
+	    " WHERE device = ?1 AND version IN (SELECT version" \
+	    " FROM device_config WHERE device = ?1 ORDER BY version" \
+	    " LIMIT ?2)") \
+	X(DEVICE_PROXIED_COUNT, "SELECT count(*) FROM device" \
+	    " WHERE proxy = ?1 AND kind = 1") \
 	X(DEVICE_BASELINE_DELETE, "DELETE FROM hub_baseline" \
 	    " WHERE device = ?1 AND (kind, path) IN (SELECT kind, path" \
 	    " FROM hub_baseline WHERE device = ?1 LIMIT ?2)") \
@@ -390,6 +465,51 @@ static const char *const migrations[] = {
 	X(SETTING_SET, "INSERT INTO setting(key, value) VALUES(?1, ?2)" \
 	    " ON CONFLICT(key) DO UPDATE SET value = excluded.value") \
 	X(SETTING_DELETE, "DELETE FROM setting WHERE key = ?1") \
+	X(CRED_INSERT, "INSERT INTO credential(name, username, box, created," \
+	    " updated) VALUES(?1, ?2, ?3, ?4, ?4)") \
+	X(CRED_UPDATE, "UPDATE credential SET name = coalesce(?2, name)," \
+	    " username = coalesce(?3, username), box = coalesce(?4, box)," \
+	    " updated = ?5 WHERE id = ?1") \
+	X(CRED_DELETE, "DELETE FROM credential WHERE id = ?1") \
+	X(CRED_GET, CREDENTIAL_COLS ", c.box" CREDENTIAL_FROM \
+	    " WHERE c.id = ?1") \
+	X(CRED_LIST, CREDENTIAL_COLS CREDENTIAL_FROM " ORDER BY c.id") \
+	X(PROXIED_INSERT, "INSERT INTO device(name, hostname, os, ips, macs," \
+	    " poll_period, created, online, kind, agent_id, proxy, ptype," \
+	    " host, port, protocol, profile, credential, legacy_ssh," \
+	    " host_key_state, config_version) VALUES(?1, ?2, '', '[]', '[]'," \
+	    " ?3, ?4, 0, 1, ?5, ?5, ?6, ?2, ?7, ?8, ?9, ?10, ?11, 0, 0)") \
+	X(PROXIED_STATE, "SELECT kind, ptype, host, port, protocol, profile," \
+	    " credential, proxy, poll_period, legacy_ssh, host_key," \
+	    " host_key_state, host_key_offered, last_error, config_sha," \
+	    " config_version, name, online, last_error_code FROM device" \
+	    " WHERE id = ?1") \
+	X(PROXIED_UPDATE, "UPDATE device SET name = ?2, hostname = ?4," \
+	    " ptype = ?3, host = ?4, port = ?5, protocol = ?6, profile = ?7," \
+	    " credential = ?8, proxy = ?9, agent_id = ?9, poll_period = ?10," \
+	    " legacy_ssh = ?11, host_key = ?12, host_key_state = ?13," \
+	    " host_key_offered = ?14 WHERE id = ?1") \
+	X(PROXIED_LIST, PROXIED_COLS " WHERE d.proxy = ?1 AND d.kind = 1" \
+	    " ORDER BY d.id") \
+	X(PROXIED_OWNER, "SELECT kind, proxy FROM device WHERE id = ?1") \
+	X(DEVICE_KIND, "SELECT kind FROM device WHERE id = ?1") \
+	X(CRED_EXISTS, "SELECT 1 FROM credential WHERE id = ?1") \
+	X(HOST_KEY_SET, "UPDATE device SET host_key = ?2," \
+	    " host_key_state = ?3, host_key_offered = ?4 WHERE id = ?1") \
+	X(RESULT_SET, "UPDATE device SET last_collect =" \
+	    " coalesce(?2, last_collect), last_error = ?3," \
+	    " last_error_code = ?4 WHERE id = ?1") \
+	X(CONFIG_INSERT, "INSERT INTO device_config(device, version, time," \
+	    " sha256, lines, text, significant)" \
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)") \
+	X(CONFIG_HEAD, "UPDATE device SET config_sha = ?2," \
+	    " config_version = ?3 WHERE id = ?1") \
+	X(CONFIG_PREVIOUS, "SELECT lines, significant FROM device_config" \
+	    " WHERE device = ?1 AND version = ?2") \
+	X(CONFIG_LIST, "SELECT version, time, sha256, lines, length(text)" \
+	    " FROM device_config WHERE device = ?1 ORDER BY version DESC") \
+	X(CONFIG_GET, "SELECT version, time, sha256, lines, text, significant" \
+	    " FROM device_config WHERE device = ?1 AND version = ?2") \
 	X(STATS, "SELECT (SELECT count(*) FROM device)," \
 	    " (SELECT coalesce(sum(n), 0) FROM event_rollup)," \
 	    " (SELECT page_count FROM pragma_page_count())" \
@@ -919,6 +1039,39 @@ row_exists(struct sq_conn *c, enum stmt_id id, int64_t key, const char *what,
 	r = step_one(c, q, op, err, errlen);
 	sqlite3_reset(q);
 	return r == VG_ERR_NOTFOUND ? not_found(err, errlen, what, key) : r;
+}
+
+/* Runs a statement of at most one row and one integer column: *v and
+ * *have = 1 for a row with a value, *have = 0 for none (no row, NULL). */
+static int
+lookup_int(struct sq_conn *c, sqlite3_stmt *q, const char *op, int64_t *v,
+    int *have, char *err, size_t errlen)
+{
+	int r;
+
+	*have = 0;
+	if ((r = step_one(c, q, op, err, errlen)) == 0 &&
+	    sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		*v = sqlite3_column_int64(q, 0);
+		*have = 1;
+	}
+	stmt_done(q);
+	return r == VG_ERR_NOTFOUND ? 0 : r;
+}
+
+/* The one integer the statement sid of one integer parameter a gives,
+ * as lookup_int() reads it. */
+static int
+lookup_id(struct sq_conn *c, enum stmt_id sid, int64_t a, const char *op,
+    int64_t *v, int *have, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, sid, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, a);
+	return lookup_int(c, q, op, v, have, err, errlen);
 }
 
 /* ---- JSON from columns ---- */
@@ -1967,12 +2120,84 @@ sq_device_last_seq(struct hub_store *s, int64_t device_id, uint64_t *seq,
 	return r;
 }
 
+static const char *
+ptype_name(int t)
+{
+	switch (t) {
+	case HS_PT_NETWORK: return "network";
+	case HS_PT_LINUX: return "linux";
+	}
+	return NULL;
+}
+
+static const char *
+protocol_name(int p)
+{
+	switch (p) {
+	case 1: return "ssh";
+	case 2: return "telnet";
+	}
+	return NULL;
+}
+
+static const char *
+host_key_state_name(int st)
+{
+	switch (st) {
+	case HS_HK_TRUSTED: return "trusted";
+	case HS_HK_CHANGED: return "changed";
+	}
+	return "unknown";
+}
+
+/* A JSON string of a static name, or null. */
+static json_t *
+j_name(const char *name)
+{
+	return name != NULL ? json_string(name) : json_null();
+}
+
+/* The "proxied" member of a device object: DEVICE_COLS from column 17. */
+static json_t *
+proxied_json(sqlite3_stmt *q)
+{
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (jset(o, "type", j_name(ptype_name(sqlite3_column_int(q,
+	    17)))) != 0 ||
+	    jset(o, "host", j_text(q, 18)) != 0 ||
+	    jset(o, "port", j_int(q, 19)) != 0 ||
+	    jset(o, "protocol", j_name(protocol_name(sqlite3_column_int(q,
+	    20)))) != 0 ||
+	    jset(o, "profile", j_text(q, 21)) != 0 ||
+	    jset(o, "credential_id", j_int(q, 22)) != 0 ||
+	    jset(o, "credential", j_text(q, 23)) != 0 ||
+	    jset(o, "proxy_id", j_int(q, 24)) != 0 ||
+	    jset(o, "proxy", j_text(q, 25)) != 0 ||
+	    jset(o, "schedule", j_int(q, 9)) != 0 ||
+	    jset(o, "legacy_ssh", j_bool(q, 26)) != 0 ||
+	    jset(o, "host_key", j_text(q, 27)) != 0 ||
+	    jset(o, "host_key_state", json_string(host_key_state_name(
+	    sqlite3_column_int(q, 28)))) != 0 ||
+	    jset(o, "host_key_offered", j_text(q, 29)) != 0 ||
+	    jset(o, "last_collect", j_int(q, 30)) != 0 ||
+	    jset(o, "last_error", j_text(q, 31)) != 0 ||
+	    jset(o, "config_version", j_int(q, 32)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The device object of a DEVICE_COLS row. */
 static int
 device_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 {
 	int64_t last = seen_last(c->st, sqlite3_column_int64(q, 0),
 	    sqlite3_column_int64(q, 11));
+	int proxied = sqlite3_column_int(q, 16) == HS_KIND_PROXIED;
 
 	if (jset(o, "id", j_int(q, 0)) != 0 ||
 	    jset(o, "agent_id", j_int(q, 1)) != 0 ||
@@ -1990,7 +2215,9 @@ device_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 	    jset(o, "online", j_bool(q, 12)) != 0 ||
 	    jset(o, "clone_of", j_int(q, 13)) != 0 ||
 	    jset(o, "groups", j_doc(q, 14, json_array())) != 0 ||
-	    jset(o, "peer", j_text(q, 15)) != 0)
+	    jset(o, "peer", j_text(q, 15)) != 0 ||
+	    jset(o, "kind", json_string(proxied ? "proxied" : "agent")) != 0 ||
+	    (proxied && jset(o, "proxied", proxied_json(q)) != 0))
 		return VG_ERR_NOMEM;
 	return 0;
 }
@@ -2012,6 +2239,10 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
 	int r;
 
 	*out = NULL;
+	if (f->kind < 0 || f->kind > 2) {
+		seterr(err, errlen, "list devices: unknown kind %d", f->kind);
+		return VG_ERR_INVAL;
+	}
 	if ((r = conn_stmt(s, ST_DEVICE_LIST, &c, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, f->after_id);
@@ -2022,6 +2253,7 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
 	b_int(c, q, 6, clamp_limit(f->limit));
 	b_int0(c, q, 7, f->seen_before);
 	b_int0(c, q, 8, f->seen_after);
+	b_int(c, q, 9, f->kind);
 	return rows_json(c, q, device_json, "list devices", out, err, errlen);
 }
 
@@ -2064,17 +2296,30 @@ static int
 sq_device_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
 {
 	static const enum stmt_id chunked[] = { ST_DEVICE_EVENTS_DELETE,
-		ST_DEVICE_BASELINE_DELETE };
+		ST_DEVICE_BASELINE_DELETE, ST_DEVICE_CONFIGS_DELETE };
 	struct timespec pause;
 	struct sq_conn *c;
 	sqlite3_stmt *q;
 	double t0, held;
+	int64_t proxied = 0;
 	size_t i;
-	int r, n;
+	int r, n, have;
 
+	/* The devices a proxy collects would be left without one. */
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = lookup_id(c, ST_DEVICE_PROXIED_COUNT, id, "delete device",
+	    &proxied, &have, err, errlen)) != 0)
+		return r;
+	if (proxied > 0) {
+		seterr(err, errlen, "device %" PRId64 " is the proxy of %"
+		    PRId64 " proxied device%s: delete them or give them "
+		    "another proxy first", id, proxied, proxied == 1 ? "" :
+		    "s");
+		return VG_ERR_INVAL;
+	}
 	/* The credential first, on its own: from then on the agent can
 	 * add nothing, however long the rest takes. */
-	if ((r = conn_stmt(s, ST_DEVICE_REVOKE, &c, &q, err, errlen)) != 0)
+	if ((r = stmt_get(c, ST_DEVICE_REVOKE, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, id);
 	if ((r = run_changed(c, q, "delete device", err, errlen)) != 0)
@@ -2604,9 +2849,11 @@ device_policy_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
 	return 0;
 }
 
+/* The array of the rows statement sid gives for a device (its one
+ * parameter); VG_ERR_NOTFOUND when there is no such device. */
 static int
-sq_device_policies(struct hub_store *s, int64_t device_id, json_t **out,
-    char *err, size_t errlen)
+device_rows(struct hub_store *s, int64_t device_id, enum stmt_id sid,
+    row_json_fn fn, const char *op, json_t **out, char *err, size_t errlen)
 {
 	struct sq_conn *c;
 	sqlite3_stmt *q;
@@ -2614,13 +2861,20 @@ sq_device_policies(struct hub_store *s, int64_t device_id, json_t **out,
 
 	*out = NULL;
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id, "device",
-	    "device policies", err, errlen)) != 0 ||
-	    (r = stmt_get(c, ST_DEVICE_POLICIES, &q, err, errlen)) != 0)
+	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id, "device", op, err,
+	    errlen)) != 0 ||
+	    (r = stmt_get(c, sid, &q, err, errlen)) != 0)
 		return r;
 	b_int(c, q, 1, device_id);
-	return rows_json(c, q, device_policy_json, "device policies", out,
-	    err, errlen);
+	return rows_json(c, q, fn, op, out, err, errlen);
+}
+
+static int
+sq_device_policies(struct hub_store *s, int64_t device_id, json_t **out,
+    char *err, size_t errlen)
+{
+	return device_rows(s, device_id, ST_DEVICE_POLICIES,
+	    device_policy_json, "device policies", out, err, errlen);
 }
 
 /* ---- events: the packed attributes ---- */
@@ -2900,47 +3154,67 @@ packed_free(struct packed_event *p, size_t n)
 	free(p);
 }
 
+/*
+ * Checks and packs a batch, before the write lock is taken: *pp (free
+ * with packed_free(*pp, n)) and *cp (room for the rollup counts of the
+ * batch; free()) are the caller's.
+ */
 static int
-sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
-    size_t n, int64_t received, unsigned char *stored, char *err,
+events_prepare(const struct hs_event_in *ev, size_t n,
+    struct packed_event **pp, struct batch_count **cp, char *err,
     size_t errlen)
 {
-	const struct vg_change *ch;
-	struct packed_event *p = NULL;
-	struct batch_count *counts = NULL;
-	struct sq_conn *c = NULL;
-	sqlite3_stmt *q;
-	int rc, r, in_tx = 0;
-	size_t i, ncounts = 0;
+	struct packed_event *p;
+	size_t i;
+	int r;
 
-	if (n == 0)
-		return 0;
-	memset(stored, 0, n);
+	*pp = NULL;
+	*cp = NULL;
 	if ((p = calloc(n, sizeof(*p))) == NULL ||
-	    (counts = calloc(n, sizeof(*counts))) == NULL) {
+	    (*cp = calloc(n, sizeof(**cp))) == NULL) {
 		free(p);
 		seterr(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
-	/* Everything that can fail without the database first, so the
-	 * write lock is held only for the inserts. */
 	for (i = 0; i < n; i++) {
-		if ((r = check_event(&ev[i], i, err, errlen)) != 0)
-			goto out;
-		if (ev[i].type >= HS_EV_ADDED && ev[i].type <= HS_EV_CHANGED &&
-		    (r = pack_event(&ev[i], i, &p[i], err, errlen)) != 0)
-			goto out;
+		if ((r = check_event(&ev[i], i, err, errlen)) != 0 ||
+		    (ev[i].type >= HS_EV_ADDED && ev[i].type <= HS_EV_CHANGED &&
+		    (r = pack_event(&ev[i], i, &p[i], err, errlen)) != 0)) {
+			packed_free(p, n);
+			free(*cp);
+			*cp = NULL;
+			return r;
+		}
 	}
-	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
-	    (r = tx_begin(c, "store events", err, errlen)) != 0)
-		goto out;
-	in_tx = 1;
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Stores a batch events_prepare() made, in the caller's transaction, and
+ * counts it in the rollup. stored[i] as events_insert() says; ids[i]
+ * (when ids is not NULL) the id of an event stored now, else 0.
+ */
+static int
+events_write(struct sq_conn *c, const struct hs_event_in *ev,
+    const struct packed_event *p, struct batch_count *counts, size_t n,
+    int64_t received, unsigned char *stored, int64_t *ids, char *err,
+    size_t errlen)
+{
+	const struct vg_change *ch;
+	sqlite3_stmt *q;
+	size_t i, ncounts = 0;
+	int rc, r;
+
 	for (i = 0; i < n; i++) {
 		if ((r = stmt_get(c, ST_EVENT_INSERT, &q, err, errlen)) != 0)
-			goto out;
+			return r;
 		ch = p[i].head != NULL ? ev[i].change : NULL;
 		b_int(c, q, 1, ev[i].device_id);
-		b_int(c, q, 2, (int64_t)ev[i].seq);
+		/* seq 0: an event the hub made (agents number from 1), which
+		 * takes no number of the device's own sequence. */
+		if (ev[i].seq != 0)
+			b_int(c, q, 2, (int64_t)ev[i].seq);
 		b_int(c, q, 3, ev[i].time_ns);
 		b_int(c, q, 4, received);
 		b_int(c, q, 5, ev[i].type);
@@ -2966,15 +3240,15 @@ sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
 		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
 			seterr(err, errlen, "events[%zu]: no device %" PRId64,
 			    i, ev[i].device_id);
-			r = VG_ERR_NOTFOUND;
-			goto out;
+			return VG_ERR_NOTFOUND;
 		}
-		if (rc != SQLITE_DONE) {
-			r = sq_fail(c, rc, "store events", err, errlen);
-			goto out;
-		}
+		if (rc != SQLITE_DONE)
+			return sq_fail(c, rc, "store events", err, errlen);
 		/* No row: the device already sent this seq. */
 		stored[i] = sqlite3_changes(c->db) > 0 ? 1 : 2;
+		if (ids != NULL)
+			ids[i] = stored[i] == 1 ?
+			    sqlite3_last_insert_rowid(c->db) : 0;
 		if (stored[i] == 1)
 			batch_count_add(counts, &ncounts, ev[i].device_id,
 			    ev[i].type);
@@ -2982,7 +3256,34 @@ sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
 	for (i = 0; i < ncounts; i++)
 		if ((r = rollup_add(c, counts[i].device, counts[i].type,
 		    received, counts[i].n, err, errlen)) != 0)
-			goto out;
+			return r;
+	return 0;
+}
+
+static int
+sq_events_insert(struct hub_store *s, const struct hs_event_in *ev,
+    size_t n, int64_t received, unsigned char *stored, char *err,
+    size_t errlen)
+{
+	struct packed_event *p = NULL;
+	struct batch_count *counts = NULL;
+	struct sq_conn *c = NULL;
+	int r, in_tx = 0;
+
+	if (n == 0)
+		return 0;
+	memset(stored, 0, n);
+	/* Everything that can fail without the database first, so the
+	 * write lock is held only for the inserts. */
+	if ((r = events_prepare(ev, n, &p, &counts, err, errlen)) != 0)
+		return r;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "store events", err, errlen)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((r = events_write(c, ev, p, counts, n, received, stored, NULL,
+	    err, errlen)) != 0)
+		goto out;
 	r = tx_commit(c, "store events", err, errlen);
 	in_tx = 0;
 out:
@@ -3125,39 +3426,6 @@ query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
 	return 0;
 }
 
-/* Runs a statement of at most one row and one integer column: *v and
- * *have = 1 for a row with a value, *have = 0 for none (no row, NULL). */
-static int
-lookup_int(struct sq_conn *c, sqlite3_stmt *q, const char *op, int64_t *v,
-    int *have, char *err, size_t errlen)
-{
-	int r;
-
-	*have = 0;
-	if ((r = step_one(c, q, op, err, errlen)) == 0 &&
-	    sqlite3_column_type(q, 0) != SQLITE_NULL) {
-		*v = sqlite3_column_int64(q, 0);
-		*have = 1;
-	}
-	stmt_done(q);
-	return r == VG_ERR_NOTFOUND ? 0 : r;
-}
-
-/* The one integer the statement sid of one integer parameter a gives,
- * as lookup_int() reads it. */
-static int
-lookup_id(struct sq_conn *c, enum stmt_id sid, int64_t a, int64_t *v,
-    int *have, char *err, size_t errlen)
-{
-	sqlite3_stmt *q;
-	int r;
-
-	if ((r = stmt_get(c, sid, &q, err, errlen)) != 0)
-		return r;
-	b_int(c, q, 1, a);
-	return lookup_int(c, q, "query events", v, have, err, errlen);
-}
-
 /* The newest id below hi that the search must look at next (of the
  * device, when the filter names one): *top, or 0 when there is none. */
 static int
@@ -3169,7 +3437,8 @@ newest_below(struct sq_conn *c, const struct hs_event_filter *f, int64_t hi,
 
 	*top = 0;
 	if (f->device_id == 0)
-		r = lookup_id(c, ST_EVENT_NEWEST, hi, top, &have, err, errlen);
+		r = lookup_id(c, ST_EVENT_NEWEST, hi, "query events", top,
+		    &have, err, errlen);
 	else if ((r = stmt_get(c, ST_EVENT_NEWEST_DEVICE, &q, err,
 	    errlen)) == 0) {
 		b_int(c, q, 1, f->device_id);
@@ -3308,12 +3577,14 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
 	 * `since` were all received before `since`; ids at or above one
 	 * received SQ_DISORDER seconds after `until`, all after it. */
 	if ((shape & QF_SINCE) && (r = lookup_id(c, ST_EVENT_LAST_BEFORE,
-	    f->since - SQ_DISORDER, &v, &have, err, errlen)) != 0)
+	    f->since - SQ_DISORDER, "query events", &v, &have, err,
+	    errlen)) != 0)
 		goto out;
 	if ((shape & QF_SINCE) && have)
 		floor = v + 1;
 	if ((shape & QF_UNTIL) && (r = lookup_id(c, ST_EVENT_FIRST_FROM,
-	    f->until + SQ_DISORDER, &v, &have, err, errlen)) != 0)
+	    f->until + SQ_DISORDER, "query events", &v, &have, err,
+	    errlen)) != 0)
 		goto out;
 	if ((shape & QF_UNTIL) && have && v < hi)
 		hi = v;
@@ -3342,8 +3613,8 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
 		    (mono_now() - start) * 1000 >= f->budget_ms) {
 			partial = 1;
 			next = lo;
-			if ((r = lookup_id(c, ST_EVENT_RECEIVED_FROM, lo, &v,
-			    &have, err, errlen)) != 0)
+			if ((r = lookup_id(c, ST_EVENT_RECEIVED_FROM, lo,
+			    "query events", &v, &have, err, errlen)) != 0)
 				goto out;
 			/* None when retention has just deleted them. */
 			searched_to = have ? v : 0;
@@ -3549,6 +3820,1086 @@ sq_events_purge(struct hub_store *s, int64_t cutoff, int limit,
 	if (deleted != NULL)
 		*deleted = sqlite3_changes(c->db);
 	return 0;
+}
+
+/* ---- credentials of proxied devices ---- */
+
+static int
+credential_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	(void)c;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "name", j_text(q, 1)) != 0 ||
+	    jset(o, "username", j_text(q, 2)) != 0 ||
+	    jset(o, "created", j_int(q, 3)) != 0 ||
+	    jset(o, "updated", j_int(q, 4)) != 0 ||
+	    jset(o, "devices", j_int(q, 5)) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
+sq_credential_create(struct hub_store *s, const char *name,
+    const char *username, const unsigned char *box, size_t boxlen,
+    int64_t now, int64_t *id, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if (name == NULL || name[0] == '\0' || box == NULL || boxlen == 0) {
+		seterr(err, errlen, "credential_create: a name and a sealed "
+		    "box are needed");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_stmt(s, ST_CRED_INSERT, &c, &q, err, errlen)) != 0)
+		return r;
+	b_text(c, q, 1, name);
+	b_text(c, q, 2, username);
+	b_blob(c, q, 3, box, boxlen);
+	b_int(c, q, 4, now > 0 ? now : wall_now());
+	if ((r = run_named(c, q, "credential", name, "create credential",
+	    err, errlen)) != 0)
+		return r;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+static int
+sq_credential_update(struct hub_store *s, int64_t id, const char *name,
+    const char *username, const unsigned char *box, size_t boxlen,
+    int64_t now, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if (name != NULL && name[0] == '\0') {
+		seterr(err, errlen, "credential_update: empty name");
+		return VG_ERR_INVAL;
+	}
+	if ((r = conn_stmt(s, ST_CRED_UPDATE, &c, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_text(c, q, 2, name);
+	b_text(c, q, 3, username);
+	b_blob(c, q, 4, boxlen > 0 ? box : NULL, boxlen);
+	b_int(c, q, 5, now > 0 ? now : wall_now());
+	if ((r = run_named(c, q, "credential", name, "update credential",
+	    err, errlen)) != 0)
+		return r;
+	return sqlite3_changes(c->db) > 0 ? 0 :
+	    not_found(err, errlen, "credential", id);
+}
+
+static int
+sq_credential_delete(struct hub_store *s, int64_t id, char *err,
+    size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q = NULL;
+	int64_t used;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "delete credential", err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_CRED_GET, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	if ((r = step_one(c, q, "delete credential", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
+		not_found(err, errlen, "credential", id);
+	if (r != 0)
+		goto out;
+	if ((used = sqlite3_column_int64(q, 5)) > 0) {
+		seterr(err, errlen, "credential %s is used by %" PRId64
+		    " device%s", (const char *)sqlite3_column_text(q, 1), used,
+		    used == 1 ? "" : "s");
+		r = VG_ERR_INVAL;
+		goto out;
+	}
+	stmt_done(q);
+	q = NULL;
+	if ((r = stmt_get(c, ST_CRED_DELETE, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	r = run(c, q, "delete credential", err, errlen);
+	q = NULL;
+	if (r != 0)
+		goto out;
+	r = tx_commit(c, "delete credential", err, errlen);
+out:
+	stmt_done(q);
+	if (r != 0)
+		tx_rollback(c);
+	return r;
+}
+
+static int
+sq_credential_list(struct hub_store *s, json_t **out, char *err,
+    size_t errlen)
+{
+	return list_all(s, ST_CRED_LIST, credential_json, "list credentials",
+	    out, err, errlen);
+}
+
+static int
+sq_credential_get(struct hub_store *s, int64_t id, json_t **out,
+    unsigned char **box, size_t *boxlen, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	size_t n;
+	int r;
+
+	*out = NULL;
+	if (box != NULL) {
+		*box = NULL;
+		*boxlen = 0;
+	}
+	if ((r = conn_stmt(s, ST_CRED_GET, &c, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((r = step_one(c, q, "get credential", err, errlen)) ==
+	    VG_ERR_NOTFOUND)
+		not_found(err, errlen, "credential", id);
+	if (r != 0 || (r = row_object(c, q, credential_json, out)) != 0)
+		goto out;
+	if (box != NULL) {
+		n = (size_t)sqlite3_column_bytes(q, 6);
+		if ((*box = malloc(n > 0 ? n : 1)) == NULL) {
+			r = VG_ERR_NOMEM;
+			goto out;
+		}
+		if (n > 0)
+			memcpy(*box, sqlite3_column_blob(q, 6), n);
+		*boxlen = n;
+	}
+	r = 0;
+out:
+	stmt_done(q);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+		if (r == VG_ERR_NOMEM)
+			seterr(err, errlen, "out of memory");
+	}
+	return r;
+}
+
+/* ---- proxied devices ---- */
+
+#define RESULT_TEXT_MAX (16 * 1024 * 1024) /* config, significant: each */
+#define RESULT_MESSAGE_MAX 1000        /* an error message as stored */
+#define HOST_KEY_MAX 256               /* "SHA256:" and 43 base64 digits */
+#define HOST_MAX 255
+#define SHA256_HEX 64
+
+/* A proxied device's row as PROXIED_STATE reads it. */
+struct pstate {
+	int kind, online, hk_state;
+	struct hs_proxied v;            /* strings point at the ones below */
+	char *name, *host, *profile, *host_key, *offered, *last_error;
+	char *last_code;
+	char *config_sha;
+	int64_t config_version;
+};
+
+static void
+pstate_free(struct pstate *ps)
+{
+	free(ps->name);
+	free(ps->host);
+	free(ps->profile);
+	free(ps->host_key);
+	free(ps->offered);
+	free(ps->last_error);
+	free(ps->last_code);
+	free(ps->config_sha);
+	memset(ps, 0, sizeof(*ps));
+}
+
+/* A copy of a text column, NULL for NULL; VG_ERR_NOMEM. */
+static int
+col_strdup(sqlite3_stmt *q, int i, char **out)
+{
+	const char *t = (const char *)sqlite3_column_text(q, i);
+
+	*out = NULL;
+	if (sqlite3_column_type(q, i) == SQLITE_NULL || t == NULL)
+		return 0;
+	return (*out = strdup(t)) != NULL ? 0 : VG_ERR_NOMEM;
+}
+
+/* Reads the device's row (any kind) into *ps, the caller's to free with
+ * pstate_free(). */
+static int
+pstate_read(struct sq_conn *c, int64_t id, const char *op,
+    struct pstate *ps, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	memset(ps, 0, sizeof(*ps));
+	if ((r = stmt_get(c, ST_PROXIED_STATE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	if ((r = step_one(c, q, op, err, errlen)) == VG_ERR_NOTFOUND)
+		not_found(err, errlen, "device", id);
+	if (r != 0)
+		goto out;
+	ps->kind = sqlite3_column_int(q, 0);
+	ps->v.ptype = sqlite3_column_int(q, 1);
+	ps->v.port = sqlite3_column_int(q, 3);
+	ps->v.protocol = sqlite3_column_int(q, 4);
+	ps->v.credential_id = sqlite3_column_int64(q, 6);
+	ps->v.proxy_id = sqlite3_column_int64(q, 7);
+	ps->v.schedule = sqlite3_column_int(q, 8);
+	ps->v.legacy_ssh = sqlite3_column_int(q, 9);
+	ps->hk_state = sqlite3_column_int(q, 11);
+	ps->config_version = sqlite3_column_int64(q, 15);
+	ps->online = sqlite3_column_int(q, 17);
+	if (col_strdup(q, 2, &ps->host) != 0 ||
+	    col_strdup(q, 5, &ps->profile) != 0 ||
+	    col_strdup(q, 10, &ps->host_key) != 0 ||
+	    col_strdup(q, 12, &ps->offered) != 0 ||
+	    col_strdup(q, 13, &ps->last_error) != 0 ||
+	    col_strdup(q, 18, &ps->last_code) != 0 ||
+	    col_strdup(q, 14, &ps->config_sha) != 0 ||
+	    col_strdup(q, 16, &ps->name) != 0) {
+		seterr(err, errlen, "out of memory");
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	ps->v.name = ps->name;
+	ps->v.host = ps->host;
+	ps->v.profile = ps->profile;
+out:
+	stmt_done(q);
+	if (r != 0)
+		pstate_free(ps);
+	return r;
+}
+
+/* Whether the device of pstate_read() is a proxied one; VG_ERR_INVAL
+ * saying so when not. */
+static int
+pstate_proxied(const struct pstate *ps, int64_t id, char *err,
+    size_t errlen)
+{
+	if (ps->kind == HS_KIND_PROXIED)
+		return 0;
+	seterr(err, errlen, "device %" PRId64 " is an agent's own device, "
+	    "not a proxied device", id);
+	return VG_ERR_INVAL;
+}
+
+/* A host name or address: 1..255 printable characters without blanks. */
+static int
+host_ok(const char *h)
+{
+	size_t n;
+
+	if (h == NULL || (n = strlen(h)) == 0 || n > HOST_MAX)
+		return 0;
+	for (; *h != '\0'; h++)
+		if ((unsigned char)*h <= ' ' || (unsigned char)*h >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Checks a proxied device's settings as they are to be stored, in the
+ * caller's transaction (the proxy and the credential exist). */
+static int
+proxied_check(struct sq_conn *c, const struct hs_proxied *v, char *err,
+    size_t errlen)
+{
+	int64_t kind;
+	int have, r;
+
+	if (v->name == NULL || v->name[0] == '\0') {
+		seterr(err, errlen, "a proxied device needs a name");
+		return VG_ERR_INVAL;
+	}
+	if (ptype_name(v->ptype) == NULL) {
+		seterr(err, errlen, "unknown proxied device type %d", v->ptype);
+		return VG_ERR_INVAL;
+	}
+	if (!host_ok(v->host)) {
+		seterr(err, errlen, "host: expected a host name or address of "
+		    "1 to %d characters without blanks", HOST_MAX);
+		return VG_ERR_INVAL;
+	}
+	if (v->port < 1 || v->port > 65535) {
+		seterr(err, errlen, "port %d is not from 1 to 65535", v->port);
+		return VG_ERR_INVAL;
+	}
+	if (protocol_name(v->protocol) == NULL) {
+		seterr(err, errlen, "unknown protocol %d", v->protocol);
+		return VG_ERR_INVAL;
+	}
+	if (v->ptype == HS_PT_LINUX && v->protocol != 1) {
+		seterr(err, errlen, "a linux device is collected over SSH "
+		    "only");
+		return VG_ERR_INVAL;
+	}
+	if (v->ptype == HS_PT_NETWORK && (v->profile == NULL ||
+	    v->profile[0] == '\0')) {
+		seterr(err, errlen, "a network device needs a profile");
+		return VG_ERR_INVAL;
+	}
+	if (v->schedule <= 0) {
+		seterr(err, errlen, "schedule %d is not a number of seconds",
+		    v->schedule);
+		return VG_ERR_INVAL;
+	}
+	if (v->legacy_ssh != 0 && v->legacy_ssh != 1) {
+		seterr(err, errlen, "legacy_ssh is 0 or 1");
+		return VG_ERR_INVAL;
+	}
+	if ((r = row_exists(c, ST_CRED_EXISTS, v->credential_id, "credential",
+	    "proxied device", err, errlen)) != 0)
+		return r == VG_ERR_NOTFOUND ? VG_ERR_INVAL : r;
+	if ((r = lookup_id(c, ST_DEVICE_KIND, v->proxy_id, "proxied device",
+	    &kind, &have, err, errlen)) != 0)
+		return r;
+	if (!have) {
+		seterr(err, errlen, "no device %" PRId64 " to be the proxy",
+		    v->proxy_id);
+		return VG_ERR_INVAL;
+	}
+	if (kind != HS_KIND_AGENT) {
+		seterr(err, errlen, "device %" PRId64 " is a proxied device: "
+		    "a proxy is an agent's own device", v->proxy_id);
+		return VG_ERR_INVAL;
+	}
+	return 0;
+}
+
+static int
+sq_proxied_create(struct hub_store *s, const struct hs_proxied *in,
+    int64_t now, int64_t *id, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "create proxied device", err, errlen)) != 0)
+		return r;
+	if ((r = proxied_check(c, in, err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_PROXIED_INSERT, &q, err, errlen)) != 0)
+		goto out;
+	b_text(c, q, 1, in->name);
+	b_text(c, q, 2, in->host);
+	b_int(c, q, 3, in->schedule);
+	b_int(c, q, 4, now > 0 ? now : wall_now());
+	b_int(c, q, 5, in->proxy_id);
+	b_int(c, q, 6, in->ptype);
+	b_int(c, q, 7, in->port);
+	b_int(c, q, 8, in->protocol);
+	b_text(c, q, 9, in->ptype == HS_PT_NETWORK ? in->profile : NULL);
+	b_int(c, q, 10, in->credential_id);
+	b_int(c, q, 11, in->legacy_ssh);
+	if ((r = run(c, q, "create proxied device", err, errlen)) != 0)
+		goto out;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(c->db);
+	r = tx_commit(c, "create proxied device", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	return r;
+}
+
+/* Whether an integer of proxied_update()'s input keeps the stored value
+ * (0 is no valid value of those fields either). */
+static int
+keep(int64_t v)
+{
+	return v == HS_KEEP || v == 0;
+}
+
+static int
+sq_proxied_update(struct hub_store *s, int64_t id,
+    const struct hs_proxied *in, char *err, size_t errlen)
+{
+	struct pstate ps;
+	struct hs_proxied m;
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r, forget;
+
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "update proxied device", err, errlen)) != 0)
+		return r;
+	if ((r = pstate_read(c, id, "update proxied device", &ps, err,
+	    errlen)) != 0)
+		goto out;
+	if ((r = pstate_proxied(&ps, id, err, errlen)) != 0)
+		goto out;
+	m = ps.v;
+	if (in->name != NULL)
+		m.name = in->name;
+	if (in->host != NULL)
+		m.host = in->host;
+	if (in->profile != NULL)
+		m.profile = in->profile;
+	if (!keep(in->ptype))
+		m.ptype = in->ptype;
+	if (!keep(in->port))
+		m.port = in->port;
+	if (!keep(in->protocol))
+		m.protocol = in->protocol;
+	if (!keep(in->credential_id))
+		m.credential_id = in->credential_id;
+	if (!keep(in->proxy_id))
+		m.proxy_id = in->proxy_id;
+	if (!keep(in->schedule))
+		m.schedule = in->schedule;
+	if (in->legacy_ssh != HS_KEEP)
+		m.legacy_ssh = in->legacy_ssh;
+	if ((r = proxied_check(c, &m, err, errlen)) != 0)
+		goto out;
+	/* Another address may be another machine: its key is not known. */
+	forget = strcmp(m.host, ps.host != NULL ? ps.host : "") != 0 ||
+	    m.port != ps.v.port;
+	if ((r = stmt_get(c, ST_PROXIED_UPDATE, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, id);
+	b_text(c, q, 2, m.name);
+	b_int(c, q, 3, m.ptype);
+	b_text(c, q, 4, m.host);
+	b_int(c, q, 5, m.port);
+	b_int(c, q, 6, m.protocol);
+	b_text(c, q, 7, m.ptype == HS_PT_NETWORK ? m.profile : NULL);
+	b_int(c, q, 8, m.credential_id);
+	b_int(c, q, 9, m.proxy_id);
+	b_int(c, q, 10, m.schedule);
+	b_int(c, q, 11, m.legacy_ssh);
+	b_text(c, q, 12, forget ? NULL : ps.host_key);
+	b_int(c, q, 13, forget ? HS_HK_UNKNOWN : ps.hk_state);
+	b_text(c, q, 14, forget ? NULL : ps.offered);
+	if ((r = run(c, q, "update proxied device", err, errlen)) != 0)
+		goto out;
+	r = tx_commit(c, "update proxied device", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	pstate_free(&ps);
+	return r;
+}
+
+/* An entry of proxied_for_proxy(): a PROXIED_COLS row. */
+static int
+proxied_entry_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	(void)c;
+	if (jset(o, "id", j_int(q, 0)) != 0 ||
+	    jset(o, "name", j_text(q, 1)) != 0 ||
+	    jset(o, "type", j_name(ptype_name(sqlite3_column_int(q,
+	    2)))) != 0 ||
+	    jset(o, "host", j_text(q, 3)) != 0 ||
+	    jset(o, "port", j_int(q, 4)) != 0 ||
+	    jset(o, "protocol", j_name(protocol_name(sqlite3_column_int(q,
+	    5)))) != 0 ||
+	    jset(o, "profile", j_text(q, 6)) != 0 ||
+	    jset(o, "schedule", j_int(q, 7)) != 0 ||
+	    jset(o, "legacy_ssh", j_bool(q, 8)) != 0 ||
+	    jset(o, "host_key", j_text(q, 9)) != 0 ||
+	    jset(o, "collect", json_boolean(sqlite3_column_int(q, 10) !=
+	    HS_HK_CHANGED)) != 0 ||
+	    jset(o, "config_sha256", j_text(q, 11)) != 0 ||
+	    jset(o, "credential_id", j_int(q, 12)) != 0 ||
+	    jset(o, "credential_updated", j_int(q, 13)) != 0)
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
+sq_proxied_for_proxy(struct hub_store *s, int64_t proxy_id, json_t **out,
+    char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	*out = NULL;
+	if ((r = conn_stmt(s, ST_PROXIED_LIST, &c, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, proxy_id);
+	return rows_json(c, q, proxied_entry_json, "proxied devices", out,
+	    err, errlen);
+}
+
+static int
+sq_proxied_owned(struct hub_store *s, int64_t proxy_id, int64_t device_id)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = conn_stmt(s, ST_PROXIED_OWNER, &c, &q, NULL, 0)) != 0)
+		return r;
+	b_int(c, q, 1, device_id);
+	if ((r = step_one(c, q, "device owner", NULL, 0)) == 0 &&
+	    (sqlite3_column_int(q, 0) != HS_KIND_PROXIED ||
+	    sqlite3_column_int64(q, 1) != proxy_id))
+		r = VG_ERR_PERM;
+	stmt_done(q);
+	return r;
+}
+
+/* Writes the host key columns of a device. */
+static int
+host_key_write(struct sq_conn *c, int64_t id, const char *key, int state,
+    const char *offered, const char *op, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_HOST_KEY_SET, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_text(c, q, 2, key);
+	b_int(c, q, 3, state);
+	b_text(c, q, 4, offered);
+	return run(c, q, op, err, errlen);
+}
+
+static int
+sq_host_key_set(struct hub_store *s, int64_t device_id, const char *action,
+    char *err, size_t errlen)
+{
+	struct pstate ps;
+	struct sq_conn *c;
+	int r, trust;
+
+	if (action == NULL || (strcmp(action, "trust") != 0 &&
+	    strcmp(action, "forget") != 0)) {
+		seterr(err, errlen, "host key action: expected \"trust\" or "
+		    "\"forget\"");
+		return VG_ERR_INVAL;
+	}
+	trust = strcmp(action, "trust") == 0;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "set host key", err, errlen)) != 0)
+		return r;
+	if ((r = pstate_read(c, device_id, "set host key", &ps, err,
+	    errlen)) != 0 ||
+	    (r = pstate_proxied(&ps, device_id, err, errlen)) != 0)
+		goto out;
+	if (trust && ps.offered == NULL) {
+		seterr(err, errlen, "device %" PRId64 " offers no new host "
+		    "key to trust", device_id);
+		r = VG_ERR_INVAL;
+		goto out;
+	}
+	if ((r = host_key_write(c, device_id, trust ? ps.offered : NULL,
+	    trust ? HS_HK_TRUSTED : HS_HK_UNKNOWN, NULL, "set host key", err,
+	    errlen)) != 0)
+		goto out;
+	r = tx_commit(c, "set host key", err, errlen);
+out:
+	if (r != 0)
+		tx_rollback(c);
+	pstate_free(&ps);
+	return r;
+}
+
+/* A blob column as a JSON string (bytes that are not UTF-8 become
+ * U+FFFD), null for NULL. */
+static json_t *
+j_blob_text(sqlite3_stmt *q, int i)
+{
+	const void *p;
+
+	if (sqlite3_column_type(q, i) == SQLITE_NULL)
+		return json_null();
+	p = sqlite3_column_blob(q, i);
+	return j_bytes(p != NULL ? p : "", (size_t)sqlite3_column_bytes(q, i));
+}
+
+/* An entry of config_list(), or (with the text columns) config_get(). */
+static int
+config_json(struct sq_conn *c, sqlite3_stmt *q, json_t *o)
+{
+	int full = sqlite3_column_count(q) > 5;
+
+	(void)c;
+	if (jset(o, "version", j_int(q, 0)) != 0 ||
+	    jset(o, "time", j_int(q, 1)) != 0 ||
+	    jset(o, "sha256", j_text(q, 2)) != 0 ||
+	    jset(o, "lines", j_int(q, 3)) != 0 ||
+	    (!full && jset(o, "bytes", j_int(q, 4)) != 0) ||
+	    (full && (jset(o, "text", j_blob_text(q, 4)) != 0 ||
+	    jset(o, "significant", j_blob_text(q, 5)) != 0)))
+		return VG_ERR_NOMEM;
+	return 0;
+}
+
+static int
+sq_config_list(struct hub_store *s, int64_t device_id, json_t **out,
+    char *err, size_t errlen)
+{
+	return device_rows(s, device_id, ST_CONFIG_LIST, config_json,
+	    "list configurations", out, err, errlen);
+}
+
+static int
+sq_config_get(struct hub_store *s, int64_t device_id, int64_t version,
+    json_t **out, char *err, size_t errlen)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *q;
+	int r;
+
+	*out = NULL;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = row_exists(c, ST_DEVICE_EXISTS, device_id, "device",
+	    "get configuration", err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_CONFIG_GET, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, device_id);
+	b_int(c, q, 2, version);
+	if ((r = row_json(c, q, config_json, "get configuration", out, err,
+	    errlen)) == VG_ERR_NOTFOUND)
+		seterr(err, errlen, "device %" PRId64 " has no configuration "
+		    "version %" PRId64, device_id, version);
+	return r;
+}
+
+/* ---- collection results ---- */
+
+/* The events one result stores: collection works again, the change of
+ * the configuration, an alert. */
+#define RESULT_EVENTS 3
+#define RESULT_MSG_LEN (RESULT_MESSAGE_MAX + 2 * HOST_KEY_MAX + HOST_MAX + \
+	200)
+
+struct result_work {
+	struct hs_event_in ev[RESULT_EVENTS];
+	char msg[RESULT_EVENTS][RESULT_MSG_LEN];
+	size_t n;
+	int change_at;                  /* index of the change event, -1 */
+	struct vg_change ch;            /* the change event's (owned) */
+};
+
+/* Adds an AGENT event of the device with the message fmt. */
+static void result_note(struct result_work *w, int64_t id, int64_t time_ns,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+result_note(struct result_work *w, int64_t id, int64_t time_ns,
+    const char *fmt, ...)
+{
+	struct hs_event_in *e = &w->ev[w->n];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->msg[w->n], sizeof(w->msg[w->n]), fmt, ap);
+	va_end(ap);
+	memset(e, 0, sizeof(*e));
+	e->device_id = id;
+	e->time_ns = time_ns;
+	e->origin = ORIGIN_HUB;
+	e->type = HS_EV_AGENT;
+	e->message = w->msg[w->n];
+	w->n++;
+}
+
+/* An item of the configuration, "config", with the properties sha256,
+ * version and lines. */
+static struct vg_item *
+config_item(const char *sha, int64_t version, int64_t lines)
+{
+	static const char path[] = "config";
+	struct vg_item *it;
+	char v[24], l[24];
+
+	if ((it = vg_item_new(VG_KIND_DEVCONFIG, path, sizeof(path) - 1)) ==
+	    NULL)
+		return NULL;
+	snprintf(v, sizeof(v), "%" PRId64, version);
+	snprintf(l, sizeof(l), "%" PRId64, lines);
+	if (vg_item_set_prop(it, "sha256", sha) != 0 ||
+	    vg_item_set_prop(it, "version", v) != 0 ||
+	    vg_item_set_prop(it, "lines", l) != 0) {
+		vg_item_free(it);
+		return NULL;
+	}
+	it->have = VG_A_PROPS;
+	return it;
+}
+
+/*
+ * Makes the change event of a new configuration version against the one
+ * before (ps->config_version, in the database), with the unified diff of
+ * their significant views.
+ */
+static int
+result_change(struct sq_conn *c, int64_t id, const struct pstate *ps,
+    const struct hs_result *in, const char *sha, int64_t time_ns,
+    struct result_work *w, char *err, size_t errlen)
+{
+	struct vg_diff_opts opts;
+	struct vg_diff_result res;
+	struct hs_event_in *e;
+	sqlite3_stmt *q;
+	char la[40], lb[40];
+	const void *prev;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if ((r = stmt_get(c, ST_CONFIG_PREVIOUS, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, ps->config_version);
+	if ((r = step_one(c, q, "store configuration", err, errlen)) != 0) {
+		stmt_done(q);
+		/* None (a damaged history): the new one is a baseline. */
+		return r == VG_ERR_NOTFOUND ? 0 : r;
+	}
+	w->ch.type = VG_CHANGE_CHANGED;
+	w->ch.changed = VG_A_PROPS;
+	if ((w->ch.old = config_item(ps->config_sha != NULL ? ps->config_sha :
+	    "", ps->config_version, sqlite3_column_int64(q, 0))) == NULL ||
+	    (w->ch.new = config_item(sha, ps->config_version + 1,
+	    in->lines)) == NULL) {
+		r = VG_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(la, sizeof(la), "version %" PRId64, ps->config_version);
+	snprintf(lb, sizeof(lb), "version %" PRId64, ps->config_version + 1);
+	vg_diff_opts_default(&opts);
+	prev = sqlite3_column_blob(q, 1);
+	if ((r = vg_diff_unified(prev != NULL ? prev : "",
+	    (size_t)sqlite3_column_bytes(q, 1), in->significant,
+	    in->significant_len, la, lb, &opts, &res)) != 0)
+		goto out;
+	if (res.len > 0) {
+		w->ch.diff = res.text;
+		w->ch.diff_truncated = res.truncated;
+		res.text = NULL;
+	}
+	e = &w->ev[w->n];
+	memset(e, 0, sizeof(*e));
+	e->device_id = id;
+	e->time_ns = time_ns;
+	e->origin = ORIGIN_SCAN;
+	e->type = HS_EV_CHANGED;
+	e->change = &w->ch;
+	w->change_at = (int)w->n++;
+out:
+	stmt_done(q);
+	vg_diff_result_free(&res);
+	if (r == VG_ERR_NOMEM)
+		seterr(err, errlen, "out of memory");
+	return r;
+}
+
+/* Stores a new configuration version (and its change event when it is
+ * not the first). */
+static int
+result_config(struct sq_conn *c, int64_t id, const struct pstate *ps,
+    const struct hs_result *in, const char *sha, int64_t when,
+    struct result_work *w, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int64_t version = ps->config_version + 1;
+	int r;
+
+	if (ps->config_version > 0 && (r = result_change(c, id, ps, in, sha,
+	    when * 1000000000, w, err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_CONFIG_INSERT, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, version);
+	b_int(c, q, 3, when);
+	b_text(c, q, 4, sha);
+	b_int(c, q, 5, in->lines);
+	b_blob(c, q, 6, in->config_len > 0 ? in->config : "", in->config_len);
+	b_blob(c, q, 7, in->significant_len > 0 ? in->significant : "",
+	    in->significant_len);
+	if ((r = run(c, q, "store configuration", err, errlen)) != 0 ||
+	    (r = stmt_get(c, ST_CONFIG_HEAD, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_text(c, q, 2, sha);
+	b_int(c, q, 3, version);
+	return run(c, q, "store configuration", err, errlen);
+}
+
+/* Records a good collection as device_touch() records a poll, durably:
+ * online (with its event when it was not) and last_seen. */
+static int
+result_touch(struct sq_conn *c, int64_t id, int64_t now, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = stmt_get(c, ST_DEVICE_ONLINE, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, now);
+	if ((r = run(c, q, "store result", err, errlen)) != 0)
+		return r;
+	if (sqlite3_changes(c->db) > 0 &&
+	    (r = hub_event(c, id, HS_EV_ONLINE, "collected by its proxy",
+	    now, err, errlen)) != 0)
+		return r;
+	if ((r = stmt_get(c, ST_DEVICE_LAST_SEEN, &q, err, errlen)) != 0)
+		return r;
+	b_int(c, q, 1, id);
+	b_int(c, q, 2, now);
+	return run(c, q, "store result", err, errlen);
+}
+
+/* Checks a result before anything is read; *sha receives its sha256 in
+ * lower case ("" when it has none). */
+static int
+result_check(const struct hs_result *in, char sha[SHA256_HEX + 1],
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	sha[0] = '\0';
+	if (in->status < 0 || in->status > 2) {
+		seterr(err, errlen, "unknown result status %d", in->status);
+		return VG_ERR_INVAL;
+	}
+	if (in->host_key != NULL && (in->host_key[0] == '\0' ||
+	    strlen(in->host_key) > HOST_KEY_MAX)) {
+		seterr(err, errlen, "host_key: expected a fingerprint of 1 to "
+		    "%d characters", HOST_KEY_MAX);
+		return VG_ERR_INVAL;
+	}
+	if (in->status == 2 && in->host_key == NULL) {
+		seterr(err, errlen, "a hostkey_changed result needs the "
+		    "host key seen");
+		return VG_ERR_INVAL;
+	}
+	if (in->config_len > RESULT_TEXT_MAX ||
+	    in->significant_len > RESULT_TEXT_MAX) {
+		seterr(err, errlen, "a configuration is larger than %d MiB",
+		    RESULT_TEXT_MAX >> 20);
+		return VG_ERR_TOOBIG;
+	}
+	if (in->status != 0)
+		return 0;
+	if (in->config != NULL && (in->sha256 == NULL ||
+	    in->significant == NULL)) {
+		seterr(err, errlen, "a configuration comes with its "
+		    "significant view and its sha256");
+		return VG_ERR_INVAL;
+	}
+	if (in->lines < 0) {
+		seterr(err, errlen, "lines: %" PRId64 " is negative",
+		    in->lines);
+		return VG_ERR_INVAL;
+	}
+	if (in->sha256 == NULL)
+		return 0;
+	if (strlen(in->sha256) != SHA256_HEX)
+		goto bad;
+	for (i = 0; i < SHA256_HEX; i++) {
+		if (vg_hex_digit((unsigned char)in->sha256[i]) < 0)
+			goto bad;
+		sha[i] = (char)(in->sha256[i] >= 'A' && in->sha256[i] <= 'F' ?
+		    in->sha256[i] - 'A' + 'a' : in->sha256[i]);
+	}
+	sha[SHA256_HEX] = '\0';
+	return 0;
+bad:
+	seterr(err, errlen, "sha256: expected 64 hex digits");
+	return VG_ERR_INVAL;
+}
+
+/*
+ * The host key of a result against the stored one, in the transaction:
+ * trusted on first use, or, when it differs from the trusted one, an
+ * alert (once per new key) and *discard = 1.
+ */
+static int
+result_host_key(struct sq_conn *c, int64_t id, const struct pstate *ps,
+    const struct hs_result *in, int64_t time_ns, struct result_work *w,
+    int *state, int *discard, char *err, size_t errlen)
+{
+	const char *seen = in->host_key;
+
+	*discard = 0;
+	*state = ps->hk_state;
+	if (seen == NULL)
+		return 0;
+	if (ps->host_key == NULL || strcmp(ps->host_key, seen) == 0) {
+		*state = HS_HK_TRUSTED;
+		/* Unchanged: nothing to write. */
+		if (ps->host_key != NULL && ps->hk_state == HS_HK_TRUSTED &&
+		    ps->offered == NULL)
+			return 0;
+		return host_key_write(c, id, seen, HS_HK_TRUSTED, NULL,
+		    "store result", err, errlen);
+	}
+	*state = HS_HK_CHANGED;
+	*discard = 1;
+	/* Said once per key offered: the proxy stops until trusted. */
+	if (ps->hk_state == HS_HK_CHANGED && ps->offered != NULL &&
+	    strcmp(ps->offered, seen) == 0)
+		return 0;
+	result_note(w, id, time_ns, "hostkey_changed: host key of %s:%d "
+	    "changed from %s to %s; collection stopped until an "
+	    "administrator trusts the new key", ps->host != NULL ? ps->host :
+	    "?", ps->v.port, ps->host_key, seen);
+	return host_key_write(c, id, ps->host_key, HS_HK_CHANGED, seen,
+	    "store result", err, errlen);
+}
+
+/* Stores the events a result made in the transaction, without a seq:
+ * a Linux-type device's own events are numbered by its proxy, and a
+ * number taken here could make the hub drop one of them as re-sent.
+ * *event_id: the change event, else the last one. */
+static int
+result_events(struct sq_conn *c, struct result_work *w, int64_t now,
+    int64_t *event_id, char *err, size_t errlen)
+{
+	struct packed_event *p = NULL;
+	struct batch_count *counts = NULL;
+	unsigned char stored[RESULT_EVENTS];
+	int64_t ids[RESULT_EVENTS];
+	size_t i;
+	int r;
+
+	*event_id = 0;
+	if (w->n == 0)
+		return 0;
+	for (i = 0; i < w->n; i++)
+		w->ev[i].seq = 0;
+	if ((r = events_prepare(w->ev, w->n, &p, &counts, err, errlen)) != 0)
+		return r;
+	if ((r = events_write(c, w->ev, p, counts, w->n, now, stored, ids,
+	    err, errlen)) == 0)
+		*event_id = ids[w->change_at >= 0 ? (size_t)w->change_at :
+		    w->n - 1];
+	packed_free(p, w->n);
+	free(counts);
+	return r;
+}
+
+static int
+sq_proxied_result(struct hub_store *s, int64_t device_id,
+    const struct hs_result *in, struct hs_result_out *o, char *err,
+    size_t errlen)
+{
+	struct sq_store *st = SQ(s);
+	struct result_work w;
+	struct pstate ps;
+	struct sq_conn *c;
+	struct seen *e;
+	sqlite3_stmt *q;
+	char sha[SHA256_HEX + 1], message[RESULT_MESSAGE_MAX + 1];
+	int64_t now = in->now > 0 ? in->now : wall_now();
+	int64_t when = in->time > 0 ? in->time : now;
+	int r, discard, state, ok = in->status == 0, touched = 0;
+
+	memset(o, 0, sizeof(*o));
+	memset(&w, 0, sizeof(w));
+	memset(&ps, 0, sizeof(ps));
+	w.change_at = -1;
+	message[0] = '\0';
+	if ((r = result_check(in, sha, err, errlen)) != 0)
+		return r;
+	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
+	    (r = tx_begin(c, "store result", err, errlen)) != 0)
+		return r;
+	if ((r = pstate_read(c, device_id, "store result", &ps, err,
+	    errlen)) != 0 ||
+	    (r = pstate_proxied(&ps, device_id, err, errlen)) != 0)
+		goto out;
+	o->version = ps.config_version;
+	/* The configuration must come when it is not the stored one: then
+	 * nothing is stored (the proxy sends again with it). */
+	if (ok && sha[0] != '\0' && in->config == NULL &&
+	    (ps.config_sha == NULL || strcmp(sha, ps.config_sha) != 0) &&
+	    (in->host_key == NULL || ps.host_key == NULL ||
+	    strcmp(in->host_key, ps.host_key) == 0)) {
+		o->config_required = 1;
+		o->host_key_state = ps.hk_state;
+		r = 0;
+		goto out;
+	}
+	if ((r = result_host_key(c, device_id, &ps, in, when * 1000000000,
+	    &w, &state, &discard, err, errlen)) != 0)
+		goto out;
+	o->host_key_state = state;
+	/* Not the device trusted, or nothing collected. */
+	if (discard || in->status == 2)
+		goto events;
+	if (ok) {
+		if (sha[0] != '\0' && (ps.config_sha == NULL ||
+		    strcmp(sha, ps.config_sha) != 0)) {
+			if ((r = result_config(c, device_id, &ps, in, sha, when,
+			    &w, err, errlen)) != 0)
+				goto out;
+			o->changed = 1;
+			o->version = ps.config_version + 1;
+		}
+		if (ps.last_error != NULL)
+			result_note(&w, device_id, when * 1000000000,
+			    "collection_ok: collection works again");
+		if ((r = result_touch(c, device_id, now, err, errlen)) != 0)
+			goto out;
+		touched = 1;
+	} else {
+		snprintf(message, sizeof(message), "%s", in->message != NULL ?
+		    in->message : in->code != NULL ? in->code :
+		    "collection failed");
+		/* One event per kind of failure: a cut-off device's message
+		 * ends with the last line seen, different every time. */
+		if (ps.last_error == NULL || (in->code != NULL ?
+		    ps.last_code == NULL || strcmp(ps.last_code,
+		    in->code) != 0 : strcmp(ps.last_error, message) != 0))
+			result_note(&w, device_id, when * 1000000000,
+			    "collection_error: %s", message);
+	}
+	if ((r = stmt_get(c, ST_RESULT_SET, &q, err, errlen)) != 0)
+		goto out;
+	b_int(c, q, 1, device_id);
+	if (ok)
+		b_int(c, q, 2, when);
+	b_text(c, q, 3, ok ? NULL : message);
+	b_text(c, q, 4, ok ? NULL : in->code);
+	if ((r = run(c, q, "store result", err, errlen)) != 0)
+		goto out;
+events:
+	if ((r = result_events(c, &w, now, &o->event_id, err,
+	    errlen)) != 0)
+		goto out;
+	r = tx_commit(c, "store result", err, errlen);
+out:
+	/* A configuration asked for stores nothing either. */
+	if (r != 0 || o->config_required)
+		tx_rollback(c);
+	if (r != 0) {
+		memset(o, 0, sizeof(*o));
+		touched = 0;
+	}
+	if (touched) {
+		pthread_mutex_lock(&st->seen_mu);
+		if ((e = seen_get(st, device_id)) != NULL) {
+			e->known = 1;
+			e->online = 1;
+			if (now > e->last_seen)
+				e->last_seen = now;
+		}
+		pthread_mutex_unlock(&st->seen_mu);
+	}
+	vg_change_clear(&w.ch);
+	pstate_free(&ps);
+	return r;
 }
 
 /* ---- audit ---- */
@@ -4011,6 +5362,19 @@ static const struct hub_store_ops sqlite_ops = {
 	.setting_set = sq_setting_set,
 	.stats = sq_stats,
 	.dashboard = sq_dashboard,
+	.credential_create = sq_credential_create,
+	.credential_update = sq_credential_update,
+	.credential_delete = sq_credential_delete,
+	.credential_list = sq_credential_list,
+	.credential_get = sq_credential_get,
+	.proxied_create = sq_proxied_create,
+	.proxied_update = sq_proxied_update,
+	.proxied_for_proxy = sq_proxied_for_proxy,
+	.proxied_owned = sq_proxied_owned,
+	.proxied_result = sq_proxied_result,
+	.host_key_set = sq_host_key_set,
+	.config_list = sq_config_list,
+	.config_get = sq_config_get,
 };
 
 int

@@ -49,6 +49,8 @@ check "data dir is private (0700)" test "$(stat -c %a "$HUB_DIR")" = 700
 check "HubDetails.xml is readable by its owner only (0600)" \
 	test "$(stat -c %a "$HUB_DIR/HubDetails.xml")" = 600
 check "the certificate is in the data dir (hub.crt)" test -s "$HUB_CERT"
+check "init made the credential key: 32 bytes, owner only (0600)" \
+	test "$(stat -c '%a %s' "$HUB_DIR/credentials.key")" = "600 32"
 check "HubDetails.xml is XML with a HubDetails root" \
 	has "$HUB_DIR/HubDetails.xml" "<HubDetails>"
 url=$(xml_field Url)

@@ -266,7 +266,7 @@ CODE=$(cat "$T/code")
 LAST_REQ="GET /api/v2/health"
 expect_err "GET /api/v2/health: 404" 404 not_found
 for req in "DELETE /health" "GET /agent/register" "PUT /agent/poll" \
-	"GET /agent/events" "PATCH /events" "POST /devices" "PUT /session" \
+	"GET /agent/events" "PATCH /events" "PUT /devices" "PUT /session" \
 	"POST /events/1"; do
 	api $req
 	expect_err "$req: 405" 405 method_not_allowed

@@ -4,8 +4,10 @@
  * SQLite databases in a temporary folder: users, sessions, devices and
  * clones, events (idempotency, queries, paging, windowed searches and
  * their budget, ack and accept, purge), the rollup and the overview,
- * groups and policies, online/offline marking, audit, settings, and the
- * database file itself (reopening, newer schemas, foreign files, threads).
+ * groups and policies, online/offline marking, audit, settings, the
+ * database file itself (reopening, newer schemas, foreign files, threads),
+ * and proxied devices (migration from schema 3, credentials, collection
+ * results, host keys, configuration versions).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1998,6 +2000,29 @@ rollup_mismatch(struct fixture *f)
 /* The rollup follows inserts (re-sent events not counted twice; the
  * hub's own events too), retention and device deletion, and an older
  * database gets it filled in from its events. */
+/* What takes a database of schema 4 back to schema 3. */
+static const char undo_schema4[] =
+	"DROP TABLE device_config; DROP INDEX device_proxy;"
+	" DROP INDEX device_credential;"
+	" ALTER TABLE device DROP COLUMN kind;"
+	" ALTER TABLE device DROP COLUMN proxy;"
+	" ALTER TABLE device DROP COLUMN ptype;"
+	" ALTER TABLE device DROP COLUMN host;"
+	" ALTER TABLE device DROP COLUMN port;"
+	" ALTER TABLE device DROP COLUMN protocol;"
+	" ALTER TABLE device DROP COLUMN profile;"
+	" ALTER TABLE device DROP COLUMN credential;"
+	" ALTER TABLE device DROP COLUMN legacy_ssh;"
+	" ALTER TABLE device DROP COLUMN host_key;"
+	" ALTER TABLE device DROP COLUMN host_key_state;"
+	" ALTER TABLE device DROP COLUMN host_key_offered;"
+	" ALTER TABLE device DROP COLUMN last_collect;"
+	" ALTER TABLE device DROP COLUMN last_error;"
+	" ALTER TABLE device DROP COLUMN last_error_code;"
+	" ALTER TABLE device DROP COLUMN config_sha;"
+	" ALTER TABLE device DROP COLUMN config_version;"
+	" DROP TABLE credential; PRAGMA user_version = 3;";
+
 static void
 test_rollup(void **state)
 {
@@ -2073,13 +2098,14 @@ test_rollup(void **state)
 	 * brings it up to date, with the rollup of what it holds. */
 	hub_store_close(f->s);
 	f->s = NULL;
+	exec_sql(f->path, undo_schema4);
 	exec_sql(f->path, "DROP TRIGGER event_rollup_remove;"
 	    " DROP INDEX event_notice; DROP INDEX event_state;"
 	    "DROP TABLE event_rollup; PRAGMA user_version = 1");
 	exec_sql(f->path, "INSERT INTO event(device, time_ns, received, type,"
 	    " origin) VALUES (2, 0, 50000, 3, 0), (2, 0, 50001, 12, 0)");
 	OK(hub_store_open(f->path, &f->s, err, sizeof(err)));
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
 	assert_int_equal(rollup_mismatch(f), 0);
 	assert_int_equal(count_events(f), 1 + 1 + 50 + 2);
 	batch_make(&b, d2, 5000, 3, "/g", "");
@@ -2369,6 +2395,883 @@ test_threads(void **state)
 	OK(OPS(f)->flush(f->s, err, sizeof(err)));
 }
 
+/* ---- proxied devices (schema 4) ---- */
+
+/* Schema 3 as released (migrations 1 to 3), frozen: what a database
+ * made before proxied devices holds. */
+static const char schema3[] =
+	"CREATE TABLE user ( id INTEGER PRIMARY KEY AUTOINCREMENT, "
+	"name TEXT NOT NULL UNIQUE, pwhash TEXT NOT NULL, role "
+	"INTEGER NOT NULL, created INTEGER NOT NULL, disabled INTEGER "
+	"NOT NULL DEFAULT 0);"
+	"CREATE TABLE session ( token_hash BLOB PRIMARY KEY, user_id "
+	"INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE, csrf "
+	"TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT "
+	"NULL, last_used INTEGER NOT NULL, peer TEXT) WITHOUT ROWID;"
+	"CREATE INDEX session_user ON session(user_id);"
+	"CREATE TABLE device ( id INTEGER PRIMARY KEY AUTOINCREMENT, "
+	"agent_id INTEGER, name TEXT NOT NULL, hostname TEXT NOT "
+	"NULL, os TEXT NOT NULL DEFAULT '', machine_id TEXT, "
+	"agent_version TEXT, ips TEXT NOT NULL DEFAULT '[]', macs "
+	"TEXT NOT NULL DEFAULT '[]', poll_period INTEGER, cred_hash "
+	"BLOB, created INTEGER NOT NULL, last_seen INTEGER, online "
+	"INTEGER NOT NULL DEFAULT 1, clone_of INTEGER, peer TEXT);"
+	"CREATE INDEX device_machine ON device(machine_id);"
+	"CREATE INDEX device_agent ON device(agent_id);"
+	"CREATE TABLE grp ( id INTEGER PRIMARY KEY AUTOINCREMENT, "
+	"name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
+	"CREATE TABLE grp_device ( grp INTEGER NOT NULL REFERENCES "
+	"grp(id) ON DELETE CASCADE, device INTEGER NOT NULL "
+	"REFERENCES device(id) ON DELETE CASCADE, PRIMARY KEY (grp, "
+	"device)) WITHOUT ROWID;"
+	"CREATE INDEX grp_device_device ON grp_device(device);"
+	"CREATE TABLE policy ( grp INTEGER PRIMARY KEY REFERENCES "
+	"grp(id) ON DELETE CASCADE, doc TEXT NOT NULL, version "
+	"INTEGER NOT NULL);"
+	"CREATE TABLE event ( id INTEGER PRIMARY KEY AUTOINCREMENT, "
+	"device INTEGER NOT NULL REFERENCES device(id) ON DELETE "
+	"CASCADE, seq INTEGER, time_ns INTEGER NOT NULL, received "
+	"INTEGER NOT NULL, type INTEGER NOT NULL, origin INTEGER NOT "
+	"NULL, kind INTEGER, path BLOB, changed INTEGER, old BLOB, "
+	"new BLOB, same INTEGER, message TEXT, diff TEXT, "
+	"diff_truncated INTEGER, state INTEGER, ack_by TEXT, ack_at "
+	"INTEGER, comment TEXT, accepted_by TEXT, accepted_at "
+	"INTEGER);"
+	"CREATE UNIQUE INDEX event_seq ON event(device, seq);"
+	"CREATE INDEX event_device ON event(device);"
+	"CREATE INDEX event_received ON event(received);"
+	"CREATE TABLE hub_baseline ( device INTEGER NOT NULL "
+	"REFERENCES device(id) ON DELETE CASCADE, kind INTEGER NOT "
+	"NULL, path BLOB NOT NULL, attrs BLOB NOT NULL, event "
+	"INTEGER, accepted_at INTEGER, PRIMARY KEY (device, kind, "
+	"path)) WITHOUT ROWID;"
+	"CREATE TABLE audit ( id INTEGER PRIMARY KEY, time INTEGER "
+	"NOT NULL, user TEXT, peer TEXT, action TEXT NOT NULL, target "
+	"TEXT, detail TEXT);"
+	"CREATE TABLE setting ( key TEXT PRIMARY KEY, value TEXT NOT "
+	"NULL) WITHOUT ROWID;"
+	"CREATE TABLE event_rollup ( hour INTEGER NOT NULL, device "
+	"INTEGER NOT NULL, type INTEGER NOT NULL, n INTEGER NOT NULL, "
+	"PRIMARY KEY (hour, device, type)) WITHOUT ROWID;"
+	"INSERT INTO event_rollup(hour, device, type, n) SELECT "
+	"received / 3600, device, type, count(*) FROM event GROUP BY "
+	"1, 2, 3;"
+	"CREATE TRIGGER event_rollup_remove AFTER DELETE ON event "
+	"BEGIN UPDATE event_rollup SET n = n - 1 WHERE hour = "
+	"old.received / 3600 AND device = old.device AND type = "
+	"old.type; DELETE FROM event_rollup WHERE hour = old.received "
+	"/ 3600 AND device = old.device AND type = old.type AND n <= "
+	"0; END;"
+	"CREATE INDEX event_notice ON event(type, device) WHERE type "
+	">= 10;"
+	"CREATE INDEX event_state ON event(state) WHERE state IS NOT "
+	"NULL;"
+	"PRAGMA user_version = 3;"
+	"PRAGMA application_id = 1447512130;";
+
+/* The "proxied" object of a device (borrowed from d). */
+static const json_t *
+proxied_of(const json_t *d)
+{
+	const json_t *p = json_object_get(d, "proxied");
+
+	assert_true(json_is_object(p));
+	return p;
+}
+
+static int64_t
+make_credential(struct fixture *f, const char *name)
+{
+	static const unsigned char box[] = "sealed, not plaintext";
+	int64_t id;
+
+	OK(OPS(f)->credential_create(f->s, name, "netops", box, sizeof(box),
+	    1000, &id, err, sizeof(err)));
+	return id;
+}
+
+/* A network device over SSH on port 22, collected every 60 s. */
+static void
+proxied_in(struct hs_proxied *in, const char *name, int64_t cred,
+    int64_t proxy)
+{
+	memset(in, 0, sizeof(*in));
+	in->name = name;
+	in->ptype = HS_PT_NETWORK;
+	in->host = "192.0.2.10";
+	in->port = 22;
+	in->protocol = 1;
+	in->profile = "ios";
+	in->credential_id = cred;
+	in->proxy_id = proxy;
+	in->schedule = 60;
+	in->legacy_ssh = 0;
+}
+
+static int64_t
+make_proxied(struct fixture *f, const char *name, int64_t cred,
+    int64_t proxy)
+{
+	struct hs_proxied in;
+	int64_t id;
+
+	proxied_in(&in, name, cred, proxy);
+	OK(OPS(f)->proxied_create(f->s, &in, 0, &id, err, sizeof(err)));
+	return id;
+}
+
+/* An update that keeps everything. */
+static void
+proxied_keep(struct hs_proxied *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->ptype = HS_KEEP;
+	in->port = HS_KEEP;
+	in->protocol = HS_KEEP;
+	in->credential_id = HS_KEEP;
+	in->proxy_id = HS_KEEP;
+	in->schedule = HS_KEEP;
+	in->legacy_ssh = HS_KEEP;
+}
+
+static void
+test_proxied_migration(void **state)
+{
+	struct fixture *f = *state;
+	struct hub_store *s;
+	json_t *d, *a;
+	int64_t proxy;
+
+	/* A database of schema 3 with a device and an event in it. */
+	hub_store_close(f->s);
+	f->s = NULL;
+	remove_db(f->path);
+	exec_sql(f->path, schema3);
+	exec_sql(f->path, "INSERT INTO device(id, agent_id, name, hostname,"
+	    " created, last_seen) VALUES(7, 7, 'old', 'old', 100, 100);"
+	    "INSERT INTO event(device, seq, time_ns, received, type, origin,"
+	    " message) VALUES(7, 1, 1, 100, 12, 0, 'before');"
+	    "INSERT INTO event_rollup VALUES(0, 7, 12, 1);");
+	if (hub_store_open(f->path, &s, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
+	f->s = s;
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+	OK(OPS(f)->device_get(f->s, 7, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "kind"), "agent");
+	assert_null(json_object_get(d, "proxied"));
+	assert_string_equal(jstr(d, "name"), "old");
+	json_decref(d);
+	assert_int_equal(count_events(f), 1);
+	/* The old device can be a proxy at once. */
+	proxy = 7;
+	make_proxied(f, "r1", make_credential(f, "c"), proxy);
+	assert_int_equal(OPS(f)->device_owned(f->s, 7, 8), 0);
+	/* Opened again: nothing to migrate, nothing lost. */
+	hub_store_close(f->s);
+	if (hub_store_open(f->path, &f->s, err, sizeof(err)) != 0)
+		fail_msg("reopen: %s", err);
+	OK(OPS(f)->proxied_for_proxy(f->s, 7, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 1);
+	json_decref(a);
+}
+
+static void
+test_credentials(void **state)
+{
+	struct fixture *f = *state;
+	static const unsigned char box2[] = { 0, 1, 2, 3, 250 };
+	unsigned char *box = NULL;
+	size_t boxlen = 0;
+	json_t *o, *a;
+	int64_t cred, cred2, agent, dev;
+
+	cred = make_credential(f, "core-routers");
+	assert_int_equal(OPS(f)->credential_create(f->s, "core-routers", "x",
+	    box2, sizeof(box2), 0, &cred2, err, sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, "already taken"));
+	assert_int_equal(OPS(f)->credential_create(f->s, "empty", "x", NULL,
+	    0, 0, &cred2, err, sizeof(err)), VG_ERR_INVAL);
+	cred2 = make_credential(f, "switches");
+
+	OK(OPS(f)->credential_get(f->s, cred, &o, &box, &boxlen, err,
+	    sizeof(err)));
+	assert_string_equal(jstr(o, "name"), "core-routers");
+	assert_string_equal(jstr(o, "username"), "netops");
+	assert_int_equal(jint(o, "created"), 1000);
+	assert_int_equal(jint(o, "devices"), 0);
+	assert_null(json_object_get(o, "box"));
+	assert_int_equal(boxlen, 22);
+	assert_memory_equal(box, "sealed, not plaintext", 22);
+	free(box);
+	json_decref(o);
+
+	/* A new box and user name, the name kept. */
+	OK(OPS(f)->credential_update(f->s, cred, NULL, "admin", box2,
+	    sizeof(box2), 2000, err, sizeof(err)));
+	OK(OPS(f)->credential_get(f->s, cred, &o, &box, &boxlen, err,
+	    sizeof(err)));
+	assert_string_equal(jstr(o, "name"), "core-routers");
+	assert_string_equal(jstr(o, "username"), "admin");
+	assert_int_equal(jint(o, "updated"), 2000);
+	assert_int_equal(boxlen, sizeof(box2));
+	assert_memory_equal(box, box2, sizeof(box2));
+	free(box);
+	json_decref(o);
+	assert_int_equal(OPS(f)->credential_update(f->s, cred, "switches",
+	    NULL, NULL, 0, 0, err, sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->credential_update(f->s, 999, "x", NULL,
+	    NULL, 0, 0, err, sizeof(err)), VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->credential_get(f->s, 999, &o, NULL, NULL,
+	    err, sizeof(err)), VG_ERR_NOTFOUND);
+
+	/* In use: refused, naming the count. */
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	dev = make_proxied(f, "r1", cred, agent);
+	make_proxied(f, "r2", cred, agent);
+	OK(OPS(f)->credential_list(f->s, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(jint(json_array_get(a, 0), "devices"), 2);
+	assert_int_equal(jint(json_array_get(a, 1), "devices"), 0);
+	json_decref(a);
+	assert_int_equal(OPS(f)->credential_delete(f->s, cred, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_string_equal(err, "credential core-routers is used by 2 "
+	    "devices");
+	OK(OPS(f)->device_delete(f->s, dev, err, sizeof(err)));
+	assert_int_equal(OPS(f)->credential_delete(f->s, cred, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_string_equal(err, "credential core-routers is used by 1 "
+	    "device");
+	OK(OPS(f)->credential_delete(f->s, cred2, err, sizeof(err)));
+	assert_int_equal(OPS(f)->credential_delete(f->s, cred2, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	OK(OPS(f)->credential_list(f->s, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 1);
+	json_decref(a);
+}
+
+static void
+test_proxied_devices(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_proxied in;
+	json_t *d, *a;
+	const json_t *p;
+	int64_t cred, agent, agent2, dev, dev2, id;
+
+	cred = make_credential(f, "c");
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	agent2 = reg(f, "web01", "m-w", "[]", NULL);
+	proxied_in(&in, "core-sw1", cred, agent);
+	in.legacy_ssh = 1;
+	OK(OPS(f)->proxied_create(f->s, &in, 5000, &dev, err, sizeof(err)));
+
+	OK(OPS(f)->device_get(f->s, dev, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "kind"), "proxied");
+	assert_string_equal(jstr(d, "name"), "core-sw1");
+	assert_string_equal(jstr(d, "hostname"), "192.0.2.10");
+	assert_int_equal(jint(d, "agent_id"), agent);
+	assert_int_equal(jint(d, "created"), 5000);
+	assert_int_equal(jint(d, "poll_period"), 60);
+	assert_true(json_is_false(json_object_get(d, "online")));
+	p = proxied_of(d);
+	assert_string_equal(jstr(p, "type"), "network");
+	assert_string_equal(jstr(p, "host"), "192.0.2.10");
+	assert_int_equal(jint(p, "port"), 22);
+	assert_string_equal(jstr(p, "protocol"), "ssh");
+	assert_string_equal(jstr(p, "profile"), "ios");
+	assert_int_equal(jint(p, "credential_id"), cred);
+	assert_string_equal(jstr(p, "credential"), "c");
+	assert_int_equal(jint(p, "proxy_id"), agent);
+	assert_string_equal(jstr(p, "proxy"), "proxy01");
+	assert_int_equal(jint(p, "schedule"), 60);
+	assert_true(json_is_true(json_object_get(p, "legacy_ssh")));
+	assert_true(json_is_null(json_object_get(p, "host_key")));
+	assert_string_equal(jstr(p, "host_key_state"), "unknown");
+	assert_true(json_is_null(json_object_get(p, "last_collect")));
+	assert_true(json_is_null(json_object_get(p, "last_error")));
+	assert_int_equal(jint(p, "config_version"), 0);
+	json_decref(d);
+
+	/* What is refused. */
+	proxied_in(&in, "x", cred, dev);
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, "is a proxied device"));
+	proxied_in(&in, "x", cred, 999);
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_in(&in, "x", 999, agent);
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_string_equal(err, "no credential 999");
+	proxied_in(&in, "x", cred, agent);
+	in.ptype = HS_PT_LINUX;
+	in.protocol = 2;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_in(&in, "x", cred, agent);
+	in.profile = NULL;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_in(&in, "x", cred, agent);
+	in.port = 70000;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_in(&in, "x", cred, agent);
+	in.host = "a b";
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+
+	/* A linux device over SSH needs no profile. */
+	proxied_in(&in, "db01", cred, agent);
+	in.ptype = HS_PT_LINUX;
+	in.profile = NULL;
+	OK(OPS(f)->proxied_create(f->s, &in, 0, &dev2, err, sizeof(err)));
+
+	/* Updates: given fields only; agents' devices refused. */
+	proxied_keep(&in);
+	in.name = "core-sw1b";
+	in.schedule = 3600;
+	in.legacy_ssh = 0;
+	in.proxy_id = agent2;
+	OK(OPS(f)->proxied_update(f->s, dev, &in, err, sizeof(err)));
+	OK(OPS(f)->device_get(f->s, dev, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "name"), "core-sw1b");
+	assert_int_equal(jint(d, "poll_period"), 3600);
+	assert_int_equal(jint(d, "agent_id"), agent2);
+	p = proxied_of(d);
+	assert_string_equal(jstr(p, "host"), "192.0.2.10");
+	assert_string_equal(jstr(p, "profile"), "ios");
+	assert_false(json_is_true(json_object_get(p, "legacy_ssh")));
+	assert_int_equal(jint(p, "proxy_id"), agent2);
+	json_decref(d);
+	proxied_keep(&in);
+	in.name = "x";
+	assert_int_equal(OPS(f)->proxied_update(f->s, agent, &in, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->proxied_update(f->s, 999, &in, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	proxied_keep(&in);
+	in.proxy_id = dev2;
+	assert_int_equal(OPS(f)->proxied_update(f->s, dev, &in, err,
+	    sizeof(err)), VG_ERR_INVAL);
+
+	/* Ownership: the proxy's own device id, as device_owned() takes
+	 * an agent's id. */
+	assert_int_equal(OPS(f)->device_owned(f->s, agent2, dev), 0);
+	assert_int_equal(OPS(f)->device_owned(f->s, agent, dev),
+	    VG_ERR_PERM);
+	assert_int_equal(OPS(f)->device_owned(f->s, agent, dev2), 0);
+	assert_int_equal(OPS(f)->proxied_owned(f->s, agent2, dev), 0);
+	assert_int_equal(OPS(f)->proxied_owned(f->s, agent, dev),
+	    VG_ERR_PERM);
+	assert_int_equal(OPS(f)->proxied_owned(f->s, agent, agent),
+	    VG_ERR_PERM);
+	assert_int_equal(OPS(f)->proxied_owned(f->s, agent, 999),
+	    VG_ERR_NOTFOUND);
+	/* A proxied device is no agent: it cannot authenticate. */
+	assert_int_equal(OPS(f)->agent_auth(f->s, dev, &d, err, sizeof(err)),
+	    VG_ERR_NOTFOUND);
+
+	/* The kind filter. */
+	{
+		struct hs_device_filter flt;
+
+		memset(&flt, 0, sizeof(flt));
+		flt.kind = 1;
+		OK(OPS(f)->device_list(f->s, &flt, &a, err, sizeof(err)));
+		assert_int_equal(json_array_size(a), 2);
+		assert_string_equal(jstr(json_array_get(a, 0), "kind"),
+		    "agent");
+		json_decref(a);
+		flt.kind = 2;
+		OK(OPS(f)->device_list(f->s, &flt, &a, err, sizeof(err)));
+		assert_int_equal(json_array_size(a), 2);
+		assert_int_equal(jint(json_array_get(a, 0), "id"), dev);
+		assert_non_null(json_object_get(json_array_get(a, 1),
+		    "proxied"));
+		json_decref(a);
+		flt.kind = 0;
+		OK(OPS(f)->device_list(f->s, &flt, &a, err, sizeof(err)));
+		assert_int_equal(json_array_size(a), 4);
+		json_decref(a);
+		flt.kind = 3;
+		assert_int_equal(OPS(f)->device_list(f->s, &flt, &a, err,
+		    sizeof(err)), VG_ERR_INVAL);
+	}
+}
+
+static void
+test_proxied_for_proxy(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_proxied in;
+	json_t *a, *o;
+	int64_t cred, agent, agent2, d1, d2, d3;
+
+	cred = make_credential(f, "c");
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	agent2 = reg(f, "proxy02", "m-q", "[]", NULL);
+	d1 = make_proxied(f, "r1", cred, agent);
+	d2 = make_proxied(f, "r2", cred, agent2);
+	proxied_in(&in, "db1", cred, agent);
+	in.ptype = HS_PT_LINUX;
+	in.profile = NULL;
+	in.port = 2222;
+	OK(OPS(f)->proxied_create(f->s, &in, 0, &d3, err, sizeof(err)));
+
+	OK(OPS(f)->proxied_for_proxy(f->s, agent, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 2);
+	o = json_array_get(a, 0);
+	assert_int_equal(jint(o, "id"), d1);
+	assert_string_equal(jstr(o, "name"), "r1");
+	assert_string_equal(jstr(o, "type"), "network");
+	assert_string_equal(jstr(o, "host"), "192.0.2.10");
+	assert_int_equal(jint(o, "port"), 22);
+	assert_string_equal(jstr(o, "protocol"), "ssh");
+	assert_string_equal(jstr(o, "profile"), "ios");
+	assert_int_equal(jint(o, "schedule"), 60);
+	assert_true(json_is_false(json_object_get(o, "legacy_ssh")));
+	assert_true(json_is_null(json_object_get(o, "host_key")));
+	assert_true(json_is_true(json_object_get(o, "collect")));
+	assert_true(json_is_null(json_object_get(o, "config_sha256")));
+	assert_int_equal(jint(o, "credential_id"), cred);
+	assert_int_equal(jint(o, "credential_updated"), 1000);
+	o = json_array_get(a, 1);
+	assert_int_equal(jint(o, "id"), d3);
+	assert_string_equal(jstr(o, "type"), "linux");
+	assert_int_equal(jint(o, "port"), 2222);
+	assert_true(json_is_null(json_object_get(o, "profile")));
+	json_decref(a);
+
+	OK(OPS(f)->proxied_for_proxy(f->s, agent2, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 1);
+	assert_int_equal(jint(json_array_get(a, 0), "id"), d2);
+	json_decref(a);
+	/* A device that proxies nothing gets an empty list. */
+	OK(OPS(f)->proxied_for_proxy(f->s, d1, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+
+	/* A new secret shows in credential_updated. */
+	OK(OPS(f)->credential_update(f->s, cred, NULL, NULL,
+	    (const unsigned char *)"new", 3, 3000, err, sizeof(err)));
+	OK(OPS(f)->proxied_for_proxy(f->s, agent2, &a, err, sizeof(err)));
+	assert_int_equal(jint(json_array_get(a, 0), "credential_updated"),
+	    3000);
+	json_decref(a);
+}
+
+/* A result at time t (ok when config is not NULL or sha is given). */
+struct res {
+	struct hs_result r;
+	struct hs_result_out o;
+};
+
+static void
+res_ok(struct res *x, const char *key, const char *config,
+    const char *sha, int64_t t)
+{
+	memset(x, 0, sizeof(*x));
+	x->r.status = 0;
+	x->r.time = t;
+	x->r.now = t;
+	x->r.host_key = key;
+	x->r.config = config;
+	x->r.config_len = config ? strlen(config) : 0;
+	x->r.significant = config;
+	x->r.significant_len = x->r.config_len;
+	x->r.sha256 = sha;
+	x->r.lines = 3;
+}
+
+static void
+res_error(struct res *x, const char *key, const char *msg, int64_t t)
+{
+	memset(x, 0, sizeof(*x));
+	x->r.status = 1;
+	x->r.time = t;
+	x->r.now = t;
+	x->r.host_key = key;
+	x->r.code = "auth";
+	x->r.message = msg;
+}
+
+static int
+send_result(struct fixture *f, int64_t dev, struct res *x)
+{
+	return OPS(f)->proxied_result(f->s, dev, &x->r, &x->o, err,
+	    sizeof(err));
+}
+
+/* The event's message (a new reference to the event). */
+static json_t *
+event_of(struct fixture *f, int64_t id)
+{
+	json_t *e;
+
+	assert_true(id > 0);
+	OK(OPS(f)->event_get(f->s, id, &e, err, sizeof(err)));
+	return e;
+}
+
+/* The "proxied" object's string k of a device. */
+static void
+assert_proxied_str(struct fixture *f, int64_t dev, const char *k,
+    const char *want)
+{
+	json_t *d, *v;
+
+	OK(OPS(f)->device_get(f->s, dev, &d, err, sizeof(err)));
+	v = json_object_get(proxied_of(d), k);
+	if (want == NULL)
+		assert_true(json_is_null(v));
+	else
+		assert_string_equal(json_string_value(v), want);
+	json_decref(d);
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SHA_C "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+
+static void
+test_proxied_configs(void **state)
+{
+	struct fixture *f = *state;
+	const char *cfg1 = "hostname r1\ninterface Gi0/1\n description up\n";
+	const char *cfg2 = "hostname r1\ninterface Gi0/1\n description down\n";
+	struct res x;
+	json_t *e, *a, *o;
+	int64_t agent, dev, t = 1764000000;
+	int count;
+
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	dev = make_proxied(f, "r1", make_credential(f, "c"), agent);
+
+	/* The first version is the baseline: stored, no change event. */
+	res_ok(&x, "SHA256:key1", cfg1, SHA_A, t);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.version, 1);
+	assert_int_equal(x.o.changed, 1);
+	assert_int_equal(x.o.event_id, 0);
+	assert_int_equal(x.o.host_key_state, HS_HK_TRUSTED);
+	assert_int_equal(count_type(f, dev, HS_EV_CHANGED), 0);
+	/* Collected: online, with its event, like a poll. */
+	assert_int_equal(device_int(f, dev, "online"), 1);
+	assert_int_equal(device_int(f, dev, "last_seen"), t);
+	assert_int_equal(count_type(f, dev, HS_EV_ONLINE), 1);
+	assert_proxied_str(f, dev, "host_key", "SHA256:key1");
+	assert_proxied_str(f, dev, "host_key_state", "trusted");
+
+	/* The same configuration: nothing new. */
+	res_ok(&x, "SHA256:key1", NULL, SHA_A, t + 60);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.version, 1);
+	assert_int_equal(x.o.changed, 0);
+	assert_int_equal(x.o.event_id, 0);
+	assert_int_equal(x.o.config_required, 0);
+
+	/* Another sha256 without its configuration: asked for, nothing
+	 * stored. */
+	res_ok(&x, "SHA256:key1", NULL, SHA_B, t + 120);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.config_required, 1);
+	assert_int_equal(x.o.changed, 0);
+	assert_int_equal(x.o.version, 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+	    "device_config"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT last_collect FROM device "
+	    "WHERE kind = 1"), t + 60);
+
+	/* With it: version 2 and a change event with the diff. */
+	res_ok(&x, "SHA256:key1", cfg2, SHA_B, t + 180);
+	x.r.lines = 4;
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.version, 2);
+	assert_int_equal(x.o.changed, 1);
+	e = event_of(f, x.o.event_id);
+	assert_string_equal(jstr(e, "type"), "changed");
+	assert_string_equal(jstr(e, "kind"), "devconfig");
+	assert_string_equal(jstr(e, "path"), "config");
+	assert_int_equal(jint(e, "device_id"), dev);
+	assert_non_null(strstr(jstr(e, "diff"), "- description up\n"));
+	assert_non_null(strstr(jstr(e, "diff"), "+ description down\n"));
+	assert_non_null(strstr(jstr(e, "diff"), "--- version 1\n"));
+	o = json_object_get(json_object_get(e, "old"), "props");
+	assert_string_equal(jstr(o, "version"), "1");
+	assert_string_equal(jstr(o, "sha256"), SHA_A);
+	assert_string_equal(jstr(o, "lines"), "3");
+	o = json_object_get(json_object_get(e, "new"), "props");
+	assert_string_equal(jstr(o, "version"), "2");
+	assert_string_equal(jstr(o, "sha256"), SHA_B);
+	assert_string_equal(jstr(o, "lines"), "4");
+	json_decref(e);
+	assert_int_equal(count_type(f, dev, HS_EV_CHANGED), 1);
+
+	/* Upper-case hex is the same digest. */
+	res_ok(&x, "SHA256:key1", cfg1, SHA_C, t + 190);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.version, 3);
+	res_ok(&x, "SHA256:key1", NULL,
+	    "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+	    t + 200);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.changed, 0);
+	res_ok(&x, NULL, NULL, "xyz", t + 200);
+	assert_int_equal(send_result(f, dev, &x), VG_ERR_INVAL);
+
+	/* The versions, newest first, and one of them whole. */
+	OK(OPS(f)->config_list(f->s, dev, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 3);
+	assert_int_equal(jint(json_array_get(a, 0), "version"), 3);
+	o = json_array_get(a, 2);
+	assert_int_equal(jint(o, "version"), 1);
+	assert_int_equal(jint(o, "time"), t);
+	assert_string_equal(jstr(o, "sha256"), SHA_A);
+	assert_int_equal(jint(o, "lines"), 3);
+	assert_int_equal(jint(o, "bytes"), (int64_t)strlen(cfg1));
+	json_decref(a);
+	OK(OPS(f)->config_get(f->s, dev, 2, &o, err, sizeof(err)));
+	assert_int_equal(jint(o, "version"), 2);
+	assert_string_equal(jstr(o, "text"), cfg2);
+	assert_string_equal(jstr(o, "significant"), cfg2);
+	assert_int_equal(jint(o, "lines"), 4);
+	json_decref(o);
+	assert_int_equal(OPS(f)->config_get(f->s, dev, 9, &o, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	assert_int_equal(OPS(f)->config_list(f->s, 999, &a, err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+	OK(OPS(f)->config_list(f->s, agent, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 0);
+	json_decref(a);
+
+	/* Offline detection by the schedule (60 s), as for polls. */
+	OK(OPS(f)->devices_mark_offline(f->s, t + 200 + 60 + 30 + 1, 0, 300,
+	    30, &count, err, sizeof(err)));
+	assert_int_equal(device_int(f, dev, "online"), 0);
+	res_ok(&x, "SHA256:key1", NULL, SHA_C, t + 400);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(device_int(f, dev, "online"), 1);
+	assert_int_equal(count_type(f, dev, HS_EV_ONLINE), 2);
+
+	/* A result for an agent's own device is refused. */
+	res_ok(&x, NULL, NULL, NULL, t);
+	assert_int_equal(send_result(f, agent, &x), VG_ERR_INVAL);
+	assert_int_equal(send_result(f, 999, &x), VG_ERR_NOTFOUND);
+}
+
+/* Every event of the device, summaries newest first. */
+static json_t *
+all_events(struct fixture *f, int64_t dev)
+{
+	struct hs_event_filter flt;
+
+	memset(&flt, 0, sizeof(flt));
+	flt.device_id = dev;
+	return query(f, &flt);
+}
+
+static void
+test_proxied_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct res x;
+	json_t *e, *a;
+	int64_t agent, dev, t = 1764000000;
+	size_t i;
+
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	dev = make_proxied(f, "r1", make_credential(f, "c"), agent);
+	res_ok(&x, NULL, "a\n", SHA_A, t);
+	OK(send_result(f, dev, &x));
+
+	/* An error: said once, however often it repeats. */
+	res_error(&x, NULL, "authentication failed", t + 60);
+	OK(send_result(f, dev, &x));
+	e = event_of(f, x.o.event_id);
+	assert_string_equal(jstr(e, "type"), "agent");
+	assert_string_equal(jstr(e, "message"),
+	    "collection_error: authentication failed");
+	json_decref(e);
+	assert_proxied_str(f, dev, "last_error", "authentication failed");
+	res_error(&x, NULL, "authentication failed", t + 120);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.event_id, 0);
+	assert_int_equal(count_type(f, dev, HS_EV_AGENT), 1);
+	/* The same kind of failure with other words is not (a cut-off
+	 * device names the last line it saw), but the text is kept. */
+	res_error(&x, NULL, "authentication failed for admin", t + 150);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.event_id, 0);
+	assert_int_equal(count_type(f, dev, HS_EV_AGENT), 1);
+	assert_proxied_str(f, dev, "last_error",
+	    "authentication failed for admin");
+	/* Another kind of error is news. */
+	res_error(&x, NULL, "connection timed out", t + 180);
+	x.r.code = "timeout";
+	OK(send_result(f, dev, &x));
+	assert_true(x.o.event_id > 0);
+	assert_int_equal(count_type(f, dev, HS_EV_AGENT), 2);
+	/* No error is ever a poll: last_collect stays the good one. */
+	assert_int_equal(sql_int(f->path, "SELECT last_collect FROM device "
+	    "WHERE kind = 1"), t);
+	/* Working again: said once. */
+	res_ok(&x, NULL, NULL, SHA_A, t + 240);
+	OK(send_result(f, dev, &x));
+	e = event_of(f, x.o.event_id);
+	assert_string_equal(jstr(e, "message"),
+	    "collection_ok: collection works again");
+	json_decref(e);
+	assert_proxied_str(f, dev, "last_error", NULL);
+	res_ok(&x, NULL, NULL, SHA_A, t + 300);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.event_id, 0);
+	assert_int_equal(count_type(f, dev, HS_EV_AGENT), 3);
+
+	/* The hub's own events take no seq (the proxy numbers a Linux
+	 * device's events: a number taken here could make one of those look
+	 * re-sent), and the rollup counts them all. */
+	a = all_events(f, dev);
+	for (i = 0; i < json_array_size(a); i++)
+		assert_true(json_is_null(json_object_get(json_array_get(a, i),
+		    "seq")));
+	assert_true(json_array_size(a) >= 3);
+	json_decref(a);
+	assert_int_equal(sql_int(f->path, "SELECT coalesce(sum(n), 0) FROM "
+	    "event_rollup WHERE device = 2"), sql_int(f->path,
+	    "SELECT count(*) FROM event WHERE device = 2"));
+	assert_int_equal(dev, 2);
+}
+
+static void
+test_proxied_host_key(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_proxied in;
+	struct res x;
+	json_t *e, *a, *o;
+	int64_t agent, dev, t = 1764000000;
+
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	dev = make_proxied(f, "r1", make_credential(f, "c"), agent);
+	/* Trust on first use, even from a failed login. */
+	res_error(&x, "SHA256:first", "authentication failed", t);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.host_key_state, HS_HK_TRUSTED);
+	assert_proxied_str(f, dev, "host_key", "SHA256:first");
+	res_ok(&x, "SHA256:first", "a\n", SHA_A, t + 10);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.version, 1);
+
+	/* Another key: alert, result dropped, collection stopped. */
+	res_ok(&x, "SHA256:second", "b\n", SHA_B, t + 20);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.host_key_state, HS_HK_CHANGED);
+	assert_int_equal(x.o.changed, 0);
+	assert_int_equal(x.o.version, 1);
+	e = event_of(f, x.o.event_id);
+	assert_string_equal(jstr(e, "message"), "hostkey_changed: host key "
+	    "of 192.0.2.10:22 changed from SHA256:first to SHA256:second; "
+	    "collection stopped until an administrator trusts the new key");
+	json_decref(e);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+	    "device_config"), 1);
+	assert_proxied_str(f, dev, "host_key", "SHA256:first");
+	assert_proxied_str(f, dev, "host_key_state", "changed");
+	assert_proxied_str(f, dev, "host_key_offered", "SHA256:second");
+	OK(OPS(f)->proxied_for_proxy(f->s, agent, &a, err, sizeof(err)));
+	o = json_array_get(a, 0);
+	assert_true(json_is_false(json_object_get(o, "collect")));
+	assert_string_equal(jstr(o, "host_key"), "SHA256:first");
+	json_decref(a);
+	/* The proxy says so again (hostkey_changed): no second alert. */
+	memset(&x, 0, sizeof(x));
+	x.r.status = 2;
+	x.r.host_key = "SHA256:second";
+	x.r.now = t + 30;
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.event_id, 0);
+	assert_int_equal(x.o.host_key_state, HS_HK_CHANGED);
+	/* The error, its end and the alert. */
+	assert_int_equal(count_type(f, dev, HS_EV_AGENT), 3);
+	x.r.host_key = NULL;
+	assert_int_equal(send_result(f, dev, &x), VG_ERR_INVAL);
+
+	/* Trusted by an administrator: collection resumes. */
+	OK(OPS(f)->host_key_set(f->s, dev, "trust", err, sizeof(err)));
+	assert_proxied_str(f, dev, "host_key", "SHA256:second");
+	assert_proxied_str(f, dev, "host_key_state", "trusted");
+	assert_proxied_str(f, dev, "host_key_offered", NULL);
+	assert_int_equal(OPS(f)->host_key_set(f->s, dev, "trust", err,
+	    sizeof(err)), VG_ERR_INVAL);
+	res_ok(&x, "SHA256:second", "b\n", SHA_B, t + 40);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.version, 2);
+	assert_true(x.o.event_id > 0);
+
+	/* Forgotten: the next key is trusted on first use. */
+	OK(OPS(f)->host_key_set(f->s, dev, "forget", err, sizeof(err)));
+	assert_proxied_str(f, dev, "host_key", NULL);
+	assert_proxied_str(f, dev, "host_key_state", "unknown");
+	res_ok(&x, "SHA256:third", NULL, SHA_B, t + 50);
+	OK(send_result(f, dev, &x));
+	assert_int_equal(x.o.host_key_state, HS_HK_TRUSTED);
+	assert_proxied_str(f, dev, "host_key", "SHA256:third");
+
+	/* Another address forgets the key too; the name alone does not. */
+	proxied_keep(&in);
+	in.name = "r1-renamed";
+	OK(OPS(f)->proxied_update(f->s, dev, &in, err, sizeof(err)));
+	assert_proxied_str(f, dev, "host_key", "SHA256:third");
+	proxied_keep(&in);
+	in.port = 2222;
+	OK(OPS(f)->proxied_update(f->s, dev, &in, err, sizeof(err)));
+	assert_proxied_str(f, dev, "host_key", NULL);
+	assert_proxied_str(f, dev, "host_key_state", "unknown");
+
+	assert_int_equal(OPS(f)->host_key_set(f->s, dev, "drop", err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->host_key_set(f->s, agent, "forget", err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_int_equal(OPS(f)->host_key_set(f->s, 999, "forget", err,
+	    sizeof(err)), VG_ERR_NOTFOUND);
+}
+
+static void
+test_proxied_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct res x;
+	int64_t agent, dev, dev2, cred;
+
+	cred = make_credential(f, "c");
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	dev = make_proxied(f, "r1", cred, agent);
+	dev2 = make_proxied(f, "r2", cred, agent);
+	res_ok(&x, NULL, "a\n", SHA_A, 1764000000);
+	OK(send_result(f, dev, &x));
+	res_ok(&x, NULL, "b\n", SHA_B, 1764000060);
+	OK(send_result(f, dev, &x));
+
+	/* A proxy with devices to collect stays. */
+	assert_int_equal(OPS(f)->device_delete(f->s, agent, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, "proxy of 2 proxied devices"));
+	assert_int_equal(device_int(f, agent, "id"), agent);
+
+	/* A proxied device goes with its versions and events. */
+	OK(OPS(f)->device_delete(f->s, dev, err, sizeof(err)));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+	    "device_config"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM event "
+	    "WHERE device = 2"), 0);
+	assert_int_equal(dev, 2);
+	OK(OPS(f)->device_delete(f->s, dev2, err, sizeof(err)));
+	OK(OPS(f)->device_delete(f->s, agent, err, sizeof(err)));
+}
+
 int
 main(void)
 {
@@ -2426,6 +3329,22 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dashboard, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_device_seen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_migration, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_credentials, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_devices, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_for_proxy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_configs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_host_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_delete, setup,
 		    teardown),
 	};
 
