@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <linux/if_packet.h>
 #include <malloc.h>
-#include <math.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,6 +32,7 @@
 #include "collect.h"
 #include "hubdetails.h"
 #include "monitor.h"
+#include "proxied.h"
 #include "queue.h"
 #include "vg_err.h"
 #include "vg_log.h"
@@ -79,6 +79,7 @@ struct agent {
 	struct hc *hc;
 	struct aq *q;
 	struct mon *mon;
+	struct apx *px;               /* the proxy for proxied devices */
 	int lock_fd;
 
 	char *credential;             /* NULL until registered */
@@ -92,6 +93,7 @@ struct agent {
 	int send_small;               /* the hub refused a batch as too large */
 	int saved_nice, saved_ioprio; /* the scan thread's own priorities */
 	char last_error[512];
+	char *proxied_status;         /* as last written to the state */
 
 	/* Shared with the scan thread, under mu. */
 	pthread_mutex_t mu;
@@ -545,6 +547,10 @@ reload_hubdetails(struct agent *a, char *err, size_t errlen)
 	a->hc = hc;
 	if (a->credential != NULL)
 		hc_set_credential(a->hc, a->credential);
+	if (apx_set_hub(a->px, &a->hd, a->credential) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
 	return aq_set(a->q, "hub_url", a->hd.url) == 0 ? 0 : VG_ERR_DB;
 }
 
@@ -603,6 +609,7 @@ do_register(struct agent *a)
 	free(a->credential);
 	if ((a->credential = strdup(cred)) == NULL ||
 	    hc_set_credential(a->hc, a->credential) != 0 ||
+	    apx_set_hub(a->px, &a->hd, a->credential) != 0 ||
 	    aq_set_i64(a->q, "device_id", dev) != 0 ||
 	    (next > 0 && aq_seq_at_least(a->q, next) != 0)) {
 		vg_log(VG_LOG_ERROR, "cannot record the registration in %s",
@@ -751,15 +758,62 @@ judge(struct agent *a, int r, struct hc_answer *ans)
 	return 1;
 }
 
+/* ---- the proxy ---- */
+
+/* A new list of proxied devices from the hub. */
+static void
+proxied_take(struct agent *a, const json_t *list, const char *version)
+{
+	char err[512];
+
+	err[0] = '\0';
+	if (apx_take(a->px, list, version, err, sizeof(err)) != 0)
+		vg_log(VG_LOG_ERROR, "proxied devices: %s", err);
+	else
+		vg_log(VG_LOG_INFO, "proxied devices: %zu (list %.12s)",
+		    json_array_size(list), version);
+}
+
+/* What the proxy does, for `vigil-agent status` (written when it
+ * changed). */
+static void
+proxied_status(struct agent *a)
+{
+	json_t *sum;
+	char *text;
+
+	if ((sum = apx_summary(a->px)) == NULL)
+		return;
+	if (json_integer_value(json_object_get(sum, "devices")) == 0 &&
+	    a->proxied_status == NULL) {
+		json_decref(sum);
+		return;
+	}
+	text = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(sum);
+	if (text == NULL || (a->proxied_status != NULL &&
+	    strcmp(text, a->proxied_status) == 0)) {
+		free(text);
+		return;
+	}
+	if (aq_set(a->q, "proxied", text) != 0) {
+		state_write_failed(a, "the proxy's status");
+		free(text);
+		return;
+	}
+	free(a->proxied_status);
+	a->proxied_status = text;
+}
+
 static int
 do_poll(struct agent *a)
 {
 	struct hc_answer ans;
 	struct aq_stats st;
-	const json_t *pol;
+	const json_t *pol, *plist;
 	json_t *body;
-	const char *ver;
-	char *held = NULL, status[STATUS_MAX + 1];
+	const char *ver, *pver;
+	char *held = NULL, status[STATUS_MAX + 1], pheld[80];
 	json_int_t backoff;
 	int r;
 
@@ -769,8 +823,10 @@ do_poll(struct agent *a)
 	(void)aq_get(a->q, "policy_version", &held);
 	snprintf(status, sizeof(status), "%.255s", a->last_error[0] != '\0' ?
 	    a->last_error : "ok");
-	body = json_pack("{s:s, s:I, s:s}", "policy_version", held != NULL ?
-	    held : "", "queue", (json_int_t)st.events, "status", status);
+	apx_version(a->px, pheld, sizeof(pheld));
+	body = json_pack("{s:s, s:I, s:s, s:s}", "policy_version",
+	    held != NULL ? held : "", "queue", (json_int_t)st.events,
+	    "status", status, "proxied_version", pheld);
 	r = hc_request(a->hc, "agent/poll", body, &ans);
 	json_decref(body);
 	if ((r = judge(a, r, &ans)) != 0)
@@ -790,6 +846,11 @@ do_poll(struct agent *a)
 			vg_log(VG_LOG_ERROR, "cannot store the policy in %s",
 			    a->c->data_dir);
 	}
+	plist = json_object_get(ans.body, "proxied");
+	pver = json_string_value(json_object_get(ans.body, "proxied_version"));
+	if (json_is_array(plist) && pver != NULL && strcmp(pheld, pver) != 0)
+		proxied_take(a, plist, pver);
+	proxied_status(a);
 out:
 	free(held);
 	hc_answer_clear(&ans);
@@ -1192,7 +1253,6 @@ scan_main(void *arg)
 {
 	struct agent *a = arg;
 	struct agent_policy *cur = NULL, *p;
-	struct timespec ts;
 	double next = 0, now, wait;
 	int due;
 
@@ -1223,16 +1283,7 @@ scan_main(void *arg)
 		wait = cur != NULL ? next - vg_now() : SCAN_TICK;
 		if (wait > SCAN_TICK)
 			wait = SCAN_TICK;
-		if (wait < 0)
-			wait = 0;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)wait;
-		ts.tv_nsec += (long)((wait - floor(wait)) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&a->cond, &a->mu, &ts);
+		vg_cond_wait_for(&a->cond, &a->mu, wait);
 	}
 	pthread_mutex_unlock(&a->mu);
 	/* Stop the watcher before the policy it reads goes. */
@@ -1249,6 +1300,7 @@ agent_open(struct agent *a, char *err, size_t errlen)
 {
 	struct aq_limits lim;
 	struct mon_opts mo;
+	struct apx_opts po;
 	struct hc_opts ho;
 	char path[PATH_MAX];
 	int r;
@@ -1265,7 +1317,8 @@ agent_open(struct agent *a, char *err, size_t errlen)
 		return r;
 	aq_set_notify(a->q, agent_wake, a);
 	if (aq_set(a->q, "hub_url", a->hd.url) != 0 ||
-	    aq_set(a->q, "last_error", "") != 0) {
+	    aq_set(a->q, "last_error", "") != 0 ||
+	    aq_set(a->q, "proxied", "") != 0) {
 		snprintf(err, errlen, "cannot write to %s", aq_path(a->q));
 		return VG_ERR_DB;
 	}
@@ -1273,6 +1326,15 @@ agent_open(struct agent *a, char *err, size_t errlen)
 	ho.hd = &a->hd;
 	ho.ca_file = a->c->ca_file;
 	if ((r = hc_new(&ho, &a->hc, err, errlen)) != 0)
+		return r;
+	memset(&po, 0, sizeof(po));
+	po.hd = &a->hd;
+	po.ca_file = a->c->ca_file;
+	po.data_dir = a->c->data_dir;
+	po.profiles_dir = a->c->profiles_dir;
+	po.parallel = a->c->proxy_parallel;
+	po.timeout_s = a->c->proxy_timeout;
+	if ((r = apx_new(&po, &a->px, err, errlen)) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/%s", a->c->data_dir,
 	    AGENT_CREDENTIAL_FILE);
@@ -1287,6 +1349,10 @@ agent_open(struct agent *a, char *err, size_t errlen)
 	}
 	if (a->credential != NULL) {
 		hc_set_credential(a->hc, a->credential);
+		if (apx_set_hub(a->px, &a->hd, a->credential) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return VG_ERR_NOMEM;
+		}
 		a->registered = 1;
 	}
 	if (a->credential == NULL && a->hd.password == NULL) {
@@ -1309,6 +1375,11 @@ agent_open(struct agent *a, char *err, size_t errlen)
 static void
 agent_close(struct agent *a)
 {
+	/* Running collections end first: their results still reach the
+	 * hub while the connection is there. */
+	apx_free(a->px);
+	a->px = NULL;
+	free(a->proxied_status);
 	if (a->scan_started) {
 		pthread_mutex_lock(&a->mu);
 		a->quit = 1;
@@ -1369,6 +1440,10 @@ run_once(struct agent *a)
 	} else {
 		vg_log(VG_LOG_WARN, "no policy yet: nothing to scan");
 	}
+	if (!*a->stop && (r = apx_run_once(a->px, a->stop)) > 0)
+		vg_log(VG_LOG_WARN, "%d proxied devices could not be collected "
+		    "or reported", r);
+	proxied_status(a);
 	if (*a->stop)
 		return EXIT_OK;
 	if (send_all(a) != 0) {

@@ -17,6 +17,7 @@
  *     state.db                    queue and state (queue.h)
  *     baseline.db                 file baseline (monitor.h)
  *     agent.pid                   pid, write-locked while the agent runs
+ *     proxied/                    baselines of proxied Linux hosts
  *
  * Threads: the main thread talks to the hub (register, poll every
  * poll_period, send the queue as soon as it holds events, back-off with
@@ -37,6 +38,9 @@ struct agent_conf {
 	int scan_idle_io;           /* scan_io = idle|best-effort, default idle */
 	uint64_t scan_rate;         /* scan_rate bytes/s, "50M"; 0 none */
 	unsigned debounce_ms;       /* realtime_debounce_ms, default 100 */
+	unsigned proxy_parallel;    /* proxy_parallel 1..256, default 16 */
+	char *profiles_dir;         /* profiles_dir: device profiles */
+	unsigned proxy_timeout;     /* proxy_timeout seconds, default 300 */
 	int log_level;              /* log_level error|warn|info|debug */
 	int once;                   /* --once */
 };
@@ -44,6 +48,10 @@ struct agent_conf {
 #define AGENT_CONF_DEFAULT_PATH "/etc/vigil/agent.conf"
 #define AGENT_HUB_DETAILS_DEFAULT_PATH "/etc/vigil/HubDetails.xml"
 #define AGENT_DATA_DIR_DEFAULT "/var/lib/vigil-agent"
+/* share/vigil/profiles of the install prefix (agent/CMakeLists.txt). */
+#ifndef AGENT_PROFILES_DIR_DEFAULT
+#define AGENT_PROFILES_DIR_DEFAULT "/usr/share/vigil/profiles"
+#endif
 
 /* Defaults, then the file (optional when absent and path is the
  * default); errors name FILE:LINE and the key. */

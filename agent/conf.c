@@ -46,6 +46,9 @@ static const struct agent_conf_key agent_conf_keys[] = {
 	{ "scan_io", AC_IO, F(scan_idle_io), 0, 0 },
 	{ "scan_rate", AC_SIZE, F(scan_rate), 0, 1024LL * 1024 * 1024 * 1024 },
 	{ "realtime_debounce_ms", AC_UINT, F(debounce_ms), 10, 60000 },
+	{ "proxy_parallel", AC_UINT, F(proxy_parallel), 1, 256 },
+	{ "profiles_dir", AC_PATH, F(profiles_dir), 0, 0 },
+	{ "proxy_timeout", AC_UINT, F(proxy_timeout), 10, 86400 },
 	{ "log_level", AC_LEVEL, F(log_level), 0, 0 },
 };
 
@@ -62,9 +65,12 @@ agent_conf_defaults(struct agent_conf *c)
 	c->scan_nice = 10;
 	c->scan_idle_io = 1;
 	c->debounce_ms = 100;
+	c->proxy_parallel = 16;
+	c->proxy_timeout = 300;
 	c->log_level = VG_LOG_INFO;
 	if ((c->hub_details = strdup(AGENT_HUB_DETAILS_DEFAULT_PATH)) ==
-	    NULL || (c->data_dir = strdup(AGENT_DATA_DIR_DEFAULT)) == NULL) {
+	    NULL || (c->data_dir = strdup(AGENT_DATA_DIR_DEFAULT)) == NULL ||
+	    (c->profiles_dir = strdup(AGENT_PROFILES_DIR_DEFAULT)) == NULL) {
 		agent_conf_free(c);
 		return VG_ERR_NOMEM;
 	}
@@ -80,8 +86,9 @@ agent_conf_free(struct agent_conf *c)
 	free(c->data_dir);
 	free(c->ca_file);
 	free(c->approved_commands);
+	free(c->profiles_dir);
 	c->hub_details = c->data_dir = c->ca_file = NULL;
-	c->approved_commands = NULL;
+	c->approved_commands = c->profiles_dir = NULL;
 }
 
 /* Replaces *field by a copy of value (NULL when value is empty and the

@@ -67,6 +67,7 @@ struct status {
 	int running;
 	pid_t pid;
 	char *hub, *device, *last_error, *policy_version, *connection;
+	json_t *proxied;        /* the proxy's summary (proxied.h), or NULL */
 	int64_t last_contact, last_scan;
 	struct aq_stats st;
 	int have_queue;
@@ -80,6 +81,7 @@ status_free(struct status *s)
 	free(s->last_error);
 	free(s->policy_version);
 	free(s->connection);
+	json_decref(s->proxied);
 }
 
 /* The hub's URL: as the agent last recorded it, else from HubDetails. */
@@ -105,7 +107,7 @@ static int
 status_read(const struct agent_conf *c, struct status *s)
 {
 	struct aq *q = NULL;
-	char err[512], *hub = NULL;
+	char err[512], *hub = NULL, *proxied = NULL;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -130,7 +132,8 @@ status_read(const struct agent_conf *c, struct status *s)
 		    aq_get(q, "policy_version", &s->policy_version) != 0 ||
 		    aq_get(q, "state", &s->connection) != 0 ||
 		    aq_get_i64(q, "last_contact", 0, &s->last_contact) != 0 ||
-		    aq_get_i64(q, "last_scan", 0, &s->last_scan) != 0) {
+		    aq_get_i64(q, "last_scan", 0, &s->last_scan) != 0 ||
+		    aq_get(q, "proxied", &proxied) != 0) {
 			aq_last_error(q, err, sizeof(err));
 			fprintf(stderr, "vigil-agent: %s\n", err);
 			aq_close(q);
@@ -139,6 +142,9 @@ status_read(const struct agent_conf *c, struct status *s)
 		}
 		aq_close(q);
 	}
+	if (proxied != NULL && s->running)
+		s->proxied = json_loads(proxied, 0, NULL);
+	free(proxied);
 	s->hub = hub_url(c, hub);
 	return 0;
 }
@@ -155,6 +161,36 @@ print_time(const char *label, int64_t t, time_t now)
 	format_epoch(t, buf, sizeof(buf));
 	printf("%s: %s (%lld s ago)\n", label, buf,
 	    (long long)(now - (time_t)t));
+}
+
+/* "proxied devices: 12 (2 failing)" and the latest errors. */
+static void
+print_proxied(const json_t *p)
+{
+	const json_t *e;
+	char *msg, *name;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	printf("proxied devices: %lld (%lld failing)\n", (long long)
+	    json_integer_value(json_object_get(p, "devices")), (long long)
+	    json_integer_value(json_object_get(p, "failing")));
+	json_array_foreach(json_object_get(p, "errors"), i, e) {
+		name = strdup(json_string_value(json_object_get(e, "name")) ?
+		    json_string_value(json_object_get(e, "name")) : "");
+		msg = strdup(json_string_value(json_object_get(e, "message")) ?
+		    json_string_value(json_object_get(e, "message")) : "");
+		if (name != NULL && msg != NULL) {
+			vg_log_sanitize(name);
+			vg_log_sanitize(msg);
+			printf("  device %lld (%s): %s\n", (long long)
+			    json_integer_value(json_object_get(e, "id")), name,
+			    msg);
+		}
+		free(name);
+		free(msg);
+	}
 }
 
 static void
@@ -189,6 +225,7 @@ print_text(struct status *s)
 	printf("policy: %s\n", s->policy_version != NULL &&
 	    s->policy_version[0] != '\0' ? s->policy_version : "none");
 	print_time("last scan", s->last_scan, now);
+	print_proxied(s->proxied);
 }
 
 /* A time as RFC 3339 text, or JSON null when never. */
@@ -231,6 +268,8 @@ print_json(const struct status *s)
 	    "dropped", (json_int_t)s->st.dropped,
 	    "policy_version", json_opt(s->policy_version),
 	    "last_scan", json_time(s->last_scan));
+	if (o != NULL && s->proxied != NULL)
+		json_object_set(o, "proxied", s->proxied);
 	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2) |
 	    JSON_PRESERVE_ORDER)) == NULL) {
 		json_decref(o);

@@ -79,6 +79,10 @@ test_defaults(void **state)
 	assert_int_equal(c.scan_idle_io, 1);
 	assert_int_equal(c.scan_rate, 0);
 	assert_int_equal(c.debounce_ms, 100);
+	assert_int_equal(c.proxy_parallel, 16);
+	assert_int_equal(c.proxy_timeout, 300);
+	assert_non_null(c.profiles_dir);
+	assert_non_null(strstr(c.profiles_dir, "/share/vigil/profiles"));
 	assert_int_equal(c.log_level, VG_LOG_INFO);
 	assert_int_equal(c.once, 0);
 	agent_conf_free(&c);
@@ -106,6 +110,9 @@ test_every_key(void **state)
 	    "scan_io = best-effort\n"
 	    "scan_rate = 50M\n"
 	    "realtime_debounce_ms = 250\r\n"
+	    "proxy_parallel = 64\n"
+	    "profiles_dir = /srv/profiles\n"
+	    "proxy_timeout = 120\n"
 	    "log_level = debug\n", err, sizeof(err)), 0);
 	assert_string_equal(c.hub_details, "/srv/vigil/Hub Details.xml");
 	assert_string_equal(c.data_dir, "/srv/agent#1");
@@ -118,6 +125,9 @@ test_every_key(void **state)
 	assert_int_equal(c.scan_idle_io, 0);
 	assert_int_equal(c.scan_rate, 50ULL * 1024 * 1024);
 	assert_int_equal(c.debounce_ms, 250);
+	assert_int_equal(c.proxy_parallel, 64);
+	assert_string_equal(c.profiles_dir, "/srv/profiles");
+	assert_int_equal(c.proxy_timeout, 120);
 	assert_int_equal(c.log_level, VG_LOG_DEBUG);
 	agent_conf_free(&c);
 }
@@ -153,6 +163,12 @@ test_errors_name_the_place(void **state)
 		  "the value", VG_ERR_INVAL },
 		{ "queue_max_events = 10\n", ":1: queue_max_events: expected "
 		  "a whole number from 1000", VG_ERR_INVAL },
+		{ "proxy_parallel = 257\n", ":1: proxy_parallel: expected a "
+		  "whole number from 1 to 256, not '257'", VG_ERR_INVAL },
+		{ "proxy_parallel = 0\n", ":1: proxy_parallel: expected a "
+		  "whole number from 1 to 256", VG_ERR_INVAL },
+		{ "profiles_dir = profiles\n", ":1: profiles_dir: expected an "
+		  "absolute path", VG_ERR_INVAL },
 	};
 	struct agent_conf c;
 	char err[512], want[512];
