@@ -333,6 +333,64 @@ export function showError(slot, err) {
   slot.replaceChildren(errorBox(err));
 }
 
+// The unified diff as one line per <span>: add, del, hunk, or meta for the
+// file headers and "\ No newline" notes (used by the event page and the
+// configuration comparison). label: the <pre>'s accessible name, if any.
+export function diffView(text, label) {
+  const lines = text.split('\n');
+  if (lines.length && lines[lines.length - 1] === '')
+    lines.pop();
+  let inHunk = false;
+  const spans = lines.map((line) => {
+    let cls = null;
+    if (line.startsWith('@@')) {
+      cls = 'hunk';
+      inHunk = true;
+    } else if (!inHunk && (line.startsWith('---') || line.startsWith('+++'))) {
+      cls = 'meta';
+    } else if (line.startsWith('+')) {
+      cls = 'add';
+    } else if (line.startsWith('-')) {
+      cls = 'del';
+    } else if (line.startsWith('\\')) {
+      cls = 'meta';
+    }
+    // One block per line (style.css): no newline inside, which copying
+    // would double; an empty line keeps its height with a space.
+    return h('span', { class: cls }, line || ' ');
+  });
+  return h('pre', { class: 'diff', tabindex: '0', 'aria-label': label }, spans);
+}
+
+// Loads rows with fetchRows() and shows them as table(columns, rows, opts)
+// in box (aria-busy meanwhile); a failure goes to errorSlot as an alert.
+// alive() false: the page was left, nothing is drawn. focusKey: the
+// data-focus key of the control to focus afterwards (null or '': the
+// table; undefined: the focus stays).
+export async function reloadTable(box, errorSlot, fetchRows, columns, opts, alive, focusKey) {
+  box.setAttribute('aria-busy', 'true');
+  let rows;
+  try {
+    rows = await fetchRows();
+  } catch (e) {
+    if (!alive() || e.handled)
+      return;
+    box.setAttribute('aria-busy', 'false');
+    errorSlot.replaceChildren(h('div', { class: 'alert', role: 'alert', text: e.message }));
+    return;
+  }
+  if (!alive())
+    return;
+  const t = table(columns, rows, opts);
+  t.tabIndex = -1;
+  box.replaceChildren(t);
+  box.setAttribute('aria-busy', 'false');
+  if (focusKey !== undefined) {
+    const target = focusKey && box.querySelector(`[data-focus="${focusKey}"]`);
+    (target || t).focus();
+  }
+}
+
 // A <div> that scrolls its table sideways on narrow screens.
 export function scrollBox(...children) {
   return h('div', { class: 'scroll' }, children);

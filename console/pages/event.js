@@ -4,7 +4,7 @@
 // it into the device's baseline.
 
 import { api } from '../api.js';
-import { h, fmtTime, toast, table, field, pageTitle, badge, link, eventTypeBadge } from '../ui.js';
+import { h, fmtTime, toast, table, field, pageTitle, badge, link, eventTypeBadge, diffView } from '../ui.js';
 import { stateBadge, eventTime } from './events.js';
 
 const CHANGE_TYPES = new Set(['added', 'removed', 'changed']);
@@ -70,34 +70,6 @@ function attributesTable(ev) {
       trs[i].classList.add('changed');
   });
   return h('div', { class: 'scroll' }, t);
-}
-
-// The unified diff as one line per <span>: add, del, hunk, or meta for the
-// file headers and "\ No newline" notes.
-function diffView(text) {
-  const lines = text.split('\n');
-  if (lines.length && lines[lines.length - 1] === '')
-    lines.pop();
-  let inHunk = false;
-  const spans = lines.map((line) => {
-    let cls = null;
-    if (line.startsWith('@@')) {
-      cls = 'hunk';
-      inHunk = true;
-    } else if (!inHunk && (line.startsWith('---') || line.startsWith('+++'))) {
-      cls = 'meta';
-    } else if (line.startsWith('+')) {
-      cls = 'add';
-    } else if (line.startsWith('-')) {
-      cls = 'del';
-    } else if (line.startsWith('\\')) {
-      cls = 'meta';
-    }
-    // One block per line (style.css): no newline inside, which copying
-    // would double; an empty line keeps its height with a space.
-    return h('span', { class: cls }, line || ' ');
-  });
-  return h('pre', { class: 'diff', tabindex: '0' }, spans);
 }
 
 function detail(label, value) {

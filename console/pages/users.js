@@ -3,7 +3,7 @@
 // creating console accounts.
 
 import { api } from '../api.js';
-import { h, fmtTime, toast, table, field, showFieldError, confirmDialog, pageTitle, badge, showFormError } from '../ui.js';
+import { h, fmtTime, toast, field, showFieldError, confirmDialog, pageTitle, badge, showFormError, reloadTable } from '../ui.js';
 
 const ROLES = [['admin', 'Administrator'], ['readonly', 'Read-only'], ['enrol', 'Enrolment (agents)']];
 const NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -102,28 +102,9 @@ export async function render(main, ctx) {
     { key: 'actions', label: 'Actions', render: rowActions },
   ];
 
-  async function reload(focusKey) {
-    list.setAttribute('aria-busy', 'true');
-    let users;
-    try {
-      users = (await api('GET', '/users')).users || [];
-    } catch (e) {
-      if (!alive || e.handled)
-        return;
-      list.setAttribute('aria-busy', 'false');
-      listError.replaceChildren(h('div', { class: 'alert', role: 'alert', text: e.message }));
-      return;
-    }
-    if (!alive)
-      return;
-    const t = table(columns, users, { caption: 'Users', empty: 'No users.' });
-    t.tabIndex = -1;
-    list.replaceChildren(t);
-    list.setAttribute('aria-busy', 'false');
-    if (focusKey !== undefined) {
-      const target = focusKey && list.querySelector(`[data-focus="${focusKey}"]`);
-      (target || t).focus();
-    }
+  function reload(focusKey) {
+    return reloadTable(list, listError, async () => (await api('GET', '/users')).users || [], columns,
+      { caption: 'Users', empty: 'No users.' }, () => alive, focusKey);
   }
 
   // The new user form.

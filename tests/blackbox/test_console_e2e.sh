@@ -6,7 +6,11 @@
 # signs in, finds the agent's device, sees a change made in the watched
 # folder with its diff, accepts it, filters and exports the events, edits
 # a policy, signs out; a read-only user sees no admin control and the API
-# refuses a forced request. Screenshots of every page go to
+# refuses a forced request. Proxied devices: a second agent, registered
+# with curl, is the proxy; the browser creates a credential and a proxied
+# device, the test posts collection results as that proxy, and the
+# browser sees the configuration versions, their diff and a changed host
+# key, which it trusts. Screenshots of every page go to
 # $VIGIL_TEST_OUTPUT/screenshots (default: test-output/ in the build).
 #
 # Needs /usr/bin/chromium, node and tests/e2e/node_modules:
@@ -38,8 +42,9 @@ W=$T/watched
 mkdir -p "$W"
 printf 'first line\nsecond line\n' >"$W/notes.txt"
 
-hub_init e2e || hub_abort
-hub_start || hub_abort
+printf 'profiles_dir = %s\n' "$SRC/dist/profiles" >"$T/hub.conf"
+hub_init e2e -c "$T/hub.conf" || hub_abort
+hub_start -c "$T/hub.conf" || hub_abort
 admin_session || hub_abort
 agent_setup e2e
 agent_conf realtime_debounce_ms 100
@@ -61,6 +66,19 @@ check "the realtime watcher reports a probe file" realtime_ready "$W" ||
 api GET "/devices/$DEV"
 expect "the device has a name" 200 '(.name | length) > 0' || hub_abort
 DEVICE_NAME=$(jq -r .name "$T/body")
+
+# The proxy of the proxied device: an agent that never polls, so only
+# the test speaks for it (the real agent above must not collect).
+AGENT_DEV=$DEV
+register e2e-proxy mid-e2e-proxy-0001 52:54:00:e2:e2:01
+expect "the proxy agent registers" 201 || hub_abort
+PROXY_ID=$DEV
+PROXY_TOKEN=$CRED
+DEV=$AGENT_DEV
+api GET "/devices/$PROXY_ID"
+expect "the proxy agent's device has a name" 200 '(.name | length) > 0' ||
+	hub_abort
+PROXY_NAME=$(jq -r .name "$T/body")
 
 RO_USER=auditor
 RO_PW="Read-0nly-$(head -c 12 /dev/urandom | base64 | tr -d '/+=')"
@@ -88,6 +106,9 @@ VIGIL_E2E_DEVICE_ID=$DEV \
 VIGIL_E2E_DEVICE_NAME=$DEVICE_NAME \
 VIGIL_E2E_GROUP_ID=$GID \
 VIGIL_E2E_GROUP_NAME=watched \
+VIGIL_E2E_PROXY_ID=$PROXY_ID \
+VIGIL_E2E_PROXY_NAME=$PROXY_NAME \
+VIGIL_E2E_PROXY_TOKEN=$PROXY_TOKEN \
 VIGIL_E2E_OUT=$OUT \
 VIGIL_E2E_CHROMIUM=$CHROMIUM \
 	timeout 420 node "$E2E/console.test.mjs" >"$T/e2e.out" 2>&1 </dev/null

@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync, rmSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import https from 'node:https';
+import { createHash } from 'node:crypto';
 
 function need(name) {
   const v = process.env[name];
@@ -35,6 +36,9 @@ const cfg = {
   deviceName: need('VIGIL_E2E_DEVICE_NAME'),
   groupId: need('VIGIL_E2E_GROUP_ID'),
   groupName: need('VIGIL_E2E_GROUP_NAME'),
+  proxyId: need('VIGIL_E2E_PROXY_ID'),
+  proxyName: need('VIGIL_E2E_PROXY_NAME'),
+  proxyToken: need('VIGIL_E2E_PROXY_TOKEN'),
   out: need('VIGIL_E2E_OUT'),
   chromium: process.env.VIGIL_E2E_CHROMIUM || '/usr/bin/chromium',
 };
@@ -350,7 +354,7 @@ const browser = await chromium.launch({
 const ctxOpts = { viewport: DESKTOP, acceptDownloads: true, locale: 'en-GB' };
 const MARK = `e2e change ${Date.now()}`;
 const NOTES = join(cfg.watchDir, 'notes.txt');
-const state = { eventId: null, newGroupId: null, newGroupName: `e2e-group-${process.pid}` };
+const state = { eventId: null, newGroupId: null, newGroupName: `e2e-group-${process.pid}`, proxiedId: null, credId: null };
 const PAGES = [
   // name, path, h1 (filled in once known)
   ['dashboard', '/', 'Dashboard'],
@@ -363,7 +367,46 @@ const PAGES = [
   ['users', '/users', 'Users'],
   ['settings', '/settings', 'Settings'],
   ['account', '/account', 'Account'],
+  ['credentials', '/credentials', 'Credentials'],
+  ['proxied-device', null, null],
+  ['config-compare', null, null],
 ];
+const PAGE_INDEX = Object.fromEntries(PAGES.map((p, i) => [p[0], i]));
+
+// The proxied device of the run and what its proxy reports.
+const PROXIED = {
+  name: `e2e-switch-${process.pid}`,
+  host: '192.0.2.10',
+  cred: `e2e-cred-${process.pid}`,
+  user: 'netops',
+  secret: `e2e-device-secret-${Date.now()}`,
+  fp1: 'SHA256:q8mVb0t3pJ1KxZ4yF7nR2wA9cE5hL6sD0gU3iO8kT1Y',
+  fp2: 'SHA256:Zk4pX0aQ7rV2mB9nC5tW1yE8uI3oP6sD2fG0hJ4lK7M',
+  oldLine: ' description uplink to core-1',
+  newLine: ' description uplink to core-2',
+  // Hostile text a device could send: shown as text, never as markup.
+  banner: 'banner motd <img src=x onerror="window.e2eOwned=1">',
+};
+
+// A configuration as the proxy sends it (normalised document; here its
+// significant view is the same text).
+function deviceConfig(description) {
+  const text = ['=== show running-config ===', `hostname ${PROXIED.name}`, 'interface GigabitEthernet0/1',
+    description, ' no shutdown', PROXIED.banner, 'end', ''].join('\n');
+  return { text, sha256: createHash('sha256').update(text).digest('hex'), lines: 6 };
+}
+
+// POST /agent/proxied/ID/result as the proxy agent.
+async function proxyResult(body) {
+  const r = await hubRequest('POST', `/agent/proxied/${state.proxiedId}/result`, { token: cfg.proxyToken, body });
+  let json = null;
+  try {
+    json = JSON.parse(r.text);
+  } catch {
+    // not JSON
+  }
+  return { status: r.status, json, text: r.text };
+}
 
 try {
   const admin = await browser.newContext(ctxOpts);
@@ -439,7 +482,7 @@ try {
     await go(page, '/', 'Dashboard');
   }, SIGNED_IN);
   await check('the main navigation has every page, the user and "Sign out"', async () => {
-    for (const l of ['Dashboard', 'Devices', 'Events', 'Groups', 'Users', 'Settings', 'Account'])
+    for (const l of ['Dashboard', 'Devices', 'Events', 'Groups', 'Credentials', 'Users', 'Settings', 'Account'])
       await mustSee(navLink(page, l), `nav link "${l}"`);
     eq(await navLink(page, 'Dashboard').getAttribute('aria-current'), 'page', 'aria-current of the Dashboard link');
     await mustSee(page.locator('header').getByText(cfg.admin, { exact: true }), `the user name "${cfg.admin}" in the header`);
@@ -813,6 +856,210 @@ try {
     await shot(page, 'account', DESKTOP);
   }, SIGNED_IN);
 
+  // --- proxied devices: a credential, a device, its versions, its host key ---
+  await check('the credentials page creates a credential and never shows its secret again', async () => {
+    await navLink(page, 'Credentials').click();
+    await loaded(page, 'Credentials');
+    const main = page.getByRole('main');
+    await main.getByLabel('Name', { exact: true }).fill(PROXIED.cred);
+    await main.getByLabel('User name', { exact: true }).fill('nobody');
+    await main.getByLabel('Password', { exact: true }).fill(PROXIED.secret);
+    await page.getByRole('button', { name: 'Create credential', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Credentials' });
+    await mustSee(table.getByRole('rowheader', { name: PROXIED.cred, exact: true }), `credential "${PROXIED.cred}" in the table`);
+    eq(await main.getByLabel('Password', { exact: true }).inputValue(), '', 'the Password field after saving');
+    const r = await pageApi(page, 'GET', '/credentials');
+    eq(r.status, 200, 'GET /credentials');
+    assert(!r.text.includes(PROXIED.secret), 'the secret is in the answer of GET /credentials');
+    const list = Array.isArray(r.json) ? r.json : r.json.credentials;
+    const c = list.find((x) => x.name === PROXIED.cred);
+    assert(c, `no credential ${PROXIED.cred} at the hub`);
+    state.credId = c.id;
+    assert(!(await page.content()).includes(PROXIED.secret), 'the secret is in the page');
+    await shot(page, 'credentials', DESKTOP);
+  }, SIGNED_IN);
+  const HAVE_CRED = ['the credentials page creates a credential and never shows its secret again'];
+  await check('editing a credential with the secrets left empty keeps them (write-only)', async () => {
+    const bodies = [];
+    const onRequest = (req) => {
+      if (req.method() === 'PATCH' && /\/api\/v1\/credentials\/\d+$/.test(new URL(req.url()).pathname))
+        bodies.push(req.postData() || '');
+    };
+    page.on('request', onRequest);
+    try {
+      await page.getByRole('button', { name: `Edit ${PROXIED.cred}`, exact: true }).click();
+      await mustSee(h2(page, `Edit credential ${PROXIED.cred}`), 'the edit form');
+      const main = page.getByRole('main');
+      eq(await main.getByLabel('Password', { exact: true }).inputValue(), '', 'the Password field when editing');
+      eq(await main.getByLabel('User name', { exact: true }).inputValue(), 'nobody', 'the User name field when editing');
+      await main.getByLabel('User name', { exact: true }).fill(PROXIED.user);
+      await page.getByRole('button', { name: 'Save credential', exact: true }).click();
+      const table = page.getByRole('table', { name: 'Credentials' });
+      await mustSee(table.getByText(PROXIED.user, { exact: true }), `the new user name "${PROXIED.user}"`);
+    } finally {
+      page.off('request', onRequest);
+    }
+    eq(bodies.length, 1, 'PATCH requests');
+    const sent = JSON.parse(bodies[0]);
+    eq(JSON.stringify(Object.keys(sent).sort()), JSON.stringify(['username']), 'the fields of the PATCH');
+    const r = await pageApi(page, 'GET', `/credentials/${state.credId}`);
+    eq(r.status, 200, 'GET /credentials/ID');
+    eq(r.json.username, PROXIED.user, 'the user name at the hub');
+    assert(!r.text.includes(PROXIED.secret), 'the secret is in the answer');
+  }, HAVE_CRED);
+
+  await check('an admin adds a proxied device with "Add proxied device"', async () => {
+    await go(page, '/devices', 'Devices');
+    await page.getByRole('button', { name: 'Add proxied device', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Add proxied device' });
+    await mustSee(form, 'the form "Add proxied device"');
+    await form.getByLabel('Device name', { exact: true }).fill(PROXIED.name);
+    await form.getByLabel('Type', { exact: true }).selectOption('network');
+    await form.getByLabel('Host', { exact: true }).fill(PROXIED.host);
+    await form.getByLabel('Protocol', { exact: true }).selectOption('ssh');
+    const profile = form.getByLabel('Profile', { exact: true });
+    await poll('the profiles are loaded', 10, async () => (await profile.locator('option[value="ios"]').count()) === 1);
+    await profile.selectOption('ios');
+    await form.getByLabel('Credential', { exact: true }).selectOption(String(state.credId));
+    await form.getByLabel('Proxy agent', { exact: true }).selectOption(String(cfg.proxyId));
+    await form.getByLabel('Schedule (seconds)', { exact: true }).fill('600');
+    await shot(page, 'devices-add-proxied', DESKTOP);
+    await form.getByRole('button', { name: 'Add device', exact: true }).click();
+    await loaded(page, PROXIED.name);
+    const m = /^\/devices\/(\d+)$/.exec(new URL(page.url()).pathname);
+    assert(m, `the console went to ${page.url()}, not to the new device's page`);
+    state.proxiedId = m[1];
+    PAGES[PAGE_INDEX['proxied-device']][1] = `/devices/${state.proxiedId}`;
+    PAGES[PAGE_INDEX['proxied-device']][2] = PROXIED.name;
+    const d = await pageApi(page, 'GET', `/devices/${state.proxiedId}`);
+    eq(d.json.kind, 'proxied', 'kind at the hub');
+    eq(d.json.proxied.host, PROXIED.host, 'host at the hub');
+    eq(d.json.proxied.port, 22, 'the default port');
+    eq(d.json.proxied.schedule, 600, 'schedule at the hub');
+    eq(String(d.json.proxied.proxy_id), String(cfg.proxyId), 'proxy at the hub');
+  }, HAVE_CRED);
+  const HAVE_PROXIED = ['an admin adds a proxied device with "Add proxied device"'];
+
+  await check('the devices list shows the proxied device with kind "proxied", and the Kind filter works', async () => {
+    await go(page, '/devices', 'Devices');
+    const table = page.getByRole('table', { name: 'Devices' });
+    const row = table.getByRole('row').filter({ has: page.getByRole('link', { name: PROXIED.name, exact: true }) });
+    await mustSee(row, `a row for ${PROXIED.name}`);
+    await mustSee(row.getByRole('cell', { name: 'proxied', exact: true }), 'the kind "proxied" in its row');
+    await mustSee(row.getByText(PROXIED.host), `its address ${PROXIED.host}`);
+    await mustSee(row.getByRole('link', { name: cfg.proxyName, exact: true }), `its proxy ${cfg.proxyName}`);
+    await page.getByLabel('Kind', { exact: true }).selectOption('proxied');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await poll('the agent device disappears', 10, async () =>
+      (await table.getByRole('link', { name: cfg.deviceName, exact: true }).count()) === 0);
+    eq(new URL(page.url()).searchParams.get('kind'), 'proxied', 'the filter "kind" in the URL');
+    await mustSee(table.getByRole('link', { name: PROXIED.name, exact: true }), 'the proxied device, filtered');
+    await page.getByLabel('Kind', { exact: true }).selectOption('agent');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await mustSee(table.getByRole('link', { name: cfg.deviceName, exact: true }), 'the agent device, filtered');
+    eq(await table.getByRole('link', { name: PROXIED.name, exact: true }).count(), 0, 'proxied devices among agents');
+  }, HAVE_PROXIED);
+
+  await check('the proxied device page shows how it is collected and the host key "unknown"', async () => {
+    await go(page, `/devices/${state.proxiedId}`, PROXIED.name);
+    for (const s of ['Details', 'Collection', 'Host key', 'Configuration versions', 'Recent changes'])
+      await mustSee(h2(page, s), `h2 "${s}"`);
+    const key = page.getByRole('region', { name: 'Host key' });
+    await mustSee(key.getByText('unknown', { exact: true }), 'the state "unknown"');
+    const coll = page.getByRole('region', { name: 'Collection' });
+    await mustSee(coll.getByText(`${PROXIED.host}:22`, { exact: true }), 'the address');
+    await mustSee(coll.getByText('ios', { exact: true }), 'the profile');
+    await mustSee(coll.getByText(PROXIED.cred, { exact: true }), 'the credential');
+    await mustSee(coll.getByRole('link', { name: cfg.proxyName, exact: true }), 'the proxy');
+    await mustSee(page.getByText('No configuration collected yet.', { exact: true }), 'no versions yet');
+    await shot(page, 'proxied-device-new', DESKTOP);
+  }, HAVE_PROXIED);
+
+  await check('two collections posted by the proxy show as two versions, and Compare shows the changed line', async () => {
+    const v1 = deviceConfig(PROXIED.oldLine);
+    const v2 = deviceConfig(PROXIED.newLine);
+    const base = { status: 'ok', time: new Date().toISOString(), host_key: PROXIED.fp1 };
+    let r = await proxyResult({ ...base, sha256: v1.sha256, config: v1.text, significant: v1.text, lines: v1.lines });
+    eq(r.status, 200, `first result (${r.text})`);
+    eq(r.json.version, 1, 'version after the first result');
+    r = await proxyResult({ ...base, time: new Date().toISOString(), sha256: v2.sha256, config: v2.text, significant: v2.text, lines: v2.lines });
+    eq(r.status, 200, `second result (${r.text})`);
+    eq(r.json.version, 2, 'version after the second result');
+    eq(Number(r.json.changed), 1, '"changed" of the second result');
+    await go(page, `/devices/${state.proxiedId}`, PROXIED.name);
+    const versions = page.getByRole('table', { name: 'Configuration versions' });
+    await mustSee(versions.getByRole('link', { name: 'Version 1', exact: true }), 'link "Version 1"');
+    await mustSee(versions.getByRole('link', { name: 'Version 2', exact: true }), 'link "Version 2"');
+    await mustSee(page.getByRole('region', { name: 'Host key' }).getByText('trusted', { exact: true }), 'the key trusted on first use');
+    await shot(page, 'proxied-device-versions', DESKTOP);
+    const form = page.getByRole('form', { name: 'Compare two versions' });
+    eq(await form.getByLabel('From', { exact: true }).inputValue(), '1', 'From');
+    eq(await form.getByLabel('To', { exact: true }).inputValue(), '2', 'To');
+    await form.getByRole('button', { name: 'Compare', exact: true }).click();
+    await loaded(page, `Compare configurations of ${PROXIED.name}`);
+    const u = new URL(page.url());
+    eq(u.pathname + u.search, `/devices/${state.proxiedId}/compare?from=1&to=2`, 'address');
+    await mustSee(page.locator('pre.diff span.del').filter({ hasText: PROXIED.oldLine.trim() }), `a removed line "${PROXIED.oldLine}"`);
+    await mustSee(page.locator('pre.diff span.add').filter({ hasText: PROXIED.newLine.trim() }), `an added line "${PROXIED.newLine}"`);
+    eq(await page.locator('pre.diff span.add, pre.diff span.del').count(), 2, 'changed lines in the diff');
+    PAGES[PAGE_INDEX['config-compare']][1] = u.pathname + u.search;
+    PAGES[PAGE_INDEX['config-compare']][2] = `Compare configurations of ${PROXIED.name}`;
+    await shot(page, 'config-compare', DESKTOP);
+  }, HAVE_PROXIED);
+  const HAVE_VERSIONS = ['two collections posted by the proxy show as two versions, and Compare shows the changed line'];
+
+  await check('a version shows the configuration as text: the hostile banner is not markup', async () => {
+    await go(page, `/devices/${state.proxiedId}/configs/2`, `Version 2 of ${PROXIED.name}`);
+    const pre = page.locator('main pre.config');
+    await mustSee(pre, 'the configuration');
+    const text = await pre.innerText();
+    assert(text.includes(PROXIED.newLine.trim()), 'the new line is not in the text');
+    assert(text.includes(PROXIED.banner), 'the banner is not shown literally');
+    eq(await page.locator('main img').count(), 0, 'img elements in the page');
+    eq(await page.evaluate(() => window.e2eOwned === undefined), true, 'the banner\'s script did not run');
+    await page.getByRole('link', { name: 'Changes from version 1', exact: true }).click();
+    await loaded(page, `Compare configurations of ${PROXIED.name}`);
+    await mustSee(page.locator('pre.diff span.add').filter({ hasText: PROXIED.newLine.trim() }), 'the added line');
+  }, HAVE_VERSIONS);
+
+  await check('a changed host key is a warning with both fingerprints; "Trust new key" trusts it', async () => {
+    const r = await proxyResult({ status: 'hostkey_changed', time: new Date().toISOString(), host_key: PROXIED.fp2,
+      code: 'hostkey', message: `host key of ${PROXIED.host}:22 changed` });
+    eq(r.status, 200, `hostkey_changed result (${r.text})`);
+    assert(r.json.host_key_state === 'changed' || r.json.host_key_state === 2,
+      `host_key_state in the answer: ${JSON.stringify(r.json.host_key_state)}`);
+    await go(page, `/devices/${state.proxiedId}`, PROXIED.name);
+    const key = page.getByRole('region', { name: 'Host key' });
+    const warning = key.getByRole('alert').filter({ hasText: /different host key/i });
+    await mustSee(warning, 'the warning');
+    await mustSee(key.getByText('changed', { exact: true }), 'the state "changed"');
+    await mustSee(key.getByText(PROXIED.fp1, { exact: true }), 'the trusted fingerprint');
+    await mustSee(key.getByText(PROXIED.fp2, { exact: true }), 'the offered fingerprint');
+    await shot(page, 'proxied-device-hostkey-changed', DESKTOP);
+    await key.getByRole('button', { name: 'Trust new key', exact: true }).click();
+    await confirmIfAsked(page);
+    await mustSee(key.getByText('trusted', { exact: true }), 'the state "trusted"');
+    await mustSee(key.getByText(PROXIED.fp2, { exact: true }), 'the new trusted fingerprint');
+    eq(await key.getByRole('alert').count(), 0, 'warnings after trusting');
+    eq(await key.getByText(PROXIED.fp1, { exact: true }).count(), 0, 'the old fingerprint after trusting');
+    const d = await pageApi(page, 'GET', `/devices/${state.proxiedId}`);
+    eq(d.json.proxied.host_key_state, 'trusted', 'host_key_state at the hub');
+    eq(d.json.proxied.host_key, PROXIED.fp2, 'host_key at the hub');
+  }, HAVE_VERSIONS);
+
+  await check('a credential in use is not deleted: the hub\'s reason is shown', async () => {
+    await go(page, '/credentials', 'Credentials');
+    // The hub refuses with 400 (or 409): either is allowed in the console.
+    const inUse = /^\/api\/v1\/credentials\/\d+$/;
+    await allowing(400, inUse, 'deleting a credential in use', () => allowing(409, inUse, 'deleting a credential in use', async () => {
+      await page.getByRole('button', { name: `Delete ${PROXIED.cred}`, exact: true }).click();
+      await confirmIfAsked(page);
+      await mustSee(page.getByRole('alert').filter({ hasText: /used by 1 device/i }), 'an alert saying it is used by 1 device');
+    }));
+    await mustSee(page.getByRole('table', { name: 'Credentials' }).getByRole('rowheader', { name: PROXIED.cred, exact: true }),
+      'the credential still listed');
+  }, HAVE_PROXIED);
+
   // --- the narrow viewport: every page, no sideways scrolling ---
   await page.setViewportSize(NARROW);
   for (const [name, path, title] of PAGES) {
@@ -940,6 +1187,23 @@ try {
     eq(await navLink(rp, 'Users').count(), 0, 'links "Users" in the navigation');
     await mustSee(rp.locator('header').getByText(/readonly|read-only/i), 'the role in the header');
   }, RO);
+  await check('read-only: no "Credentials" in the navigation; the page is refused', async () => {
+    eq(await navLink(rp, 'Credentials').count(), 0, 'links "Credentials" in the navigation');
+    await rp.goto(`${cfg.url}/credentials`);
+    await rp.locator('main#main:not([aria-busy="true"]) h1').waitFor();
+    await absent(rp, 'button', 'Create credential');
+    eq(await rp.getByRole('table', { name: 'Credentials' }).count(), 0, 'credential tables');
+  }, RO);
+  await check('read-only: the proxied device page has no "Trust new key" or "Forget key"', async () => {
+    assert(state.proxiedId, 'no proxied device');
+    await go(rp, `/devices/${state.proxiedId}`, PROXIED.name);
+    await mustSee(h2(rp, 'Host key'), 'h2 "Host key"');
+    await absent(rp, 'button', 'Trust new key');
+    await absent(rp, 'button', 'Forget key');
+    await absent(rp, 'button', 'Delete device');
+    await go(rp, '/devices', 'Devices');
+    await absent(rp, 'button', 'Add proxied device');
+  }, RO);
   await check('read-only: the device page has no "Delete device"', async () => {
     await go(rp, `/devices/${cfg.deviceId}`, cfg.deviceName);
     await absent(rp, 'button', 'Delete device');
@@ -983,6 +1247,9 @@ try {
         ['DELETE', `/devices/${cfg.deviceId}`],
         ['POST', `/events/${state.eventId || 1}/ack`, { comment: 'forced' }],
         ['POST', '/hub/enrolment', {}],
+        ['GET', '/credentials'],
+        ['POST', '/credentials', { name: 'forced-by-readonly', username: 'x', password: 'y' }],
+        ['POST', `/devices/${state.proxiedId || 1}/host-key`, { action: 'forget' }],
       ];
       for (const [m, p, b] of tries) {
         const r = await pageApi(rp, m, p, b);
