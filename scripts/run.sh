@@ -53,7 +53,10 @@ if [ ! -e "$data/hub.db" ]; then
 		--admin-password-file "$run/admin.password" >"$run/init.log" 2>&1
 fi
 
-"$hub" --data-dir "$data" --listen "0.0.0.0:$port" >>"$run/hub.log" 2>&1 &
+# The device profiles of this tree, for the console's proxied devices.
+printf 'profiles_dir = %s\n' "$PWD/dist/profiles" >"$run/hub.conf"
+"$hub" --config "$run/hub.conf" --data-dir "$data" --listen "0.0.0.0:$port" \
+	>>"$run/hub.log" 2>&1 &
 echo $! >"$pidfile"
 for _ in $(seq 100); do
 	curl -sf --cacert "$data/hub.crt" --resolve "localhost:$port:127.0.0.1" \
@@ -83,6 +86,7 @@ mkdir -p "$demo" "$run/agent"
 cat >"$run/agent/agent.conf" <<CONF
 data_dir = $run/agent/data
 poll_period = 10
+profiles_dir = $PWD/dist/profiles
 CONF
 token=$(curl -sS --cacert "$data/hub.crt" --resolve "localhost:$port:127.0.0.1" \
 	-H 'Content-Type: application/json' \
