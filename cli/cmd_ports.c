@@ -376,7 +376,9 @@ local_proxy(const struct ports_deploy *d, const struct local *l, int *many)
 
 	*many = 0;
 	for (i = 0; i < d->nproxies; i++) {
-		if (!is_local(l, d->proxies[i].name))
+		if (!is_local(l, d->proxies[i].name) &&
+		    (d->proxies[i].addr == NULL ||
+		    !is_local(l, d->proxies[i].addr)))
 			continue;
 		if (found != NULL) {
 			*many = 1;

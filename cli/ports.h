@@ -15,8 +15,8 @@
  *  - a deployment file (ports_deploy_load): hub address and port,
  *    console and agent networks, proxy agents and their devices;
  *  - the hub's configuration and data directory, on the hub
- *    (ports_deploy_from_hub): port from hub.conf, agent sources from the
- *    devices table of hub.db (read only);
+ *    (ports_deploy_from_hub): port from hub.conf, agent sources and
+ *    proxied devices from the devices table of hub.db (read only);
  *  - the hub's API (ports_deploy_from_api): GET /api/v1/hub and
  *    /api/v1/devices after signing in;
  *  - an agent's HubDetails.xml (ports_deploy_from_hubdetails): the hub
@@ -59,7 +59,11 @@ struct ports_hosts {
 };
 
 struct ports_proxy {
-	char *name;    /* the proxy agent's host name or address */
+	char *name;    /* the proxy agent's host name or address; from the
+	                  hub, its device name */
+	char *addr;    /* NULL: name is where it connects from; from the
+	                  hub, the address it registered from (else the
+	                  host name it reported) */
 	int line;
 	struct ports_hosts ssh, telnet, smb;   /* its devices */
 };
@@ -114,14 +118,17 @@ int ports_deploy_parse(const char *text, size_t len, const char *source,
     struct ports_deploy *d, char *err, size_t errlen);
 
 /* On the hub: hub.conf (port, public_url) and the devices of its
- * database (their addresses as agent sources), opened read only. */
+ * database, opened read only: the agents' addresses as agent sources,
+ * and each proxy agent with its proxied devices as a deployment file's
+ * 'proxy' line with its 'ssh' and 'telnet' lines (none from a database
+ * older than proxied devices). */
 int ports_deploy_from_hub(const char *hub_conf, const char *data_dir,
     struct ports_deploy *d, char *err, size_t errlen);
 
-/* Through the API: url is the HUBURL or the hub's address
- * ("https://hub:8443/api/"); user and password sign in; the hub's
- * certificate is accepted when it matches thumbprint (if given) or the
- * system's CAs, or always with insecure set. */
+/* Through the API, the same as ports_deploy_from_hub: url is the HUBURL
+ * or the hub's address ("https://hub:8443/api/"); user and password
+ * sign in; the hub's certificate is accepted when it matches thumbprint
+ * (if given) or the system's CAs, or always with insecure set. */
 int ports_deploy_from_api(const char *url, const char *user,
     const char *password, const char *thumbprint, int insecure,
     struct ports_deploy *d, char *err, size_t errlen);

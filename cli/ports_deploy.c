@@ -143,11 +143,12 @@ static int
 host_cmp(const void *a, const void *b)
 {
 	const struct ports_host *x = a, *y = b;
+	int c = strcasecmp(x->text, y->text);
 
-	return strcasecmp(x->text, y->text);
+	return c != 0 ? c : x->port - y->port;
 }
 
-/* Sorts h by text and drops repeated hosts (case aside). */
+/* Sorts h by text and port and drops repeated hosts (case aside). */
 static void
 hosts_sort_unique(struct ports_hosts *h)
 {
@@ -157,7 +158,7 @@ hosts_sort_unique(struct ports_hosts *h)
 		return;
 	qsort(h->v, h->n, sizeof(h->v[0]), host_cmp);
 	for (i = 1, j = 1; i < h->n; i++) {
-		if (strcasecmp(h->v[i].text, h->v[j - 1].text) == 0)
+		if (host_cmp(&h->v[i], &h->v[j - 1]) == 0)
 			free(h->v[i].text);
 		else
 			h->v[j++] = h->v[i];
@@ -179,6 +180,7 @@ ports_deploy_free(struct ports_deploy *d)
 	hosts_free(&d->agents);
 	for (i = 0; i < d->nproxies; i++) {
 		free(d->proxies[i].name);
+		free(d->proxies[i].addr);
 		hosts_free(&d->proxies[i].ssh);
 		hosts_free(&d->proxies[i].telnet);
 		hosts_free(&d->proxies[i].smb);
@@ -957,11 +959,18 @@ hub_hosts(const struct ports_deploy *d, struct ports_hosts *to)
 	return hosts_push_copy(to, &h);
 }
 
+/* Where proxy p connects from. */
+static char *
+proxy_host(const struct ports_proxy *p)
+{
+	return p->addr != NULL ? p->addr : p->name;
+}
+
 /* The proxy as a one-host list. */
 static int
 proxy_hosts(const struct ports_proxy *p, struct ports_hosts *h)
 {
-	struct ports_host x = { .text = p->name, .line = p->line };
+	struct ports_host x = { .text = proxy_host(p), .line = p->line };
 
 	return hosts_push_copy(h, &x);
 }
@@ -992,7 +1001,7 @@ agent_sources(const struct ports_deploy *d, struct ports_hosts *from)
 	if (d->agents.n > 0)
 		qsort(sorted, d->agents.n, sizeof(*sorted), str_casecmp_p);
 	for (i = 0; i < d->nproxies; i++) {
-		key = d->proxies[i].name;
+		key = proxy_host(&d->proxies[i]);
 		if (d->agents.n > 0 && bsearch(&key, sorted, d->agents.n,
 		    sizeof(*sorted), str_casecmp_p) != NULL)
 			continue;
@@ -1176,6 +1185,249 @@ own_hostname(char **out)
 	return (*out = strdup(buf)) == NULL ? VG_ERR_NOMEM : 0;
 }
 
+/* ---- the hub's proxied devices ---- */
+
+/* One proxied device as the hub holds it, with its proxy agent. */
+struct hub_proxied {
+	int64_t id, proxy_id;
+	char *name;             /* the device's, for messages */
+	char *host;             /* as the hub holds it */
+	int port;               /* 0: the protocol's default */
+	int protocol;           /* HUB_PROTO_* */
+	char *proxy_name;       /* the proxy's device name, or NULL */
+	char *proxy_addr;       /* where the proxy connects from, or NULL */
+};
+
+/* The protocols of the hub's device.protocol column. */
+#define HUB_PROTO_SSH 1
+#define HUB_PROTO_TELNET 2
+
+struct hub_proxieds {
+	struct hub_proxied *v;
+	size_t n, cap;
+};
+
+static void
+hub_proxieds_free(struct hub_proxieds *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].host);
+		free(l->v[i].proxy_name);
+		free(l->v[i].proxy_addr);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * Where a proxy agent connects from, as rules can name it: the address
+ * the hub saw it register from, else the host name it reported; NULL
+ * when neither serves (its device name then does, as a deployment
+ * file's 'proxy NAME').
+ */
+static const char *
+hub_proxy_addr(const char *peer, const char *hostname)
+{
+	if (peer != NULL && agent_addr_ok(peer))
+		return peer;
+	if (hostname != NULL && name_valid(hostname))
+		return hostname;
+	return NULL;
+}
+
+/*
+ * Appends a copy of one proxied device (name, proxy_name and proxy_addr
+ * may be NULL). Devices without a host or of a protocol this vigil does
+ * not know are left out: there is nothing they connect to. 0,
+ * VG_ERR_TOOBIG past PD_MAX_HOSTS or VG_ERR_NOMEM, err set.
+ */
+static int
+hub_proxied_add(struct hub_proxieds *l, int64_t id, const char *name,
+    const char *host, int port, int protocol, int64_t proxy_id,
+    const char *proxy_name, const char *proxy_addr, char *err,
+    size_t errlen)
+{
+	struct hub_proxied *v, *e;
+	size_t cap;
+
+	if (host == NULL || *host == '\0' || (protocol != HUB_PROTO_SSH &&
+	    protocol != HUB_PROTO_TELNET))
+		return 0;
+	if (l->n >= PD_MAX_HOSTS) {
+		snprintf(err, errlen, "more than %d proxied devices",
+		    PD_MAX_HOSTS);
+		return VG_ERR_TOOBIG;
+	}
+	if (l->n == l->cap) {
+		cap = l->cap == 0 ? 16 : 2 * l->cap;
+		if ((v = reallocarray(l->v, cap, sizeof(*v))) == NULL)
+			goto nomem;
+		l->v = v;
+		l->cap = cap;
+	}
+	e = &l->v[l->n];
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->proxy_id = proxy_id;
+	e->port = port >= 1 && port <= 65535 ? port : 0;
+	e->protocol = protocol;
+	l->n++;
+	if ((name != NULL && (e->name = strdup(name)) == NULL) ||
+	    (e->host = strdup(host)) == NULL ||
+	    (proxy_name != NULL && (e->proxy_name = strdup(proxy_name)) ==
+	    NULL) ||
+	    (proxy_addr != NULL && (e->proxy_addr = strdup(proxy_addr)) ==
+	    NULL))
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return VG_ERR_NOMEM;
+}
+
+static int
+hub_proxied_cmp(const void *a, const void *b)
+{
+	const struct hub_proxied *x = a, *y = b;
+
+	if (x->proxy_id != y->proxy_id)
+		return x->proxy_id < y->proxy_id ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+struct proxy_by_name {
+	const char *name;
+	size_t i;
+};
+
+static int
+proxy_by_name_cmp(const void *a, const void *b)
+{
+	const struct proxy_by_name *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c != 0 ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Device names need not be unique: proxy agents of one name are told
+ * apart by their device id, "px1#7", so that --proxy names one.
+ */
+static int
+hub_proxy_names_distinct(struct ports_deploy *d, const int64_t *ids)
+{
+	struct proxy_by_name *v;
+	size_t i, j, k, n = d->nproxies;
+	char *name;
+	int r = VG_ERR_NOMEM;
+
+	if (n < 2)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return VG_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		v[i].name = d->proxies[i].name;
+		v[i].i = i;
+	}
+	qsort(v, n, sizeof(*v), proxy_by_name_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && strcasecmp(v[j].name,
+		    v[i].name) == 0; j++)
+			;
+		if (j - i < 2)
+			continue;
+		for (k = i; k < j; k++) {
+			if (asprintf(&name, "%s#%lld", v[k].name,
+			    (long long)ids[v[k].i]) < 0)
+				goto out;
+			free(d->proxies[v[k].i].name);
+			d->proxies[v[k].i].name = name;
+		}
+	}
+	r = 0;
+out:
+	free(v);
+	return r;
+}
+
+/*
+ * Adds the proxied devices of l to d as a deployment file's 'proxy'
+ * lines with their 'ssh' and 'telnet' lines would: one proxy per proxy
+ * agent, named by its device name, at its address when known; each
+ * device's host at its port. A host that is neither an address nor a
+ * host name is an error naming the device, as the deployment file
+ * refuses it. Sorts l. 0 or VG_ERR_* with err set.
+ */
+static int
+hub_proxies(struct ports_deploy *d, struct hub_proxieds *l,
+    const char *source, char *err, size_t errlen)
+{
+	const struct hub_proxied *e;
+	struct ports_proxy *p = NULL;
+	struct ports_host h;
+	int64_t *ids = NULL;
+	char why[160], shown[PD_SHOW + 8], host[PD_SHOW + 8];
+	size_t i, np = 0;
+	int r = VG_ERR_NOMEM;
+
+	if (l->n == 0)
+		return 0;
+	qsort(l->v, l->n, sizeof(l->v[0]), hub_proxied_cmp);
+	for (i = 0; i < l->n; i++)
+		if (i == 0 || l->v[i].proxy_id != l->v[i - 1].proxy_id)
+			np++;
+	if ((d->proxies = calloc(np, sizeof(*d->proxies))) == NULL ||
+	    (ids = calloc(np, sizeof(*ids))) == NULL)
+		goto nomem;
+	for (i = 0; i < l->n; i++) {
+		e = &l->v[i];
+		if (i == 0 || e->proxy_id != l->v[i - 1].proxy_id) {
+			ids[d->nproxies] = e->proxy_id;
+			p = &d->proxies[d->nproxies++];
+			if ((e->proxy_name != NULL && *e->proxy_name != '\0' ?
+			    (p->name = strdup(e->proxy_name)) == NULL :
+			    asprintf(&p->name, "device %lld",
+			    (long long)e->proxy_id) < 0) ||
+			    (e->proxy_addr != NULL &&
+			    (p->addr = strdup(e->proxy_addr)) == NULL))
+				goto nomem;
+		}
+		if ((r = host_parse(e->host, 0, &h, why, sizeof(why))) != 0) {
+			if (r == VG_ERR_NOMEM)
+				goto nomem;
+			snprintf(err, errlen, "%s: proxied device %lld (%s): "
+			    "host '%s': %s", source, (long long)e->id,
+			    word_show(e->name != NULL ? e->name : "?", shown,
+			    sizeof(shown)), word_show(e->host, host,
+			    sizeof(host)), why);
+			goto out;
+		}
+		h.port = e->port;
+		if (hosts_push(e->protocol == HUB_PROTO_TELNET ? &p->telnet :
+		    &p->ssh, &h) != 0) {
+			free(h.text);
+			goto nomem;
+		}
+	}
+	for (i = 0; i < d->nproxies; i++) {
+		hosts_sort_unique(&d->proxies[i].ssh);
+		hosts_sort_unique(&d->proxies[i].telnet);
+	}
+	if (hub_proxy_names_distinct(d, ids) != 0)
+		goto nomem;
+	r = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	r = VG_ERR_NOMEM;
+out:
+	free(ids);
+	return r;
+}
+
 /*
  * The SHA-256 thumbprint of the hub's certificate (tls_cert, else
  * DATA_DIR/hub.crt; the leaf comes first), which agents pin: the check
@@ -1211,15 +1463,114 @@ out:
 	free(path);
 }
 
-/* The distinct addresses the hub saw agents register from. */
+/*
+ * Runs sql on the hub's database sq (file db) and calls row for each row
+ * it gives; what names the rows in messages ("devices"). 0, row's error,
+ * or VG_ERR_DB, err set.
+ */
 static int
-read_peers(const char *db, struct ports_deploy *d, char *err, size_t errlen)
+db_rows(sqlite3 *sq, const char *db, const char *sql, const char *what,
+    int (*row)(sqlite3_stmt *q, void *ctx, char *err, size_t errlen),
+    void *ctx, char *err, size_t errlen)
 {
-	static const char sql[] = "SELECT DISTINCT peer FROM device WHERE "
-	    "peer IS NOT NULL AND peer <> '' ORDER BY peer";
-	sqlite3 *sq = NULL;
 	sqlite3_stmt *q = NULL;
-	const char *peer;
+	int rc, r = VG_ERR_DB;
+
+	if (sqlite3_prepare_v2(sq, sql, -1, &q, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot read its %s: %s (is it a "
+		    "vigil hub database?)", db, what, sqlite3_errmsg(sq));
+		goto out;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if ((r = row(q, ctx, err, errlen)) != 0)
+			goto out;
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: reading its %s: %s", db, what,
+		    sqlite3_errmsg(sq));
+		r = VG_ERR_DB;
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(q);
+	return r;
+}
+
+/* A row of peers: an address the hub saw an agent register from. */
+static int
+peer_row(sqlite3_stmt *q, void *ctx, char *err, size_t errlen)
+{
+	const char *peer = (const char *)sqlite3_column_text(q, 0);
+
+	if (peer != NULL && add_agent(ctx, peer) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return VG_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* A row of the count of proxied devices' columns the device table has. */
+static int
+columns_row(sqlite3_stmt *q, void *ctx, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	*(int *)ctx = sqlite3_column_int(q, 0);
+	return 0;
+}
+
+/* A row of proxied: a proxied device and its proxy. */
+static int
+proxied_row(sqlite3_stmt *q, void *ctx, char *err, size_t errlen)
+{
+	return hub_proxied_add(ctx, sqlite3_column_int64(q, 0),
+	    (const char *)sqlite3_column_text(q, 1),
+	    (const char *)sqlite3_column_text(q, 2),
+	    sqlite3_column_int(q, 3), sqlite3_column_int(q, 4),
+	    sqlite3_column_int64(q, 5),
+	    (const char *)sqlite3_column_text(q, 6),
+	    hub_proxy_addr((const char *)sqlite3_column_text(q, 7),
+	    (const char *)sqlite3_column_text(q, 8)), err, errlen);
+}
+
+/*
+ * The distinct addresses the hub saw agents register from, and the
+ * proxied devices with their proxy's name and address. A database older
+ * than proxied devices (schema 3: no device.kind) has none.
+ */
+static int
+read_devices(sqlite3 *sq, const char *db, struct ports_deploy *d,
+    struct hub_proxieds *l, char *err, size_t errlen)
+{
+	static const char peers[] = "SELECT DISTINCT peer FROM device WHERE "
+	    "peer IS NOT NULL AND peer <> '' ORDER BY peer";
+	static const char columns[] = "SELECT count(*) FROM "
+	    "pragma_table_info('device') WHERE name IN ('kind', 'proxy', "
+	    "'host', 'port', 'protocol')";
+	static const char proxied[] = "SELECT d.id, d.name, d.host, d.port, "
+	    "d.protocol, d.proxy, p.name, p.peer, p.hostname FROM device d "
+	    "LEFT JOIN device p ON p.id = d.proxy WHERE d.kind = 1 AND "
+	    "d.proxy IS NOT NULL";
+	int r, ncolumns = 0;
+
+	if ((r = db_rows(sq, db, peers, "devices", peer_row, d, err,
+	    errlen)) != 0 ||
+	    (r = db_rows(sq, db, columns, "schema", columns_row, &ncolumns,
+	    err, errlen)) != 0)
+		return r;
+	if (ncolumns != 5)
+		return 0;
+	return db_rows(sq, db, proxied, "proxied devices", proxied_row, l, err,
+	    errlen);
+}
+
+/* The agents' addresses and the proxied devices of the hub's database,
+ * opened read only. */
+static int
+read_db(const char *db, struct ports_deploy *d, char *err, size_t errlen)
+{
+	struct hub_proxieds l = { NULL, 0, 0 };
+	sqlite3 *sq = NULL;
 	struct stat sb;
 	char ebuf[128];
 	int rc, e, r = VG_ERR_DB;
@@ -1239,28 +1590,11 @@ read_peers(const char *db, struct ports_deploy *d, char *err, size_t errlen)
 		goto out;
 	}
 	sqlite3_busy_timeout(sq, 5000);
-	if (sqlite3_prepare_v2(sq, sql, -1, &q, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot read its devices: %s (is it "
-		    "a vigil hub database?)", db, sqlite3_errmsg(sq));
+	if ((r = read_devices(sq, db, d, &l, err, errlen)) != 0)
 		goto out;
-	}
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if ((peer = (const char *)sqlite3_column_text(q, 0)) == NULL)
-			continue;
-		if ((r = add_agent(d, peer)) != 0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "%s: reading its devices: %s", db,
-		    sqlite3_errmsg(sq));
-		r = VG_ERR_DB;
-		goto out;
-	}
-	r = 0;
+	r = hub_proxies(d, &l, db, err, errlen);
 out:
-	sqlite3_finalize(q);
+	hub_proxieds_free(&l);
 	sqlite3_close(sq);
 	return r;
 }
@@ -1298,7 +1632,7 @@ ports_deploy_from_hub(const char *hub_conf, const char *data_dir,
 		r = VG_ERR_INVAL;
 		goto out;
 	}
-	if ((r = read_peers(db, d, err, errlen)) != 0)
+	if ((r = read_db(db, d, err, errlen)) != 0)
 		goto out;
 	r = VG_ERR_NOMEM;
 	if (c.public_url != NULL) {
@@ -1690,35 +2024,154 @@ out:
 	return r;
 }
 
-/* An agent's addresses: where the hub saw it from, else what it
- * reported. Devices sent by another agent (a proxy's) are not agents. */
+/* What the device list gives besides the agents' addresses: the
+ * proxied devices, and where each agent connects from (by device id). */
+struct api_seen {
+	struct hub_proxieds proxied;
+	struct api_agent {
+		int64_t id;
+		char *addr;
+	} *agents;
+	size_t nagents, cap;
+};
+
+static void
+api_seen_free(struct api_seen *s)
+{
+	size_t i;
+
+	hub_proxieds_free(&s->proxied);
+	for (i = 0; i < s->nagents; i++)
+		free(s->agents[i].addr);
+	free(s->agents);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Keeps where agent id connects from, should it be a proxy. */
 static int
-api_device(struct ports_deploy *d, const json_t *dev)
+api_agent_add(struct api_seen *s, int64_t id, const char *addr)
+{
+	struct api_agent *v;
+	size_t cap;
+
+	if (addr == NULL || s->nagents >= PD_MAX_HOSTS)
+		return 0;
+	if (s->nagents == s->cap) {
+		cap = s->cap == 0 ? 16 : 2 * s->cap;
+		if ((v = reallocarray(s->agents, cap, sizeof(*v))) == NULL)
+			return VG_ERR_NOMEM;
+		s->agents = v;
+		s->cap = cap;
+	}
+	if ((s->agents[s->nagents].addr = strdup(addr)) == NULL)
+		return VG_ERR_NOMEM;
+	s->agents[s->nagents++].id = id;
+	return 0;
+}
+
+static int
+api_agent_cmp(const void *a, const void *b)
+{
+	const struct api_agent *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Each proxied device's proxy_addr: where its proxy connects from. */
+static int
+api_proxy_addrs(struct api_seen *s)
+{
+	struct api_agent key = { 0, NULL }, *found;
+	struct hub_proxied *e;
+	size_t i;
+
+	if (s->nagents > 1)
+		qsort(s->agents, s->nagents, sizeof(s->agents[0]),
+		    api_agent_cmp);
+	for (i = 0; i < s->proxied.n; i++) {
+		e = &s->proxied.v[i];
+		key.id = e->proxy_id;
+		if (s->nagents == 0 || (found = bsearch(&key, s->agents,
+		    s->nagents, sizeof(s->agents[0]), api_agent_cmp)) == NULL)
+			continue;
+		if ((e->proxy_addr = strdup(found->addr)) == NULL)
+			return VG_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* A proxied device object: its "proxied" member. */
+static int
+api_proxied(struct api_seen *s, const json_t *dev, char *err,
+    size_t errlen)
+{
+	const json_t *px = json_object_get(dev, "proxied");
+	const char *proto;
+	json_int_t port;
+	int protocol = 0;
+
+	if (!json_is_object(px))
+		return 0;
+	proto = json_string_value(json_object_get(px, "protocol"));
+	if (proto != NULL && strcmp(proto, "ssh") == 0)
+		protocol = HUB_PROTO_SSH;
+	else if (proto != NULL && strcmp(proto, "telnet") == 0)
+		protocol = HUB_PROTO_TELNET;
+	port = json_integer_value(json_object_get(px, "port"));
+	return hub_proxied_add(&s->proxied,
+	    json_integer_value(json_object_get(dev, "id")),
+	    json_string_value(json_object_get(dev, "name")),
+	    json_string_value(json_object_get(px, "host")),
+	    port >= 1 && port <= 65535 ? (int)port : 0, protocol,
+	    json_integer_value(json_object_get(px, "proxy_id")),
+	    json_string_value(json_object_get(px, "proxy")), NULL, err,
+	    errlen);
+}
+
+/* An agent's addresses: where the hub saw it from, else what it
+ * reported. Devices sent by another agent (a proxy's) are not agents;
+ * proxied devices are kept in s. */
+static int
+api_device(struct ports_deploy *d, struct api_seen *s, const json_t *dev,
+    char *err, size_t errlen)
 {
 	const json_t *agent = json_object_get(dev, "agent_id"), *ips, *ip;
-	const char *peer;
+	const json_t *id = json_object_get(dev, "id");
+	const char *peer, *kind;
 	size_t i;
-	int r;
+	int r = 0;
 
+	kind = json_string_value(json_object_get(dev, "kind"));
+	if (kind != NULL && strcmp(kind, "proxied") == 0)
+		return api_proxied(s, dev, err, errlen);
 	if (json_is_integer(agent) && json_integer_value(agent) !=
-	    json_integer_value(json_object_get(dev, "id")))
+	    json_integer_value(id))
 		return 0;
 	peer = json_string_value(json_object_get(dev, "peer"));
-	if (peer != NULL && agent_addr_ok(peer))
-		return add_agent(d, peer);
+	if (json_is_integer(id) && (r = api_agent_add(s,
+	    json_integer_value(id), hub_proxy_addr(peer, json_string_value(
+	    json_object_get(dev, "hostname"))))) != 0)
+		goto out;
+	if (peer != NULL && agent_addr_ok(peer)) {
+		r = add_agent(d, peer);
+		goto out;
+	}
 	ips = json_object_get(dev, "ips");
 	json_array_foreach(ips, i, ip) {
 		if (json_is_string(ip) &&
 		    (r = add_agent(d, json_string_value(ip))) != 0)
-			return r;
+			goto out;
 	}
-	return 0;
+out:
+	if (r != 0)
+		snprintf(err, errlen, "out of memory");
+	return r;
 }
 
 /* Every page of GET v1/devices (cursor "next"). */
 static int
 api_devices(struct api *a, const char *tok, struct ports_deploy *d,
-    char *err, size_t errlen)
+    struct api_seen *seen, char *err, size_t errlen)
 {
 	json_t *ans = NULL, *list, *next, *dev;
 	json_int_t after = 0;
@@ -1746,10 +2199,8 @@ api_devices(struct api *a, const char *tok, struct ports_deploy *d,
 			goto out;
 		}
 		json_array_foreach(list, i, dev) {
-			if ((r = api_device(d, dev)) != 0) {
-				snprintf(err, errlen, "out of memory");
+			if ((r = api_device(d, seen, dev, err, errlen)) != 0)
 				goto out;
-			}
 		}
 		if (json_is_null(next) || json_array_size(list) == 0)
 			goto out;
@@ -1775,10 +2226,12 @@ ports_deploy_from_api(const char *url, const char *user,
     struct ports_deploy *d, char *err, size_t errlen)
 {
 	struct api a;
+	struct api_seen seen;
 	char tok[256] = "", ignore[64];
 	int r, signed_in = 0;
 
 	memset(d, 0, sizeof(*d));
+	memset(&seen, 0, sizeof(seen));
 	if ((r = api_open(&a, url, thumbprint, insecure, err, errlen)) != 0)
 		goto out;
 	if ((r = api_sign_in(&a, user, password, tok, sizeof(tok), err,
@@ -1786,7 +2239,13 @@ ports_deploy_from_api(const char *url, const char *user,
 		goto out;
 	signed_in = 1;
 	if ((r = api_hub(&a, tok, d, err, errlen)) != 0 ||
-	    (r = api_devices(&a, tok, d, err, errlen)) != 0)
+	    (r = api_devices(&a, tok, d, &seen, err, errlen)) != 0)
+		goto out;
+	if ((r = api_proxy_addrs(&seen)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((r = hub_proxies(d, &seen.proxied, a.base, err, errlen)) != 0)
 		goto out;
 	hosts_sort_unique(&d->agents);
 	d->agents_known = d->agents.n > 0;
@@ -1802,6 +2261,7 @@ out:
 		api_call(&a, "DELETE", "v1/session", NULL, tok, NULL, ignore,
 		    sizeof(ignore));
 	explicit_bzero(tok, sizeof(tok));
+	api_seen_free(&seen);
 	api_free(&a);
 	if (r != 0)
 		ports_deploy_free(d);

@@ -20,7 +20,11 @@
 # file and line. The other sources: HubDetails.xml; a real hub (and a
 # real agent registered with it) through --hub-conf, read while the hub
 # runs, and through --api with a pinned thumbprint or --insecure, wrong
-# passwords refused without showing them; and no source at all.
+# passwords refused without showing them; proxied devices added through
+# the API make the agent a proxy in both (SSH on 22, Telnet on 2323
+# flagged insecure, the proxy's and the devices' rules; a device name
+# that does not resolve refused in the rules, naming it); and no source
+# at all.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
 
@@ -213,7 +217,8 @@ FORMATS="table json nftables iptables firewalld ufw windows"
 # the address the hub sees it from).
 # =====================================================================
 hub_part() {
-	local aip=10.77.0.1 thumb conf=$T/hub.conf p1 host
+	local aip=10.77.0.1 thumb conf=$T/hub.conf p1 host pname cid src
+	local repo=${VIGIL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 	. "$(dirname "$0")/agent_lib.sh"
 	ip link add pmA type veth peer name pmB &&
 	    ip addr add "$aip/24" dev pmA && ip link set pmA up &&
@@ -228,6 +233,7 @@ hub_part() {
 	listen = 0.0.0.0:$HUB_PORT
 	data_dir = $HUB_DIR
 	url = https://$aip:$HUB_PORT/api/
+	profiles_dir = $repo/dist/profiles
 	EOF
 	hub_start -c "$conf" --listen "0.0.0.0:$HUB_PORT" || hub_abort
 	ok "hub runs (port $HUB_PORT, pid $HUB_PID)"
@@ -349,6 +355,87 @@ hub_part() {
 	    grep -qiE '401|password|unauthori|sign' "$T/err"
 	count_leaks "$T/out" "$T/err" -- "$VIGIL_PASSWORD" "$ADMIN_PW"
 	check "... no password shows" test "$LEAKS" -eq 0
+	unset VIGIL_PASSWORD
+
+	# --- proxied devices: the agent becomes a proxy ---
+	admin_session || hub_abort
+	api GET "/devices/$DEV"
+	expect "the agent's device" 200 '.kind == "agent"'
+	pname=$(jq -r .name "$T/body")
+	api POST /credentials '{"name": "lab", "username": "netops",
+	    "password": "n0t-a-real-one"}'
+	expect "a credential" 201 '.id > 0'
+	cid=$(jq -r .id "$T/body")
+	for dev in "r1 10.78.0.21 22 ssh" "sw1 10.78.0.22 2323 telnet"; do
+		set -- $dev
+		api POST /devices "$(jq -nc --arg n "$1" --arg h "$2" \
+		    --argjson port "$3" --arg pr "$4" --argjson c "$cid" \
+		    --argjson px "$DEV" '{name: $n, type: "network", host: $h,
+		      port: $port, protocol: $pr, profile: "ios",
+		      credential_id: $c, proxy_id: $px, schedule: 3600}')"
+		expect "proxied device $1 ($4 on $2:$3) behind the agent" 201 \
+		    '.kind == "proxied"'
+	done
+	export VIGIL_PASSWORD=$ADMIN_PW
+	for src in hub-conf api; do
+		if [ "$src" = hub-conf ]; then
+			set -- --hub-conf "$conf"
+		else
+			set -- --api "https://$aip:$HUB_PORT/api/" --user admin \
+			    --thumbprint "$thumb"
+		fi
+		pl 0 "--$src with proxied devices" "$@" --format json
+		jx "... the agent is a proxy ($pname at $aip), and still an agent" \
+		    '(.flows | length) == 4' ".flows[1].from.hosts == [\"$aip\"]" \
+		    "[.flows[2:][].from] | unique == [{role: \"proxy\",
+		      proxy: \"$pname\", hosts: [\"$aip\"]}]"
+		jx "... SSH to its device on 22" \
+		    '.flows[2].to == {role: "device", hosts: ["10.78.0.21"]}' \
+		    '.flows[2].port == 22' '.flows[2].service == "ssh"' \
+		    '.flows[2].insecure == false' \
+		    '.flows[2].opened_by == "the proxy agent"'
+		jx "... Telnet to the other on 2323, flagged insecure" \
+		    '.flows[3].to == {role: "device", hosts: ["10.78.0.22"]}' \
+		    '.flows[3].port == 2323' '.flows[3].service == "telnet"' \
+		    '.flows[3].insecure == true' '.flows[3].advice != null'
+		jq -S .flows "$T/out" >"$T/flows.proxied.$src"
+		pl 0 "--$src, nftables for the proxy" "$@" --format nftables \
+		    --role proxy
+		keep "proxied.$src.nft"
+		check "... its section" grep -qE \
+		    "^# -+ role: proxy $pname" "$T/proxied.$src.nft"
+		check "... out to the SSH device on 22" line_with \
+		    "$T/proxied.$src.nft" 'ip daddr 10\.78\.0\.21 tcp dport 22 accept'
+		check "... out to the Telnet device on 2323" line_with \
+		    "$T/proxied.$src.nft" \
+		    'ip daddr 10\.78\.0\.22 tcp dport 2323 accept'
+		check "... the Telnet rule says insecure" every_line \
+		    "$T/proxied.$src.nft" 'dport 2323 ' \
+		    'comment "vigil: .*[Ii]nsecure'
+		check "... and loads" nft_loads "$T/proxied.$src.nft"
+		pl 0 "--$src, nftables for the devices" "$@" --format nftables \
+		    --role device --proxy "$pname"
+		check "... in from the proxy's address on 22 and 2323" sh -c "
+		    grep -qE 'ip saddr $aip tcp dport 22 accept' '$T/out' &&
+		    grep -qE 'ip saddr $aip tcp dport 2323 accept' '$T/out'" ||
+		    show "$T/out"
+	done
+	check "--hub-conf and --api give the very same flows" cmp -s \
+	    "$T/flows.proxied.hub-conf" "$T/flows.proxied.api"
+	# A device on a name that does not resolve: listed as written; the
+	# rules that need its address are refused, naming it.
+	api POST /devices "$(jq -nc --argjson c "$cid" --argjson px "$DEV" \
+	    '{name: "gone", type: "network", host: "gone.example.net",
+	      protocol: "ssh", profile: "ios", credential_id: $c,
+	      proxy_id: $px, schedule: 3600}')"
+	expect "proxied device gone on a name that does not resolve" 201
+	pl 0 "--hub-conf lists it" --hub-conf "$conf" --format json
+	jx "... on port 22, with the other SSH device" \
+	    '.flows[2].to.hosts == ["10.78.0.21", "gone.example.net"]'
+	pl 2 "--hub-conf, nftables for the proxy: refused" --hub-conf "$conf" \
+	    --format nftables --role proxy
+	check "... naming the name" grep -qF 'gone.example.net: name not resolved' \
+	    "$T/err"
 	unset VIGIL_PASSWORD
 
 	# --- the agent's own HubDetails.xml ---

@@ -3,7 +3,8 @@
  * Unit tests of cli/ports_deploy.c: the deployment file (every field,
  * every error message with the line and word it names, the limits, BOM,
  * CRLF, comments, IPv6 with a port, networks), the port matrix built
- * from it, and the hub.conf + database and HubDetails.xml sources.
+ * from it, and the hub.conf + database (agents, proxied devices, an
+ * older schema without them) and HubDetails.xml sources.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -999,6 +1000,8 @@ test_from_hub(void **state)
 	assert_string_equal(d.agents.v[1].text, "10.0.0.7");
 	assert_string_equal(d.agents.v[2].text, "fd00::9");
 	assert_int_equal(d.agents_known, 1);
+	/* A database older than proxied devices (no device.kind): none. */
+	assert_int_equal(d.nproxies, 0);
 	snprintf(want, sizeof(want), "%s and %s", conf, db);
 	assert_string_equal(d.source, want);
 	ports_deploy_free(&d);
@@ -1073,6 +1076,159 @@ test_from_hub(void **state)
 	assert_int_equal(ports_deploy_from_hub(conf, db, &d, err,
 	    sizeof(err)), VG_ERR_DB);
 	assert_non_null(strstr(err, "is it a vigil hub database?"));
+}
+
+/* The device table of a hub with proxied devices (schema 4), the
+ * columns read here. */
+#define DEVICE_V4 "CREATE TABLE device (id INTEGER PRIMARY KEY," \
+	" agent_id INTEGER, name TEXT NOT NULL, hostname TEXT NOT NULL," \
+	" peer TEXT, kind INTEGER NOT NULL DEFAULT 0, proxy INTEGER," \
+	" host TEXT, port INTEGER, protocol INTEGER);"
+
+/* A hub folder in tmpdir/sub holding a database made of sql; conf the
+ * hub.conf naming it. */
+static void
+hub_with(const char *sub, const char *sql, char *conf, size_t conflen)
+{
+	char dir[256], db[300], text[400];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/hub.db", dir);
+	make_db(db, sql);
+	snprintf(conf, conflen, "%s/%s.conf", tmpdir, sub);
+	snprintf(text, sizeof(text), "listen = 10.0.0.1:8443\ndata_dir = "
+	    "%s\n", dir);
+	write_file(conf, text, strlen(text));
+}
+
+static void
+test_from_hub_proxied(void **state)
+{
+	struct ports_deploy d;
+	struct ports_matrix m;
+	const struct ports_flow *f;
+	char conf[256], err[512], want[700];
+
+	(void)state;
+	/* px1 seen at 10.0.0.5; px2 from loopback, so at the host name it
+	 * reported; agent3 proxies nothing. Of the proxied devices, one
+	 * repeats another, one has a protocol this vigil does not know and
+	 * one no host: left out. */
+	hub_with("proxied", DEVICE_V4
+	    "INSERT INTO device(id, agent_id, name, hostname, peer) VALUES"
+	    " (1, 1, 'px1', 'px1.lan', '10.0.0.5'),"
+	    " (2, 2, 'px2', 'px2.example.net', '127.0.0.1'),"
+	    " (3, 3, 'agent3', 'agent3', '10.0.0.9');"
+	    "INSERT INTO device(id, agent_id, name, hostname, kind, proxy,"
+	    " host, port, protocol) VALUES"
+	    " (4, 1, 'r1', '', 1, 1, '10.2.0.1', 22, 1),"
+	    " (5, 1, 'sw1', '', 1, 1, 'sw1.example.net', 2323, 2),"
+	    " (6, 1, 'r1 again', '', 1, 1, '10.2.0.1', 22, 1),"
+	    " (7, 2, 'lin', '', 1, 2, 'fd00::7', 2222, 1),"
+	    " (8, 3, 'odd', '', 1, 3, '10.2.0.8', 22, 9),"
+	    " (9, 3, 'none', '', 1, 3, NULL, 22, 1),"
+	    " (10, 1, 'r3', '', 1, 1, 'r3.example.net', NULL, 2);",
+	    conf, sizeof(conf));
+	assert_int_equal(ports_deploy_from_hub(conf, NULL, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.nproxies, 2);
+	assert_string_equal(d.proxies[0].name, "px1");
+	assert_string_equal(d.proxies[0].addr, "10.0.0.5");
+	assert_int_equal(d.proxies[0].ssh.n, 1);
+	assert_string_equal(d.proxies[0].ssh.v[0].text, "10.2.0.1");
+	assert_int_equal(d.proxies[0].ssh.v[0].port, 22);
+	assert_int_equal(d.proxies[0].telnet.n, 2);
+	assert_string_equal(d.proxies[0].telnet.v[0].text, "r3.example.net");
+	assert_int_equal(d.proxies[0].telnet.v[0].port, 0);
+	assert_string_equal(d.proxies[0].telnet.v[1].text, "sw1.example.net");
+	assert_int_equal(d.proxies[0].telnet.v[1].port, 2323);
+	assert_int_equal(d.proxies[0].smb.n, 0);
+	assert_string_equal(d.proxies[1].name, "px2");
+	assert_string_equal(d.proxies[1].addr, "px2.example.net");
+	assert_ptr_equal(ports_proxy_find(&d, "PX2"), &d.proxies[1]);
+	assert_int_equal(d.agents.n, 2);
+
+	/* The matrix a deployment file naming them would give. */
+	assert_int_equal(ports_matrix_build(&d, &m), 0);
+	assert_int_equal(m.n, 6);
+	f = &m.v[1];
+	check_flow(f, 2, PORTS_ROLE_AGENT, PORTS_ROLE_HUB, 8443, PORTS_HTTPS);
+	/* The proxies are agents: px1 at its address once, px2 added. */
+	assert_int_equal(f->from.n, 3);
+	assert_string_equal(f->from.v[0].text, "10.0.0.5");
+	assert_string_equal(f->from.v[1].text, "10.0.0.9");
+	assert_string_equal(f->from.v[2].text, "px2.example.net");
+	f = &m.v[2];
+	check_flow(f, 3, PORTS_ROLE_PROXY, PORTS_ROLE_DEVICE, 22, PORTS_SSH);
+	assert_ptr_equal(f->proxy, &d.proxies[0]);
+	assert_int_equal(f->from.n, 1);
+	assert_string_equal(f->from.v[0].text, "10.0.0.5");
+	assert_int_equal(f->to.n, 1);
+	assert_string_equal(f->to.v[0].text, "10.2.0.1");
+	assert_int_equal(f->insecure, 0);
+	f = &m.v[3];
+	check_flow(f, 4, PORTS_ROLE_PROXY, PORTS_ROLE_DEVICE, 23,
+	    PORTS_TELNET);
+	assert_string_equal(f->to.v[0].text, "r3.example.net");
+	assert_int_equal(f->insecure, 1);
+	assert_non_null(f->advice);
+	f = &m.v[4];
+	check_flow(f, 5, PORTS_ROLE_PROXY, PORTS_ROLE_DEVICE, 2323,
+	    PORTS_TELNET);
+	assert_string_equal(f->to.v[0].text, "sw1.example.net");
+	assert_int_equal(f->insecure, 1);
+	f = &m.v[5];
+	check_flow(f, 6, PORTS_ROLE_PROXY, PORTS_ROLE_DEVICE, 2222, PORTS_SSH);
+	assert_ptr_equal(f->proxy, &d.proxies[1]);
+	assert_string_equal(f->from.v[0].text, "px2.example.net");
+	assert_string_equal(f->to.v[0].text, "fd00::7");
+	ports_matrix_free(&m);
+	ports_deploy_free(&d);
+
+	/* Two proxy agents of one name are told apart by device id; one
+	 * known by its name alone (no peer, no valid host name) is at it. */
+	hub_with("twins", DEVICE_V4
+	    "INSERT INTO device(id, agent_id, name, hostname, peer) VALUES"
+	    " (3, 3, 'px', 'a b', NULL), (12, 12, 'PX', '', '10.0.0.12'),"
+	    " (20, 20, 'solo', '', NULL);"
+	    "INSERT INTO device(id, agent_id, name, hostname, kind, proxy,"
+	    " host, port, protocol) VALUES"
+	    " (30, 12, 'a', '', 1, 12, '10.3.0.1', 22, 1),"
+	    " (31, 3, 'b', '', 1, 3, '10.3.0.2', 22, 1),"
+	    " (32, 20, 'c', '', 1, 20, '10.3.0.3', 22, 1);",
+	    conf, sizeof(conf));
+	assert_int_equal(ports_deploy_from_hub(conf, NULL, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.nproxies, 3);
+	assert_string_equal(d.proxies[0].name, "px#3");
+	assert_null(d.proxies[0].addr);
+	assert_string_equal(d.proxies[1].name, "PX#12");
+	assert_string_equal(d.proxies[1].addr, "10.0.0.12");
+	assert_string_equal(d.proxies[2].name, "solo");
+	assert_null(d.proxies[2].addr);
+	assert_int_equal(ports_matrix_build(&d, &m), 0);
+	assert_string_equal(m.v[4].from.v[0].text, "solo");
+	ports_matrix_free(&m);
+	ports_deploy_free(&d);
+
+	/* A host that is neither an address nor a host name: an error
+	 * naming the device, as a deployment file's line. */
+	hub_with("badhost", DEVICE_V4
+	    "INSERT INTO device(id, agent_id, name, hostname, peer) VALUES"
+	    " (1, 1, 'px1', 'px1', '10.0.0.5');"
+	    "INSERT INTO device(id, agent_id, name, hostname, kind, proxy,"
+	    " host, port, protocol) VALUES"
+	    " (2, 1, 'r1', '', 1, 1, 'lab_rtr1', 22, 1);",
+	    conf, sizeof(conf));
+	assert_int_equal(ports_deploy_from_hub(conf, NULL, &d, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	snprintf(want, sizeof(want), "%s/badhost/hub.db: proxied device 2 "
+	    "(r1): host 'lab_rtr1': not an address, a network or a host name "
+	    "(letters, digits, '-' and '.', at most 253)", tmpdir);
+	assert_string_equal(err, want);
+	assert_null(d.proxies);
+	assert_null(d.source);
 }
 
 static void
@@ -1151,6 +1307,7 @@ main(void)
 		cmocka_unit_test(test_names_of_enums),
 		cmocka_unit_test(test_proxy_lookup),
 		cmocka_unit_test(test_from_hub),
+		cmocka_unit_test(test_from_hub_proxied),
 		cmocka_unit_test(test_from_hubdetails),
 		cmocka_unit_test(test_from_api_args),
 	};
