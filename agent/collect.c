@@ -108,16 +108,22 @@ int
 col_prop(struct col_props *pr, const char *name, const char *value)
 {
 	struct vg_prop *p;
+	size_t n;
 
 	if (col_grow(&pr->p, &pr->cap, pr->n, sizeof(*p)) != 0)
 		return VG_ERR_NOMEM;
 	p = &pr->p[pr->n];
 	if ((p->name = strdup(name)) == NULL)
 		return VG_ERR_NOMEM;
-	if ((p->value = strndup(value, VG_ITEM_PATH_MAX)) == NULL) {
+	/* strlen, not strndup's bound: callers pass short arrays too */
+	if ((n = strlen(value)) > VG_ITEM_PATH_MAX)
+		n = VG_ITEM_PATH_MAX;
+	if ((p->value = malloc(n + 1)) == NULL) {
 		free(p->name);
 		return VG_ERR_NOMEM;
 	}
+	memcpy(p->value, value, n);
+	p->value[n] = '\0';
 	pr->n++;
 	return 0;
 }

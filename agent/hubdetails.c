@@ -562,7 +562,7 @@ hd_load(const char *path, struct hubdetails *hd, char *err, size_t errlen)
 {
 	struct stat sb;
 	char *buf;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	memset(hd, 0, sizeof(*hd));

@@ -1636,7 +1636,7 @@ pragma_i64(struct aq *q, const char *sql, int64_t *out)
 static int
 check_identity(struct aq *q, int *empty)
 {
-	int64_t appid, tables, version;
+	int64_t appid = 0, tables = 0, version = 0;
 	int r;
 
 	if ((r = pragma_i64(q, "PRAGMA application_id", &appid)) != 0 ||
