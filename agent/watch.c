@@ -1119,20 +1119,12 @@ watch_unwatched(struct watch *w)
 int
 watch_wait_ready(struct watch *w, unsigned timeout_ms)
 {
-	struct timespec ts;
+	double end = vg_now() + timeout_ms / 1000.0, left;
 	int ready;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&w->mu);
-	while (!w->ready &&
-	    pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
-		;
+	while (!w->ready && (left = end - vg_now()) > 0)
+		vg_cond_wait_for(&w->cv, &w->mu, left);
 	ready = w->ready;
 	pthread_mutex_unlock(&w->mu);
 	return ready;

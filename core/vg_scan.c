@@ -1368,7 +1368,6 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 	pthread_condattr_t ca;
 	int64_t created;
 	struct batch *b;
-	struct timespec ts;
 	struct rlimit rl;
 	double last = 0, now;
 	int nw = o->workers > 0 ? o->workers : online_cpus();
@@ -1446,13 +1445,7 @@ vg_scan_run(const struct vg_scan_opts *o, const struct vg_scan_cb *cb,
 	for (;;) {
 		while (s.done_head == NULL && !(s.walker_done &&
 		    s.inflight == 0)) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += 100 * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
+			vg_cond_wait_for(&s.done_cv, &s.mu, 0.1);
 			if (s.done_head == NULL)
 				break;
 		}
