@@ -2,9 +2,12 @@
 /*
  * "vigil collect ...": collects one network device over SSH or Telnet
  * with a profile, as a proxy agent would, and prints the normalised
- * configuration (or the raw outputs). For profile authors and tests.
+ * configuration (or the raw outputs); or, with --type windows, one
+ * Windows host over SMB (registry keys and files), printing its items
+ * as JSON lines. For profile authors, policy authors and tests.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,9 @@
 #include "report.h"
 #include "session.h"
 #include "vg_err.h"
+#include "vg_json.h"
 #include "vg_util.h"
+#include "windows.h"
 
 #ifndef VIGIL_PROFILES_DIR
 #define VIGIL_PROFILES_DIR "/usr/share/vigil/profiles"
@@ -25,12 +30,23 @@
 #define SECRET_FILE_MAX (64 * 1024)
 #define KEY_FILE_MAX (1024 * 1024)
 #define EXIT_FAILED 1
+#define WIN_DEPTH_DEFAULT 8
+
+/* A repeatable option's values (pointers into argv). */
+struct arg_list {
+	char **v;
+	size_t n;
+};
 
 struct collect_args {
 	const char *profile, *profiles_dir, *host, *user, *password_file,
 	    *key_file, *enable_file, *host_key;
 	unsigned int port, timeout_s;
 	int telnet, legacy, raw;
+	int windows;                   /* --type windows */
+	struct arg_list registry, files, include, exclude;
+	unsigned int depth;
+	int depth_set;
 };
 
 static void
@@ -42,17 +58,79 @@ usage(FILE *f)
 "                     [--password-file FILE] [--key-file FILE]\n"
 "                     [--enable-file FILE] [--legacy-ssh]\n"
 "                     [--host-key SHA256:...] [--raw] [--timeout SECONDS]\n"
+"       vigil collect --type windows --host HOST [--port PORT]\n"
+"                     --user [DOMAIN\\]NAME [--password-file FILE]\n"
+"                     [--registry KEY]... [--file PATH]... [--depth N]\n"
+"                     [--include GLOB]... [--exclude GLOB]...\n"
+"                     [--timeout SECONDS]\n"
 "\n"
 "Collects one network device as a proxy agent would and prints its\n"
 "normalised configuration (--raw: each command's output as received).\n"
-"The SSH host key fingerprint goes to stderr. Secrets come from files or\n"
-"the environment, never the command line: VIGIL_DEVICE_PASSWORD,\n"
-"VIGIL_ENABLE_SECRET, VIGIL_KEY_PASSPHRASE. Exit 0 ok, 1 collection\n"
-"failed, 2 bad usage. See vigil(1).\n");
+"The SSH host key fingerprint goes to stderr. With --type windows,\n"
+"collects registry keys (HKLM\\..., HKU\\...) and files (C:\\...) of a\n"
+"Windows host over SMB and prints each item as a JSON line; problems\n"
+"(a key or file the account may not read) go to stderr. Secrets come\n"
+"from files or the environment, never the command line:\n"
+"VIGIL_DEVICE_PASSWORD, VIGIL_ENABLE_SECRET, VIGIL_KEY_PASSPHRASE.\n"
+"Exit 0 ok, 1 collection failed, 2 bad usage. See vigil(1).\n");
 }
 
 /* "vigil collect: MESSAGE" on stderr; returns EXIT_TROUBLE. */
 #define trouble(...) report_trouble("collect", __VA_ARGS__)
+
+/* Appends optarg to l (room for argc values was made). */
+static void
+list_add(struct arg_list *l, char *value)
+{
+	l->v[l->n++] = value;
+}
+
+static void
+args_free(struct collect_args *a)
+{
+	free(a->registry.v);
+	free(a->files.v);
+	free(a->include.v);
+	free(a->exclude.v);
+}
+
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* The checks of --type windows. */
+static int
+check_windows_args(const struct collect_args *a)
+{
+	char err[512];
+	size_t i;
+
+	if (a->profile != NULL || a->profiles_dir != NULL || a->telnet ||
+	    a->legacy || a->host_key != NULL || a->key_file != NULL ||
+	    a->enable_file != NULL || a->raw)
+		return trouble("%s", "--profile, --profiles-dir, --telnet, "
+		    "--legacy-ssh, --host-key, --key-file, --enable-file and "
+		    "--raw are for network devices, not --type windows");
+	if (a->user == NULL)
+		return trouble("%s", "Windows hosts need a user name: --user "
+		    "[DOMAIN\\]NAME");
+	if (a->registry.n + a->files.n == 0)
+		return trouble("%s", "name what to collect: --registry KEY "
+		    "and/or --file PATH");
+	for (i = 0; i < a->registry.n; i++)
+		if (proxy_win_key_check(a->registry.v[i], err,
+		    sizeof(err)) != 0)
+			return trouble("--registry: %s", err);
+	for (i = 0; i < a->files.n; i++)
+		if (proxy_win_file_check(a->files.v[i], err, sizeof(err)) != 0)
+			return trouble("--file: %s", err);
+	return 0;
+}
 
 /* 0, EXIT_TROUBLE after a message, or -1 after --help. */
 static int
@@ -72,6 +150,12 @@ parse_args(int argc, char **argv, struct collect_args *a)
 		{ "host-key", required_argument, NULL, 'K' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "type", required_argument, NULL, 'y' },
+		{ "registry", required_argument, NULL, 'R' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "depth", required_argument, NULL, 'D' },
+		{ "include", required_argument, NULL, 'i' },
+		{ "exclude", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -79,6 +163,12 @@ parse_args(int argc, char **argv, struct collect_args *a)
 	int c;
 
 	memset(a, 0, sizeof(*a));
+	if ((a->registry.v = calloc((size_t)argc, sizeof(char *))) == NULL ||
+	    (a->files.v = calloc((size_t)argc, sizeof(char *))) == NULL ||
+	    (a->include.v = calloc((size_t)argc, sizeof(char *))) == NULL ||
+	    (a->exclude.v = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return trouble("%s", "out of memory");
+	a->depth = WIN_DEPTH_DEFAULT;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -106,6 +196,33 @@ parse_args(int argc, char **argv, struct collect_args *a)
 				    "number of seconds (1-3600)", optarg);
 			a->timeout_s = (unsigned int)v;
 			break;
+		case 'y':
+			if (strcmp(optarg, "windows") == 0)
+				a->windows = 1;
+			else if (strcmp(optarg, "network") != 0)
+				return trouble("--type: '%s' is not a device "
+				    "type (network or windows)", optarg);
+			break;
+		case 'R': list_add(&a->registry, optarg); break;
+		case 'f': list_add(&a->files, optarg); break;
+		case 'i':
+		case 'x':
+			if (optarg[0] == '\0' || strlen(optarg) > 4096 ||
+			    has_control(optarg))
+				return trouble("--%s: a glob of 1 to 4096 "
+				    "bytes without control characters",
+				    c == 'i' ? "include" : "exclude");
+			list_add(c == 'i' ? &a->include : &a->exclude, optarg);
+			break;
+		case 'D':
+			if (vg_parse_long(optarg, 0, PROXY_WIN_DEPTH_MAX,
+			    &v) != 0)
+				return trouble("--depth: '%s' is not a number "
+				    "of levels (0-%d)", optarg,
+				    PROXY_WIN_DEPTH_MAX);
+			a->depth = (unsigned int)v;
+			a->depth_set = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -120,10 +237,16 @@ parse_args(int argc, char **argv, struct collect_args *a)
 	}
 	if (optind < argc)
 		return trouble("unexpected argument '%s'", argv[optind]);
-	if (a->profile == NULL)
-		return trouble("%s", "name a profile: --profile NAME|FILE");
 	if (a->host == NULL)
 		return trouble("%s", "name the device: --host HOST");
+	if (a->windows)
+		return check_windows_args(a);
+	if (a->registry.n + a->files.n + a->include.n + a->exclude.n > 0 ||
+	    a->depth_set)
+		return trouble("%s", "--registry, --file, --depth, --include "
+		    "and --exclude are for --type windows");
+	if (a->profile == NULL)
+		return trouble("%s", "name a profile: --profile NAME|FILE");
 	if (a->telnet && (a->key_file != NULL || a->legacy ||
 	    a->host_key != NULL))
 		return trouble("%s", "--key-file, --legacy-ssh and --host-key "
@@ -195,6 +318,100 @@ print_raw(const struct proxy_capture *cap)
 	}
 }
 
+/* One item as a JSON line (as `vigil scan list --json` prints). */
+static int
+print_item(const struct vg_item *it)
+{
+	json_t *j;
+	char *s;
+
+	j = vg_item_to_json(it);
+	s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(j);
+	if (s == NULL)
+		return -1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/* The items of the three sorted lists, merged in path order. */
+static int
+print_windows(const struct proxy_win_result *res)
+{
+	struct vg_item **lists[3] = { res->keys, res->values, res->files };
+	size_t n[3] = { res->nkeys, res->nvalues, res->nfiles };
+	size_t at[3] = { 0, 0, 0 };
+	int i, best;
+
+	for (;;) {
+		best = -1;
+		for (i = 0; i < 3; i++)
+			if (at[i] < n[i] && (best < 0 ||
+			    vg_item_path_cmp(lists[i][at[i]],
+			    lists[best][at[best]]) < 0))
+				best = i;
+		if (best < 0)
+			break;
+		if (print_item(lists[best][at[best]++]) != 0)
+			return trouble("%s", "out of memory");
+	}
+	return fflush(stdout) == 0 ? 0 : trouble("%s", "cannot write the "
+	    "output");
+}
+
+static int
+collect_windows(const struct collect_args *a)
+{
+	struct proxy_credentials cred;
+	struct proxy_win_result *res = NULL;
+	struct proxy_win_opts o;
+	struct proxy_target t;
+	char err[2048];
+	size_t i;
+	int r, rc;
+
+	memset(&cred, 0, sizeof(cred));
+	if ((cred.username = strdup(a->user)) == NULL) {
+		rc = trouble("%s", "out of memory");
+		goto out;
+	}
+	if ((rc = read_secret(a->password_file, "VIGIL_DEVICE_PASSWORD", 1,
+	    SECRET_FILE_MAX, &cred.password)) != 0)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	t.host = a->host;
+	t.port = a->port;
+	t.protocol = PROXY_PROTO_SMB;
+	memset(&o, 0, sizeof(o));
+	o.keys = a->registry.v;
+	o.nkeys = a->registry.n;
+	o.files = a->files.v;
+	o.nfiles = a->files.n;
+	o.depth = a->depth;
+	o.include = a->include.v;
+	o.ninclude = a->include.n;
+	o.exclude = a->exclude.v;
+	o.nexclude = a->exclude.n;
+	o.hash = VG_HASH_SHA256;
+	err[0] = '\0';
+	r = proxy_win_collect(&t, &cred, &o, a->timeout_s * 1000, &res, err,
+	    sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "vigil collect: %s\n", err[0] != '\0' ? err :
+		    vg_strerror(r));
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	for (i = 0; i < res->nproblems; i++)
+		fprintf(stderr, "vigil collect: %s\n", res->problems[i]);
+	rc = print_windows(res);
+out:
+	proxy_credentials_wipe(&cred);
+	proxy_win_result_free(res);
+	return rc;
+}
+
 int
 cmd_collect(int argc, char **argv)
 {
@@ -210,8 +427,15 @@ cmd_collect(int argc, char **argv)
 
 	memset(&cred, 0, sizeof(cred));
 	memset(&norm, 0, sizeof(norm));
-	if ((rc = parse_args(argc, argv, &a)) != 0)
+	if ((rc = parse_args(argc, argv, &a)) != 0) {
+		args_free(&a);
 		return rc < 0 ? 0 : rc;
+	}
+	if (a.windows) {
+		rc = collect_windows(&a);
+		args_free(&a);
+		return rc;
+	}
 	if ((rc = load_profile(&a, &p)) != 0)
 		goto out;
 	if ((a.user != NULL && (cred.username = strdup(a.user)) == NULL) ||
@@ -267,6 +491,7 @@ cmd_collect(int argc, char **argv)
 	rc = fflush(stdout) == 0 ? 0 : trouble("%s", "cannot write the "
 	    "output");
 out:
+	args_free(&a);
 	proxy_credentials_wipe(&cred);
 	proxy_norm_free(&norm);
 	proxy_capture_free(cap);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "vg_err.h"
 
@@ -52,4 +54,16 @@ vg_err_from_errno(int errnum)
 	case ENAMETOOLONG: return VG_ERR_TOOBIG;
 	}
 	return VG_ERR_IO;
+}
+
+void
+vg_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

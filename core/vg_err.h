@@ -33,6 +33,13 @@ enum vg_err {
 /* A short static description of an error code; never NULL. */
 const char *vg_strerror(int err);
 
+#include <stddef.h>
+
+/* Writes a printf-style message to err (errlen bytes, always
+ * terminated); does nothing when err is NULL or errlen 0. */
+void vg_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Maps an errno value to the closest vg_err code. */
 int vg_err_from_errno(int errnum);
 

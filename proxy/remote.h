@@ -21,6 +21,7 @@
 enum proxy_protocol {
 	PROXY_PROTO_SSH = 1,
 	PROXY_PROTO_TELNET = 2,
+	PROXY_PROTO_SMB = 3,       /* Windows hosts: proxy/windows.h */
 };
 
 /* "SHA256:" + unpadded base64 of the digest, as OpenSSH prints it. */

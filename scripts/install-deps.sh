@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
 	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
-	libcurl4-openssl-dev libpcre2-dev libssh-dev libtelnet-dev)
+	libcurl4-openssl-dev libpcre2-dev libssh-dev libtelnet-dev
+	libsmbclient-dev)
 run_pkgs=(curl jq openssl)
 # The `vigil ports` tests (tests/blackbox/ports_lib.sh) run real servers
 # in network namespaces behind nftables (and load the iptables rules with
