@@ -120,8 +120,8 @@ int ports_deploy_parse(const char *text, size_t len, const char *source,
 /* On the hub: hub.conf (port, public_url) and the devices of its
  * database, opened read only: the agents' addresses as agent sources,
  * and each proxy agent with its proxied devices as a deployment file's
- * 'proxy' line with its 'ssh' and 'telnet' lines (none from a database
- * older than proxied devices). */
+ * 'proxy' line with its 'ssh', 'telnet' and 'smb' lines (none from a
+ * database older than proxied devices). */
 int ports_deploy_from_hub(const char *hub_conf, const char *data_dir,
     struct ports_deploy *d, char *err, size_t errlen);
 

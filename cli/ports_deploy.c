@@ -1201,6 +1201,7 @@ struct hub_proxied {
 /* The protocols of the hub's device.protocol column. */
 #define HUB_PROTO_SSH 1
 #define HUB_PROTO_TELNET 2
+#define HUB_PROTO_SMB 3         /* Windows hosts */
 
 struct hub_proxieds {
 	struct hub_proxied *v;
@@ -1254,7 +1255,7 @@ hub_proxied_add(struct hub_proxieds *l, int64_t id, const char *name,
 	size_t cap;
 
 	if (host == NULL || *host == '\0' || (protocol != HUB_PROTO_SSH &&
-	    protocol != HUB_PROTO_TELNET))
+	    protocol != HUB_PROTO_TELNET && protocol != HUB_PROTO_SMB))
 		return 0;
 	if (l->n >= PD_MAX_HOSTS) {
 		snprintf(err, errlen, "more than %d proxied devices",
@@ -1355,9 +1356,9 @@ out:
 
 /*
  * Adds the proxied devices of l to d as a deployment file's 'proxy'
- * lines with their 'ssh' and 'telnet' lines would: one proxy per proxy
- * agent, named by its device name, at its address when known; each
- * device's host at its port. A host that is neither an address nor a
+ * lines with their 'ssh', 'telnet' and 'smb' lines would: one proxy per
+ * proxy agent, named by its device name, at its address when known;
+ * each device's host at its port. A host that is neither an address nor a
  * host name is an error naming the device, as the deployment file
  * refuses it. Sorts l. 0 or VG_ERR_* with err set.
  */
@@ -1407,7 +1408,8 @@ hub_proxies(struct ports_deploy *d, struct hub_proxieds *l,
 		}
 		h.port = e->port;
 		if (hosts_push(e->protocol == HUB_PROTO_TELNET ? &p->telnet :
-		    &p->ssh, &h) != 0) {
+		    e->protocol == HUB_PROTO_SMB ? &p->smb : &p->ssh,
+		    &h) != 0) {
 			free(h.text);
 			goto nomem;
 		}
@@ -1415,6 +1417,7 @@ hub_proxies(struct ports_deploy *d, struct hub_proxieds *l,
 	for (i = 0; i < d->nproxies; i++) {
 		hosts_sort_unique(&d->proxies[i].ssh);
 		hosts_sort_unique(&d->proxies[i].telnet);
+		hosts_sort_unique(&d->proxies[i].smb);
 	}
 	if (hub_proxy_names_distinct(d, ids) != 0)
 		goto nomem;
@@ -2117,6 +2120,8 @@ api_proxied(struct api_seen *s, const json_t *dev, char *err,
 		protocol = HUB_PROTO_SSH;
 	else if (proto != NULL && strcmp(proto, "telnet") == 0)
 		protocol = HUB_PROTO_TELNET;
+	else if (proto != NULL && strcmp(proto, "smb") == 0)
+		protocol = HUB_PROTO_SMB;
 	port = json_integer_value(json_object_get(px, "port"));
 	return hub_proxied_add(&s->proxied,
 	    json_integer_value(json_object_get(dev, "id")),

@@ -50,9 +50,9 @@ hub_api_handler hub_api_proxied_credential, hub_api_proxied_result;
 /*
  * The devices proxy_id collects, as POST /agent/poll hands them out
  * (store proxied_for_proxy(), plus "policy" and "policy_version" for
- * linux-type devices), in *list (new reference), and the list's version:
- * the hex SHA-256 of its compact JSON with sorted keys. Returns 0 or an
- * error with a message. Blocks on the store.
+ * linux- and windows-type devices), in *list (new reference), and the
+ * list's version: the hex SHA-256 of its compact JSON with sorted keys.
+ * Returns 0 or an error with a message. Blocks on the store.
  */
 int hub_api_proxied_list(struct hub *h, int64_t proxy_id, json_t **list,
     char version[65], char *err, size_t errlen);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Proxied devices: network devices and Linux hosts that a proxy agent
- * collects over SSH or Telnet (docs/hub.md "Proxied devices"). The
- * console side creates and changes them, keeps the credentials they log
- * in with (sealed at rest by creds.c, never sent back), lists the device
- * profiles and shows the configuration versions; the agent side hands a
- * proxy its credentials and takes its collection results.
+ * collects over SSH or Telnet, and Windows hosts over SMB (docs/hub.md
+ * "Proxied devices"). The console side creates and changes them, keeps
+ * the credentials they log in with (sealed at rest by creds.c, never
+ * sent back), lists the device profiles and shows the configuration
+ * versions; the agent side hands a proxy its credentials and takes its
+ * collection results.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "vg_util.h"
 
 #include "profile.h"
+#include "remote.h"
 
 #include "api.h"
 #include "creds.h"
@@ -44,14 +46,17 @@
 
 #define SSH_PORT 22
 #define TELNET_PORT 23
+#define SMB_PORT 445
 
 /* The secret members of a credential, as sealed (creds.h). */
 static const char *const secret_keys[] = { "password", "private_key",
 	"passphrase", "enable_secret", NULL };
 
-/* By their numbers in store.h (HS_PT_*, protocol 1 ssh, 2 telnet). */
-static const char *const protocol_names[] = { "", "ssh", "telnet", NULL };
-static const char *const type_names[] = { "", "network", "linux", NULL };
+/* By their numbers in store.h (HS_PT_*, enum proxy_protocol). */
+static const char *const protocol_names[] = { "", "ssh", "telnet", "smb",
+	NULL };
+static const char *const type_names[] = { "", "network", "linux",
+	"windows", NULL };
 
 /* The index of s in the NULL-terminated names, or -1. */
 static int
@@ -68,7 +73,11 @@ word_index(const char *const *names, const char *s)
 static int
 default_port(int protocol)
 {
-	return protocol == 2 ? TELNET_PORT : SSH_PORT;
+	switch (protocol) {
+	case PROXY_PROTO_TELNET: return TELNET_PORT;
+	case PROXY_PROTO_SMB: return SMB_PORT;
+	}
+	return SSH_PORT;
 }
 
 /* Overwrites every string member of obj (secrets held in JSON). */
@@ -330,6 +339,58 @@ out:
 	return ret;
 }
 
+/*
+ * Windows devices log in with a password: a credential that one of them
+ * uses keeps one. Answers 400 naming password, and returns -1, when
+ * credential id is used by a windows device; 0 otherwise. Goes through
+ * the proxied devices a page at a time (taking a password away is rare).
+ */
+static int
+password_kept(struct hub_req *rq, struct hub_resp *rs, int64_t id)
+{
+	struct hub_store *st = rq->hub->store;
+	struct hs_device_filter f;
+	json_t *list = NULL, *d, *px;
+	const char *type;
+	char err[256] = "";
+	size_t i, n;
+	int r, ret = -1;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = 2;
+	f.limit = 1000;
+	do {
+		json_decref(list);
+		list = NULL;
+		if ((r = st->ops->device_list(st, &f, &list, err,
+		    sizeof(err))) != 0) {
+			hub_api_store_error(rs, r, err, "devices", 0);
+			goto out;
+		}
+		json_array_foreach(list, i, d) {
+			px = json_object_get(d, "proxied");
+			type = json_string_value(json_object_get(px, "type"));
+			if (type == NULL || strcmp(type, "windows") != 0 ||
+			    json_integer_value(json_object_get(px,
+			    "credential_id")) != id)
+				continue;
+			hub_api_bad(rs, "password: windows devices log in with "
+			    "a password, and device %lld uses credential %lld",
+			    (long long)json_integer_value(json_object_get(d,
+			    "id")), (long long)id);
+			goto out;
+		}
+		n = json_array_size(list);
+		if (n > 0)
+			f.after_id = json_integer_value(json_object_get(
+			    json_array_get(list, n - 1), "id"));
+	} while (n == (size_t)f.limit);
+	ret = 0;
+out:
+	json_decref(list);
+	return ret;
+}
+
 void
 hub_api_credential_update(struct hub_req *rq, struct hub_resp *rs)
 {
@@ -372,7 +433,9 @@ hub_api_credential_update(struct hub_req *rq, struct hub_resp *rs)
 				}
 			}
 		}
-		if (secrets_usable(rs, secrets) != 0)
+		if (secrets_usable(rs, secrets) != 0 ||
+		    (!json_is_string(json_object_get(secrets, "password")) &&
+		    password_kept(rq, rs, id) != 0))
 			goto out;
 		if ((r = hub_creds_seal(h->creds, secrets, &box, &boxlen, err,
 		    sizeof(err))) != 0) {
@@ -598,13 +661,21 @@ get_enum(struct hub_resp *rs, const json_t *body, const char *key,
     const char *const *names, int *out)
 {
 	const char *s;
+	char list[128];
+	size_t len = 0;
+	int i;
 
 	*out = 0;
 	if (hub_api_get_string(rs, body, key, "", 32, 1, 0, &s) != 0)
 		return -1;
 	if (s != NULL && (*out = word_index(names, s)) < 1) {
-		hub_api_bad(rs, "%s: expected \"%s\" or \"%s\"", key, names[1],
-		    names[2]);
+		/* "a", "b" or "c" */
+		list[0] = '\0';
+		for (i = 1; names[i] != NULL && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s\"%s\"", i == 1 ? "" : names[i + 1] == NULL ?
+			    " or " : ", ", names[i]);
+		hub_api_bad(rs, "%s: expected %s", key, list);
 		return -1;
 	}
 	return 0;
@@ -767,11 +838,23 @@ member_index(const json_t *obj, const char *key, const char *const *names)
 	return i > 0 ? i : 0;
 }
 
+/* The type a device will have (cur: its proxied object now, or NULL). */
+static int
+proxied_type(const json_t *cur, const struct hs_proxied *in)
+{
+	int cur_type = member_index(cur, "type", type_names);
+
+	return in->ptype != HS_KEEP ? in->ptype : cur_type != 0 ? cur_type :
+	    HS_PT_NETWORK;
+}
+
 /*
  * Checks the type, protocol and profile the device will have (cur: its
  * proxied object now, NULL when it is being created) and fills in what
- * follows from them: linux devices need ssh and no profile, network
- * devices an existing profile, the port defaults to the protocol's.
+ * follows from them: linux devices need ssh and no profile, windows
+ * devices smb (the only protocol for them, and only for them), no
+ * profile and no legacy_ssh, network devices an existing profile; the
+ * port defaults to the protocol's.
  */
 static int
 proxied_combination(struct hub_req *rq, struct hub_resp *rs,
@@ -782,16 +865,43 @@ proxied_combination(struct hub_req *rq, struct hub_resp *rs,
 	int type, protocol;
 	const char *profile = in->profile;
 
-	type = in->ptype != HS_KEEP ? in->ptype : cur_type != 0 ? cur_type :
-	    HS_PT_NETWORK;
-	protocol = in->protocol != HS_KEEP ? in->protocol :
-	    cur_protocol != 0 ? cur_protocol : 1;
-	if (type == HS_PT_LINUX && protocol != 1) {
+	type = proxied_type(cur, in);
+	if (in->protocol != HS_KEEP)
+		protocol = in->protocol;
+	else if (type == HS_PT_WINDOWS)
+		protocol = PROXY_PROTO_SMB;
+	else if (cur_protocol != 0 && cur_protocol != PROXY_PROTO_SMB)
+		protocol = cur_protocol;
+	else
+		protocol = PROXY_PROTO_SSH;
+	/* A type that brings another protocol changes it (and the port
+	 * below): a windows device made a linux one goes over ssh. */
+	if (cur != NULL && in->protocol == HS_KEEP && protocol != cur_protocol)
+		in->protocol = protocol;
+	if (type == HS_PT_LINUX && protocol != PROXY_PROTO_SSH) {
 		hub_api_bad(rs, "protocol: linux devices are collected over "
 		    "ssh only");
 		return -1;
 	}
-	if (type == HS_PT_LINUX) {
+	if (type == HS_PT_WINDOWS && protocol != PROXY_PROTO_SMB) {
+		hub_api_bad(rs, "protocol: windows devices are collected over "
+		    "smb only");
+		return -1;
+	}
+	if (type != HS_PT_WINDOWS && protocol == PROXY_PROTO_SMB) {
+		hub_api_bad(rs, "protocol: smb is for windows devices only");
+		return -1;
+	}
+	if (type == HS_PT_WINDOWS) {
+		if (in->legacy_ssh == 1) {
+			hub_api_bad(rs, "legacy_ssh: windows devices are "
+			    "collected over smb, not ssh");
+			return -1;
+		}
+		/* One made a windows device drops what it had. */
+		in->legacy_ssh = 0;
+	}
+	if (type == HS_PT_LINUX || type == HS_PT_WINDOWS) {
 		in->profile = NULL;
 	} else {
 		if (profile == NULL)
@@ -821,6 +931,42 @@ proxied_combination(struct hub_req *rq, struct hub_resp *rs,
 		in->port = default_port(protocol);
 	}
 	return 0;
+}
+
+/*
+ * A windows device logs in with a password (SMB takes no SSH key):
+ * answers 400 naming credential_id when the credential it will have has
+ * none. Checked when the device is made, becomes a windows device or is
+ * given another credential; the credential exists (references_exist()).
+ */
+static int
+windows_password(struct hub_req *rq, struct hub_resp *rs,
+    const json_t *cur, const struct hs_proxied *in)
+{
+	json_t *secrets = NULL;
+	int64_t cid;
+	int ret = -1;
+
+	if (proxied_type(cur, in) != HS_PT_WINDOWS || (cur != NULL &&
+	    member_index(cur, "type", type_names) == HS_PT_WINDOWS &&
+	    in->credential_id == HS_KEEP))
+		return 0;
+	cid = in->credential_id != HS_KEEP ? in->credential_id :
+	    json_integer_value(json_object_get(cur, "credential_id"));
+	if (creds_ready(rq, rs) != 0 ||
+	    secrets_stored(rq, rs, cid, &secrets) != 0)
+		goto out;
+	if (!json_is_string(json_object_get(secrets, "password"))) {
+		hub_api_bad(rs, "credential_id: windows devices log in with a "
+		    "password; credential %lld has none", (long long)cid);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (secrets != NULL)
+		wipe_strings(secrets);
+	json_decref(secrets);
+	return ret;
 }
 
 /* Adds device id to the groups given and, when sync is set, removes it
@@ -883,7 +1029,8 @@ hub_api_proxied_create(struct hub_req *rq, struct hub_resp *rs)
 		goto out;
 	}
 	if (proxied_combination(rq, rs, NULL, in) != 0 ||
-	    references_exist(rq, rs, in) != 0)
+	    references_exist(rq, rs, in) != 0 ||
+	    windows_password(rq, rs, NULL, in) != 0)
 		goto out;
 	if (in->schedule == HS_KEEP)
 		in->schedule = SCHEDULE_DEFAULT;
@@ -949,7 +1096,9 @@ hub_api_proxied_update(struct hub_req *rq, struct hub_resp *rs)
 	    "here (an agent reports its own)", &dev) != 0 ||
 	    proxied_combination(rq, rs, json_object_get(dev, "proxied"),
 	    in) != 0 ||
-	    references_exist(rq, rs, in) != 0)
+	    references_exist(rq, rs, in) != 0 ||
+	    windows_password(rq, rs, json_object_get(dev, "proxied"),
+	    in) != 0)
 		goto out;
 	if ((r = st->ops->proxied_update(st, id, in, err, sizeof(err))) != 0) {
 		hub_api_store_error(rs, r, err, "device", id);
@@ -991,6 +1140,11 @@ hub_api_host_key(struct hub_req *rq, struct hub_resp *rs)
 	    &dev) != 0)
 		goto out;
 	px = json_object_get(dev, "proxied");
+	if (member_index(px, "type", type_names) == HS_PT_WINDOWS) {
+		hub_api_bad(rs, "device %lld is a windows device: SMB has no "
+		    "host key", (long long)id);
+		goto out;
+	}
 	if (strcmp(action, "trust") == 0 && !json_is_string(json_object_get(px,
 	    "host_key_offered"))) {
 		hub_resp_error(rs, 409, "conflict", "device %lld offers no new "
@@ -1140,11 +1294,12 @@ hub_api_proxied_list(struct hub *h, int64_t proxy_id, json_t **list,
 	if ((r = st->ops->proxied_for_proxy(st, proxy_id, list, err,
 	    errlen)) != 0)
 		return r;
-	/* Linux hosts are watched under the policy of their groups, merged
-	 * as for an agent's own device. */
+	/* Linux and Windows hosts are watched under the policy of their
+	 * groups, merged as for an agent's own device. */
 	json_array_foreach(*list, i, e) {
 		type = json_string_value(json_object_get(e, "type"));
-		if (type == NULL || strcmp(type, "linux") != 0)
+		if (type == NULL || (strcmp(type, "linux") != 0 &&
+		    strcmp(type, "windows") != 0))
 			continue;
 		if ((r = hub_api_device_policy(h, json_integer_value(
 		    json_object_get(e, "id")), &dev, &policy, pver, err,
@@ -1473,6 +1628,12 @@ hub_api_proxied_result(struct hub_req *rq, struct hub_resp *rs)
 	    strcmp(type, "network") == 0) {
 		hub_api_bad(rs, "sha256: missing (a good collection of a "
 		    "network device names its configuration)");
+		goto out;
+	}
+	if (type != NULL && strcmp(type, "windows") == 0 &&
+	    (res.host_key != NULL || res.status == 2)) {
+		hub_api_bad(rs, "%s: a windows device has no host key (SMB)",
+		    res.host_key != NULL ? "host_key" : "status");
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));

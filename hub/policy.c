@@ -9,6 +9,8 @@
 #include "vg_hash.h"
 #include "vg_util.h"
 
+#include "windows.h"
+
 #include "policy.h"
 
 /* What the entries of an array field must be. */
@@ -17,6 +19,9 @@ enum entry_kind {
 	ENTRY_PATH,		/* an absolute path */
 	ENTRY_COLLECTOR,	/* a collector name, once */
 	ENTRY_COMMAND,		/* a command line (see policy.h) */
+	ENTRY_REGKEY,		/* a registry key, "HKLM\\..." */
+	ENTRY_WINFILE,		/* a Windows path, "C:\\..." */
+	ENTRY_GLOB,		/* a pattern without control characters */
 };
 
 /* The array fields: what their entries are, and the caps. */
@@ -37,9 +42,20 @@ static const struct {
 	    HUB_POLICY_MAX_STRING },
 	{ "commands", ENTRY_COMMAND, HUB_POLICY_MAX_COMMANDS,
 	    HUB_POLICY_MAX_COMMAND },
+	{ "registry", ENTRY_REGKEY, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "windows_files", ENTRY_WINFILE, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "windows_include", ENTRY_GLOB, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
+	{ "windows_exclude", ENTRY_GLOB, HUB_POLICY_MAX_ENTRIES,
+	    HUB_POLICY_MAX_STRING },
 };
 
 #define NLIST (sizeof(list_fields) / sizeof(list_fields[0]))
+
+_Static_assert(HUB_POLICY_DEPTH_MAX == PROXY_WIN_DEPTH_MAX,
+    "registry_depth is what the proxy walks");
 
 /* The agent's collectors of system configuration (agent/collect.h). */
 static const char *const collectors[] = {
@@ -73,6 +89,23 @@ is_collector(const char *s)
 	return 0;
 }
 
+/* Answers an entry with a control character (C0 or DEL), if any. */
+static int
+check_controls(const char *field, size_t i, const char *s, size_t len,
+    char *err, size_t errlen)
+{
+	size_t j;
+
+	for (j = 0; j < len; j++)
+		if ((unsigned char)s[j] < 0x20 || (unsigned char)s[j] == 0x7f) {
+			snprintf(err, errlen, "%s[%zu]: contains a control "
+			    "character (0x%02x at byte %zu)", field, i,
+			    (unsigned char)s[j], j);
+			return VG_ERR_INVAL;
+		}
+	return 0;
+}
+
 /*
  * Checks entry i (s, len bytes, no NUL) of field against its kind; arr is
  * the whole array, for the uniqueness of collectors.
@@ -81,6 +114,7 @@ static int
 check_entry(const char *field, enum entry_kind kind, const json_t *arr,
     size_t i, const char *s, size_t len, char *err, size_t errlen)
 {
+	char why[256];
 	size_t j;
 
 	switch (kind) {
@@ -115,15 +149,22 @@ check_entry(const char *field, enum entry_kind kind, const json_t *arr,
 			    "absolute path", field, i);
 			return VG_ERR_INVAL;
 		}
-		for (j = 0; j < len; j++)
-			if ((unsigned char)s[j] < 0x20 ||
-			    (unsigned char)s[j] == 0x7f) {
-				snprintf(err, errlen, "%s[%zu]: contains a "
-				    "control character (0x%02x at byte %zu)",
-				    field, i, (unsigned char)s[j], j);
-				return VG_ERR_INVAL;
-			}
+		return check_controls(field, i, s, len, err, errlen);
+	case ENTRY_REGKEY:
+	case ENTRY_WINFILE:
+		why[0] = '\0';
+		if ((kind == ENTRY_REGKEY ? proxy_win_key_check(s, why,
+		    sizeof(why)) : proxy_win_file_check(s, why,
+		    sizeof(why))) != 0) {
+			snprintf(err, errlen, "%s[%zu]: %s", field, i,
+			    why[0] != '\0' ? why : kind == ENTRY_REGKEY ?
+			    "not a registry key (HKLM\\... or HKU\\...)" :
+			    "not a Windows path (C:\\...)");
+			return VG_ERR_INVAL;
+		}
 		break;
+	case ENTRY_GLOB:
+		return check_controls(field, i, s, len, err, errlen);
 	}
 	return 0;
 }
@@ -275,6 +316,14 @@ hub_policy_validate(const json_t *doc, char *err, size_t errlen)
 				    HUB_POLICY_SCHEDULE_MAX);
 				return VG_ERR_INVAL;
 			}
+		} else if (strcmp(key, "registry_depth") == 0) {
+			n = json_is_integer(v) ? json_integer_value(v) : -1;
+			if (n < 0 || n > HUB_POLICY_DEPTH_MAX) {
+				snprintf(err, errlen, "registry_depth: must "
+				    "be an integer from 0 to %d (levels)",
+				    HUB_POLICY_DEPTH_MAX);
+				return VG_ERR_INVAL;
+			}
 		} else if (strcmp(key, "max_hash_size") == 0) {
 			if (size_value(v, &size) != 0) {
 				snprintf(err, errlen, "max_hash_size: must be "
@@ -366,7 +415,7 @@ hub_policy_merge(const json_t *list, json_t **out, char *err, size_t errlen)
 {
 	const json_t *item, *pol, *v;
 	json_t *merged = NULL, *groups = NULL;
-	int64_t *ids = NULL, schedule = 0;
+	int64_t *ids = NULL, schedule = 0, depth = -1;
 	uint64_t size, max_size = 0;
 	size_t i, nids = 0, k;
 	int rank, best_rank = 0, realtime = -1, have_size = 0;
@@ -406,6 +455,9 @@ hub_policy_merge(const json_t *list, json_t **out, char *err, size_t errlen)
 		if ((v = json_object_get(pol, "schedule")) != NULL &&
 		    (schedule == 0 || json_integer_value(v) < schedule))
 			schedule = json_integer_value(v);
+		if ((v = json_object_get(pol, "registry_depth")) != NULL &&
+		    json_integer_value(v) > depth)
+			depth = json_integer_value(v);
 		if ((v = json_object_get(pol, "max_hash_size")) != NULL &&
 		    size_value(v, &size) == 0 &&
 		    (!have_size || size > max_size)) {
@@ -434,6 +486,9 @@ hub_policy_merge(const json_t *list, json_t **out, char *err, size_t errlen)
 		goto out;
 	if (have_size && json_object_set_new(merged, "max_hash_size",
 	    json_integer((json_int_t)max_size)) != 0)
+		goto out;
+	if (depth >= 0 && json_object_set_new(merged, "registry_depth",
+	    json_integer(depth)) != 0)
 		goto out;
 	qsort(ids, nids, sizeof(*ids), cmp_int64);
 	if ((groups = json_array()) == NULL)

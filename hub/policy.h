@@ -27,6 +27,25 @@
  *   commands          array (≤ 100) of command lines whose output agents
  *                     track, each 1..1024 bytes, starting with an absolute
  *                     path, without control characters
+ *   registry          array of registry keys ("HKLM\\SOFTWARE\\X",
+ *                     "HKU\\..."; also HKEY_LOCAL_MACHINE, HKEY_USERS)
+ *                     that proxies watch on Windows devices, as
+ *                     proxy_win_key_check() accepts them (≤ 1000, each
+ *                     ≤ 4096 bytes)
+ *   registry_depth    0..64: levels of subkeys walked below each key, and
+ *                     of subfolders below each folder of windows_files
+ *                     (the proxy's default when absent: 8)
+ *   windows_files     array of Windows paths ("C:\\Windows\\win.ini", a
+ *                     file or a folder), as proxy_win_file_check() accepts
+ *                     them (≤ 1000, each ≤ 4096 bytes)
+ *   windows_include, windows_exclude
+ *                     arrays of case-insensitive globs over registry and
+ *                     file item paths ('*' crosses '\\'), ≤ 1000 each,
+ *                     1..4096 bytes, without control characters
+ *
+ * The registry and windows_* fields are for Windows devices (proxied, of
+ * type windows); agents and Linux hosts ignore them, and Windows devices
+ * ignore paths, content, include, exclude, system and commands.
  *
  * Commands need the device's consent too: an agent runs a command line
  * only when the same line is also in its local approved-commands file
@@ -40,6 +59,7 @@
 #define HUB_POLICY_MAX_COMMAND 1024
 #define HUB_POLICY_SCHEDULE_MIN 60
 #define HUB_POLICY_SCHEDULE_MAX 604800
+#define HUB_POLICY_DEPTH_MAX 64     /* registry_depth: PROXY_WIN_DEPTH_MAX */
 
 /* Length of a version string: 64 hex digits and a NUL. */
 #define HUB_POLICY_VERSION_LEN 65
@@ -57,7 +77,8 @@ int hub_policy_validate(const json_t *doc, char *err, size_t errlen);
  * policy must have passed hub_policy_validate(). Arrays become the sorted
  * union of their strings (the caps on entries are per document: a union
  * may hold more), hash the strongest, realtime true if any is,
- * schedule the smallest, max_hash_size the largest (as integer bytes), and
+ * schedule the smallest, max_hash_size the largest (as integer bytes),
+ * registry_depth the largest, and
  * "groups" lists the ids of the groups whose policy is not empty, in
  * ascending order. No such group gives {}. The result does not depend on
  * the order of list.

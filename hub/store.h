@@ -175,6 +175,8 @@ enum hs_device_kind {
 enum hs_proxied_type {
 	HS_PT_NETWORK = 1,         /* profile-driven config capture */
 	HS_PT_LINUX = 2,           /* files and system items over SSH exec */
+	HS_PT_WINDOWS = 3,         /* registry and files over SMB (no host
+	                              key, a password to log in with) */
 };
 
 enum hs_host_key_state {
@@ -193,20 +195,23 @@ struct hs_proxied {
 	int ptype;                 /* HS_PT_* (HS_KEEP in updates) */
 	const char *host;
 	int port;                  /* 1..65535 */
-	int protocol;              /* 1 ssh, 2 telnet (enum proxy_protocol) */
-	const char *profile;       /* network: profile name; linux: NULL */
+	int protocol;              /* 1 ssh, 2 telnet, 3 smb (enum
+	                              proxy_protocol); smb for windows and
+	                              windows over smb only */
+	const char *profile;       /* network: profile name; else NULL */
 	int64_t credential_id;     /* >0; HS_KEEP in updates */
 	int64_t proxy_id;          /* the proxy agent's own device; HS_KEEP */
 	int schedule;              /* seconds between collections (stored as
 	                              poll_period) */
-	int legacy_ssh;            /* 0/1; HS_KEEP */
+	int legacy_ssh;            /* 0/1 (0 for windows); HS_KEEP */
 };
 
 /* A collection result from a proxy (see POST /agent/proxied/{id}/result). */
 struct hs_result {
 	int status;                /* 0 ok, 1 error, 2 hostkey_changed */
 	int64_t time;              /* when collected, seconds */
-	const char *host_key;      /* fingerprint seen, NULL for Telnet */
+	const char *host_key;      /* fingerprint seen, NULL for Telnet and
+	                              SMB */
 	const char *sha256;        /* ok, network: hex SHA-256 of significant */
 	const char *config;        /* ok, network: the normalised document, or
 	                              NULL when sha256 is the stored one */

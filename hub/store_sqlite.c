@@ -196,12 +196,13 @@ static const char *const migrations[] = {
 	 * "state = ?". */
 	"CREATE INDEX event_state ON event(state) WHERE state IS NOT NULL;",
 
-	/* 4: proxied devices (collected by a proxy agent over SSH or
-	 * Telnet), their credentials and configuration versions. A proxied
-	 * device has kind 1, its proxy's own device in both proxy and
-	 * agent_id (so the agent_id rules of agents' devices hold for it),
-	 * its schedule in poll_period, no machine id and no credential of
-	 * its own. ptype: enum hs_proxied_type; protocol: 1 ssh, 2 telnet;
+	/* 4: proxied devices (collected by a proxy agent over SSH,
+	 * Telnet or SMB), their credentials and configuration versions.
+	 * A proxied device has kind 1, its proxy's own device in both
+	 * proxy and agent_id (so the agent_id rules of agents' devices hold
+	 * for it), its schedule in poll_period, no machine id and no
+	 * credential of its own. ptype: enum hs_proxied_type; protocol: 1
+	 * ssh, 2 telnet, 3 smb (windows, which keep no host key);
 	 * host_key_state: enum hs_host_key_state. config_sha and
 	 * config_version are those of its newest device_config row. */
 	"CREATE TABLE credential ("
@@ -580,21 +581,6 @@ struct sq_store {
 
 #define SQ(s) ((struct sq_store *)(s))
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Maps a SQLite result code to a vg_err and writes "op: message". */
 static int
 sq_fail(struct sq_conn *c, int rc, const char *op, char *err, size_t errlen)
@@ -605,14 +591,14 @@ sq_fail(struct sq_conn *c, int rc, const char *op, char *err, size_t errlen)
 
 	switch (rc & 0xff) {
 	case SQLITE_NOTADB:
-		seterr(err, errlen, "%s is not a SQLite database", path);
+		vg_errf(err, errlen, "%s is not a SQLite database", path);
 		return VG_ERR_FORMAT;
 	case SQLITE_CORRUPT:
-		seterr(err, errlen, "%s: database %s is damaged: %s", op,
+		vg_errf(err, errlen, "%s: database %s is damaged: %s", op,
 		    path, msg);
 		return VG_ERR_CORRUPT;
 	}
-	seterr(err, errlen, "%s: %s", op, msg);
+	vg_errf(err, errlen, "%s: %s", op, msg);
 	switch (rc & 0xff) {
 	case SQLITE_FULL:
 		return VG_ERR_NOSPACE;
@@ -747,7 +733,7 @@ conn_open(struct sq_store *st, struct sq_conn **out, char *err,
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
 	c->st = st;
@@ -755,7 +741,7 @@ conn_open(struct sq_store *st, struct sq_conn **out, char *err,
 	rc = sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		seterr(err, errlen, "cannot open database %s: %s", st->path,
+		vg_errf(err, errlen, "cannot open database %s: %s", st->path,
 		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		r = rc == SQLITE_NOMEM ? VG_ERR_NOMEM : VG_ERR_IO;
 		goto fail;
@@ -810,7 +796,7 @@ conn_get(struct hub_store *s, struct sq_conn **out, char *err,
 		return r;
 	if (pthread_setspecific(st->key, c) != 0) {
 		conn_free(c);
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
 	conn_link(st, c);
@@ -972,7 +958,7 @@ conn_stmt(struct hub_store *s, enum stmt_id id, struct sq_conn **c,
 static int
 not_found(char *err, size_t errlen, const char *what, int64_t id)
 {
-	seterr(err, errlen, "no %s %" PRId64, what, id);
+	vg_errf(err, errlen, "no %s %" PRId64, what, id);
 	return VG_ERR_NOTFOUND;
 }
 
@@ -1015,7 +1001,7 @@ run_named(struct sq_conn *c, sqlite3_stmt *q, const char *what,
 
 	sqlite3_reset(q);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		seterr(err, errlen, "%s name \"%s\" is already taken", what,
+		vg_errf(err, errlen, "%s name \"%s\" is already taken", what,
 		    name);
 		return VG_ERR_INVAL;
 	}
@@ -1076,23 +1062,6 @@ lookup_id(struct sq_conn *c, enum stmt_id sid, int64_t a, const char *op,
 
 /* ---- JSON from columns ---- */
 
-/* A JSON string of bytes that may not be UTF-8 (invalid sequences become
- * U+FFFD). */
-static json_t *
-j_bytes(const void *p, size_t n)
-{
-	json_t *j;
-	char *clean;
-
-	if (vg_utf8_valid(p, n))
-		return json_stringn(p, n);
-	if ((clean = vg_utf8_sanitize(p, n)) == NULL)
-		return NULL;
-	j = json_string(clean);
-	free(clean);
-	return j;
-}
-
 static json_t *
 j_text(sqlite3_stmt *q, int i)
 {
@@ -1101,7 +1070,7 @@ j_text(sqlite3_stmt *q, int i)
 	if (sqlite3_column_type(q, i) == SQLITE_NULL)
 		return json_null();
 	t = sqlite3_column_text(q, i);
-	return t ? j_bytes(t, (size_t)sqlite3_column_bytes(q, i)) : NULL;
+	return t ? vg_json_bytes((const char *)t, (size_t)sqlite3_column_bytes(q, i)) : NULL;
 }
 
 static json_t *
@@ -1397,7 +1366,7 @@ schema_setup(struct sq_conn *c, char *err, size_t errlen)
 	    &tables, err, errlen)) != 0)
 		return r;
 	if (appid != SQ_APPLICATION_ID && (appid != 0 || tables != 0)) {
-		seterr(err, errlen, "%s is a SQLite database but not a "
+		vg_errf(err, errlen, "%s is a SQLite database but not a "
 		    "vigil-hub database (application_id 0x%08" PRIx64 ")",
 		    path, (uint64_t)appid & 0xffffffffu);
 		return VG_ERR_FORMAT;
@@ -1420,7 +1389,7 @@ schema_setup(struct sq_conn *c, char *err, size_t errlen)
 	if (rc != SQLITE_ROW)
 		return sq_fail(c, rc, "set WAL mode", err, errlen);
 	if (!wal) {
-		seterr(err, errlen, "cannot use write-ahead logging for %s "
+		vg_errf(err, errlen, "cannot use write-ahead logging for %s "
 		    "(a local file system is needed)", path);
 		return VG_ERR_IO;
 	}
@@ -1433,14 +1402,14 @@ schema_setup(struct sq_conn *c, char *err, size_t errlen)
 	    errlen)) != 0)
 		goto out;
 	if (version > SCHEMA_VERSION) {
-		seterr(err, errlen, "database %s has schema version %" PRId64
+		vg_errf(err, errlen, "database %s has schema version %" PRId64
 		    ", newer than this vigil-hub knows (%d): use a newer "
 		    "vigil-hub", path, version, SCHEMA_VERSION);
 		r = VG_ERR_VERSION;
 		goto out;
 	}
 	if (version < 0) {
-		seterr(err, errlen, "database %s has an invalid schema "
+		vg_errf(err, errlen, "database %s has an invalid schema "
 		    "version %" PRId64, path, version);
 		r = VG_ERR_CORRUPT;
 		goto out;
@@ -1481,7 +1450,7 @@ sq_user_create(struct hub_store *s, const char *name, const char *pwhash,
 	int r;
 
 	if (name == NULL || pwhash == NULL || hs_role_name(role) == NULL) {
-		seterr(err, errlen, "user_create: bad arguments");
+		vg_errf(err, errlen, "user_create: bad arguments");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_USER_INSERT, &c, &q, err, errlen)) != 0)
@@ -1527,7 +1496,7 @@ sq_user_get_by_name(struct hub_store *s, const char *name, json_t **out,
 
 	*out = NULL;
 	if (name == NULL) {
-		seterr(err, errlen, "no user name");
+		vg_errf(err, errlen, "no user name");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_USER_BY_NAME, &c, &q, err, errlen)) != 0)
@@ -1535,7 +1504,7 @@ sq_user_get_by_name(struct hub_store *s, const char *name, json_t **out,
 	b_text(c, q, 1, name);
 	if ((r = row_json(c, q, user_json, "get user", out, err,
 	    errlen)) == VG_ERR_NOTFOUND)
-		seterr(err, errlen, "no user \"%s\"", name);
+		vg_errf(err, errlen, "no user \"%s\"", name);
 	return r;
 }
 
@@ -1564,7 +1533,7 @@ sq_user_update(struct hub_store *s, int64_t id, int role, const char *pwhash,
 
 	if ((role != 0 && hs_role_name(role) == NULL) || disabled < -1 ||
 	    disabled > 1) {
-		seterr(err, errlen, "user_update: bad role or disabled value");
+		vg_errf(err, errlen, "user_update: bad role or disabled value");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_get(s, &c, err, errlen)) != 0 ||
@@ -1633,7 +1602,7 @@ sq_session_create(struct hub_store *s, const unsigned char *token_hash,
 	int rc, r;
 
 	if (token_hash == NULL || csrf == NULL) {
-		seterr(err, errlen, "session_create: bad arguments");
+		vg_errf(err, errlen, "session_create: bad arguments");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_SESSION_INSERT, &c, &q, err, errlen)) != 0)
@@ -1647,11 +1616,11 @@ sq_session_create(struct hub_store *s, const unsigned char *token_hash,
 	rc = step(c, q);
 	sqlite3_reset(q);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		seterr(err, errlen, "no user %" PRId64, user_id);
+		vg_errf(err, errlen, "no user %" PRId64, user_id);
 		return VG_ERR_NOTFOUND;
 	}
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		seterr(err, errlen, "session token already exists");
+		vg_errf(err, errlen, "session token already exists");
 		return VG_ERR_INVAL;
 	}
 	if (rc != SQLITE_DONE)
@@ -1686,7 +1655,7 @@ sq_session_get(struct hub_store *s, const unsigned char *token_hash,
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
 	if ((r = row_json(c, q, session_json, "get session", out, err,
 	    errlen)) == VG_ERR_NOTFOUND)
-		seterr(err, errlen, "no such session");
+		vg_errf(err, errlen, "no such session");
 	return r;
 }
 
@@ -1713,7 +1682,7 @@ sq_session_touch(struct hub_store *s, const unsigned char *token_hash,
 	r = step_one(c, q, "touch session", err, errlen);
 	sqlite3_reset(q);
 	if (r == VG_ERR_NOTFOUND)
-		seterr(err, errlen, "no such session");
+		vg_errf(err, errlen, "no such session");
 	return r;
 }
 
@@ -1730,7 +1699,7 @@ sq_session_delete(struct hub_store *s, const unsigned char *token_hash,
 	b_blob(c, q, 1, token_hash, TOKEN_HASH_LEN);
 	if ((r = run_changed(c, q, "delete session", err, errlen)) ==
 	    VG_ERR_NOTFOUND)
-		seterr(err, errlen, "no such session");
+		vg_errf(err, errlen, "no such session");
 	return r;
 }
 
@@ -2015,7 +1984,7 @@ sq_device_register(struct hub_store *s, const struct hs_register *in,
 	memset(res, 0, sizeof(*res));
 	if (in->hostname == NULL || in->machine_id == NULL ||
 	    in->machine_id[0] == '\0' || in->cred_hash == NULL) {
-		seterr(err, errlen, "device_register: hostname, machine_id "
+		vg_errf(err, errlen, "device_register: hostname, machine_id "
 		    "and credential are required");
 		return VG_ERR_INVAL;
 	}
@@ -2048,7 +2017,7 @@ out:
 		tx_rollback(c);
 		memset(res, 0, sizeof(*res));
 		if (r == VG_ERR_NOMEM)
-			seterr(err, errlen, "out of memory");
+			vg_errf(err, errlen, "out of memory");
 	}
 	free(same.host);
 	free(alive.host);
@@ -2126,6 +2095,7 @@ ptype_name(int t)
 	switch (t) {
 	case HS_PT_NETWORK: return "network";
 	case HS_PT_LINUX: return "linux";
+	case HS_PT_WINDOWS: return "windows";
 	}
 	return NULL;
 }
@@ -2136,6 +2106,7 @@ protocol_name(int p)
 	switch (p) {
 	case 1: return "ssh";
 	case 2: return "telnet";
+	case 3: return "smb";
 	}
 	return NULL;
 }
@@ -2240,7 +2211,7 @@ sq_device_list(struct hub_store *s, const struct hs_device_filter *f,
 
 	*out = NULL;
 	if (f->kind < 0 || f->kind > 2) {
-		seterr(err, errlen, "list devices: unknown kind %d", f->kind);
+		vg_errf(err, errlen, "list devices: unknown kind %d", f->kind);
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_DEVICE_LIST, &c, &q, err, errlen)) != 0)
@@ -2311,7 +2282,7 @@ sq_device_delete(struct hub_store *s, int64_t id, char *err, size_t errlen)
 	    &proxied, &have, err, errlen)) != 0)
 		return r;
 	if (proxied > 0) {
-		seterr(err, errlen, "device %" PRId64 " is the proxy of %"
+		vg_errf(err, errlen, "device %" PRId64 " is the proxy of %"
 		    PRId64 " proxied device%s: delete them or give them "
 		    "another proxy first", id, proxied, proxied == 1 ? "" :
 		    "s");
@@ -2429,7 +2400,7 @@ sq_device_touch(struct hub_store *s, int64_t id, int64_t now, char *err,
 			pthread_mutex_lock(&st->seen_mu);
 			if ((e = seen_get(st, id)) == NULL) {
 				pthread_mutex_unlock(&st->seen_mu);
-				seterr(err, errlen, "out of memory");
+				vg_errf(err, errlen, "out of memory");
 				return VG_ERR_NOMEM;
 			}
 			/* Unless devices_mark_offline() got there since we
@@ -2491,7 +2462,7 @@ sq_flush(struct hub_store *s, char *err, size_t errlen)
 			n++;
 	if (n > 0 && (w = calloc(n, sizeof(*w))) == NULL) {
 		pthread_mutex_unlock(&st->seen_mu);
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
 	for (i = 0, n = 0; i < st->seen_cap; i++) {
@@ -2628,7 +2599,7 @@ out:
 		for (i = 0; i < done; i++)
 			seen_forget(st, w[i].id);
 		if (r == VG_ERR_NOMEM)
-			seterr(err, errlen, "out of memory");
+			vg_errf(err, errlen, "out of memory");
 	} else if (count != NULL)
 		*count = marked;
 	free(w);
@@ -2658,7 +2629,7 @@ sq_group_create(struct hub_store *s, const char *name, int64_t *id,
 	int r;
 
 	if (name == NULL) {
-		seterr(err, errlen, "group_create: no name");
+		vg_errf(err, errlen, "group_create: no name");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_GROUP_INSERT, &c, &q, err, errlen)) != 0)
@@ -2697,7 +2668,7 @@ sq_group_rename(struct hub_store *s, int64_t id, const char *name,
 	int r;
 
 	if (name == NULL) {
-		seterr(err, errlen, "group_rename: no name");
+		vg_errf(err, errlen, "group_rename: no name");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_GROUP_RENAME, &c, &q, err, errlen)) != 0)
@@ -2775,7 +2746,7 @@ sq_policy_get(struct hub_store *s, int64_t group_id, json_t **out,
 		goto out;
 	doc = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
 	if (!json_is_object(doc)) {
-		seterr(err, errlen, "policy of group %" PRId64 " is damaged",
+		vg_errf(err, errlen, "policy of group %" PRId64 " is damaged",
 		    group_id);
 		r = VG_ERR_CORRUPT;
 		goto out;
@@ -2800,12 +2771,12 @@ sq_policy_set(struct hub_store *s, int64_t group_id, const json_t *policy,
 	int rc, r;
 
 	if (!json_is_object(policy)) {
-		seterr(err, errlen, "a policy must be a JSON object");
+		vg_errf(err, errlen, "a policy must be a JSON object");
 		return VG_ERR_INVAL;
 	}
 	if ((doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS)) ==
 	    NULL) {
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
 	if ((r = conn_get(s, &c, err, errlen)) != 0)
@@ -3018,14 +2989,14 @@ pack_event(const struct hs_event_in *ev, size_t idx, struct packed_event *p,
 	int r;
 
 	if (ch == NULL || (ch->old == NULL && ch->new == NULL)) {
-		seterr(err, errlen, "events[%zu]: a change event without a "
+		vg_errf(err, errlen, "events[%zu]: a change event without a "
 		    "change", idx);
 		return VG_ERR_INVAL;
 	}
 	p->head = ch->new ? ch->new : ch->old;
 	if (p->head->path_len > VG_ITEM_PATH_MAX ||
 	    vg_kind_name(p->head->kind) == NULL) {
-		seterr(err, errlen, "events[%zu]: bad kind or path", idx);
+		vg_errf(err, errlen, "events[%zu]: bad kind or path", idx);
 		return VG_ERR_INVAL;
 	}
 	if (ch->old != NULL &&
@@ -3051,7 +3022,7 @@ pack_event(const struct hs_event_in *ev, size_t idx, struct packed_event *p,
 		p->same_col = p->same;
 	return 0;
 fail:
-	seterr(err, errlen, "events[%zu]: cannot store the attributes: %s",
+	vg_errf(err, errlen, "events[%zu]: cannot store the attributes: %s",
 	    idx, vg_strerror(r));
 	return r;
 }
@@ -3073,20 +3044,20 @@ unpack_event(int kind, const void *path, size_t plen, const void *oldp,
 	if (oldp != NULL && (r = vg_unpack_attrs(oldp, oldlen,
 	    (enum vg_item_kind)kind, path, plen, old, sub,
 	    sizeof(sub))) != 0) {
-		seterr(err, errlen, "event %" PRId64 ": old attributes: %s",
+		vg_errf(err, errlen, "event %" PRId64 ": old attributes: %s",
 		    id, sub);
 		return r;
 	}
 	if (newp != NULL && (r = vg_unpack_attrs(newp, newlen,
 	    (enum vg_item_kind)kind, path, plen, new, sub,
 	    sizeof(sub))) != 0) {
-		seterr(err, errlen, "event %" PRId64 ": new attributes: %s",
+		vg_errf(err, errlen, "event %" PRId64 ": new attributes: %s",
 		    id, sub);
 		goto fail;
 	}
 	if (*new != NULL && same_col >= 0) {
 		if (*old == NULL || same_col > VG_A_ALL) {
-			seterr(err, errlen, "event %" PRId64 ": new attributes "
+			vg_errf(err, errlen, "event %" PRId64 ": new attributes "
 			    "refer to a missing old side", id);
 			r = VG_ERR_CORRUPT;
 			goto fail;
@@ -3118,22 +3089,22 @@ check_event(const struct hs_event_in *ev, size_t i, char *err,
     size_t errlen)
 {
 	if (hs_event_type_name(ev->type) == NULL) {
-		seterr(err, errlen, "events[%zu]: unknown type %d", i,
+		vg_errf(err, errlen, "events[%zu]: unknown type %d", i,
 		    ev->type);
 		return VG_ERR_INVAL;
 	}
 	if (ev->origin != ORIGIN_SCAN && ev->origin != ORIGIN_REALTIME &&
 	    ev->origin != ORIGIN_HUB) {
-		seterr(err, errlen, "events[%zu]: unknown origin %d", i,
+		vg_errf(err, errlen, "events[%zu]: unknown origin %d", i,
 		    ev->origin);
 		return VG_ERR_INVAL;
 	}
 	if (ev->seq > INT64_MAX) {
-		seterr(err, errlen, "events[%zu]: id out of range", i);
+		vg_errf(err, errlen, "events[%zu]: id out of range", i);
 		return VG_ERR_INVAL;
 	}
 	if (ev->type == HS_EV_AGENT && ev->message == NULL) {
-		seterr(err, errlen, "events[%zu]: an agent event needs a "
+		vg_errf(err, errlen, "events[%zu]: an agent event needs a "
 		    "message", i);
 		return VG_ERR_INVAL;
 	}
@@ -3173,7 +3144,7 @@ events_prepare(const struct hs_event_in *ev, size_t n,
 	if ((p = calloc(n, sizeof(*p))) == NULL ||
 	    (*cp = calloc(n, sizeof(**cp))) == NULL) {
 		free(p);
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -3238,7 +3209,7 @@ events_write(struct sq_conn *c, const struct hs_event_in *ev,
 		rc = step(c, q);
 		sqlite3_reset(q);
 		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-			seterr(err, errlen, "events[%zu]: no device %" PRId64,
+			vg_errf(err, errlen, "events[%zu]: no device %" PRId64,
 			    i, ev[i].device_id);
 			return VG_ERR_NOTFOUND;
 		}
@@ -3327,7 +3298,7 @@ set_path(json_t *o, const void *path, size_t len)
 
 	if (path == NULL)
 		return jset(o, "path", json_null());
-	if (jset(o, "path", j_bytes(path, len)) != 0)
+	if (jset(o, "path", vg_json_bytes(path, len)) != 0)
 		return VG_ERR_NOMEM;
 	if (vg_utf8_valid(path, len))
 		return 0;
@@ -3413,7 +3384,7 @@ query_stmt(struct sq_conn *c, unsigned shape, sqlite3_stmt **out, char *err,
 		    !(shape & QF_STATE) ? "" : shape & QF_REVIEWED ?
 		    " AND e.state = ?7" : " AND coalesce(e.state, 0) = ?7");
 		if (n < 0 || (size_t)n >= sizeof(sql)) {
-			seterr(err, errlen, "event query too long");
+			vg_errf(err, errlen, "event query too long");
 			return VG_ERR_INTERNAL;
 		}
 		if ((r = prepare(c, sql, &c->query[shape], err, errlen)) != 0)
@@ -3550,7 +3521,7 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
 
 	*out = NULL;
 	if (f->state < 0 || f->state > HS_STATE_ACCEPTED) {
-		seterr(err, errlen, "query events: unknown state %d", f->state);
+		vg_errf(err, errlen, "query events: unknown state %d", f->state);
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_get(s, &c, err, errlen)) != 0)
@@ -3633,7 +3604,7 @@ sq_event_query(struct hub_store *s, const struct hs_event_filter *f,
 	r = 0;
 out:
 	if (r == VG_ERR_NOMEM)
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 	json_decref(events);
 	free(needle);
 	return r;
@@ -3689,7 +3660,7 @@ out:
 	vg_item_free(old);
 	vg_item_free(new);
 	if (r == VG_ERR_NOMEM)
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 	return r;
 }
 
@@ -3741,7 +3712,7 @@ sq_event_accept(struct hub_store *s, int64_t id, const char *user,
 	kind = sqlite3_column_int(q, 2);
 	if (type < HS_EV_ADDED || type > HS_EV_CHANGED ||
 	    sqlite3_column_type(q, 3) == SQLITE_NULL) {
-		seterr(err, errlen, "event %" PRId64 " is not a change", id);
+		vg_errf(err, errlen, "event %" PRId64 " is not a change", id);
 		r = VG_ERR_INVAL;
 		goto out;
 	}
@@ -3753,13 +3724,13 @@ sq_event_accept(struct hub_store *s, int64_t id, const char *user,
 	    errlen)) != 0)
 		goto out;
 	if (type != HS_EV_REMOVED && new == NULL) {
-		seterr(err, errlen, "event %" PRId64 " has no new attributes",
+		vg_errf(err, errlen, "event %" PRId64 " has no new attributes",
 		    id);
 		r = VG_ERR_CORRUPT;
 		goto out;
 	}
 	if (new != NULL && (r = vg_pack_attrs(new, &attrs, &alen)) != 0) {
-		seterr(err, errlen, "event %" PRId64 ": %s", id,
+		vg_errf(err, errlen, "event %" PRId64 ": %s", id,
 		    vg_strerror(r));
 		goto out;
 	}
@@ -3848,7 +3819,7 @@ sq_credential_create(struct hub_store *s, const char *name,
 	int r;
 
 	if (name == NULL || name[0] == '\0' || box == NULL || boxlen == 0) {
-		seterr(err, errlen, "credential_create: a name and a sealed "
+		vg_errf(err, errlen, "credential_create: a name and a sealed "
 		    "box are needed");
 		return VG_ERR_INVAL;
 	}
@@ -3876,7 +3847,7 @@ sq_credential_update(struct hub_store *s, int64_t id, const char *name,
 	int r;
 
 	if (name != NULL && name[0] == '\0') {
-		seterr(err, errlen, "credential_update: empty name");
+		vg_errf(err, errlen, "credential_update: empty name");
 		return VG_ERR_INVAL;
 	}
 	if ((r = conn_stmt(s, ST_CRED_UPDATE, &c, &q, err, errlen)) != 0)
@@ -3914,7 +3885,7 @@ sq_credential_delete(struct hub_store *s, int64_t id, char *err,
 	if (r != 0)
 		goto out;
 	if ((used = sqlite3_column_int64(q, 5)) > 0) {
-		seterr(err, errlen, "credential %s is used by %" PRId64
+		vg_errf(err, errlen, "credential %s is used by %" PRId64
 		    " device%s", (const char *)sqlite3_column_text(q, 1), used,
 		    used == 1 ? "" : "s");
 		r = VG_ERR_INVAL;
@@ -3984,7 +3955,7 @@ out:
 		json_decref(*out);
 		*out = NULL;
 		if (r == VG_ERR_NOMEM)
-			seterr(err, errlen, "out of memory");
+			vg_errf(err, errlen, "out of memory");
 	}
 	return r;
 }
@@ -4069,7 +4040,7 @@ pstate_read(struct sq_conn *c, int64_t id, const char *op,
 	    col_strdup(q, 18, &ps->last_code) != 0 ||
 	    col_strdup(q, 14, &ps->config_sha) != 0 ||
 	    col_strdup(q, 16, &ps->name) != 0) {
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		r = VG_ERR_NOMEM;
 		goto out;
 	}
@@ -4091,7 +4062,7 @@ pstate_proxied(const struct pstate *ps, int64_t id, char *err,
 {
 	if (ps->kind == HS_KIND_PROXIED)
 		return 0;
-	seterr(err, errlen, "device %" PRId64 " is an agent's own device, "
+	vg_errf(err, errlen, "device %" PRId64 " is an agent's own device, "
 	    "not a proxied device", id);
 	return VG_ERR_INVAL;
 }
@@ -4120,43 +4091,53 @@ proxied_check(struct sq_conn *c, const struct hs_proxied *v, char *err,
 	int have, r;
 
 	if (v->name == NULL || v->name[0] == '\0') {
-		seterr(err, errlen, "a proxied device needs a name");
+		vg_errf(err, errlen, "a proxied device needs a name");
 		return VG_ERR_INVAL;
 	}
 	if (ptype_name(v->ptype) == NULL) {
-		seterr(err, errlen, "unknown proxied device type %d", v->ptype);
+		vg_errf(err, errlen, "unknown proxied device type %d", v->ptype);
 		return VG_ERR_INVAL;
 	}
 	if (!host_ok(v->host)) {
-		seterr(err, errlen, "host: expected a host name or address of "
+		vg_errf(err, errlen, "host: expected a host name or address of "
 		    "1 to %d characters without blanks", HOST_MAX);
 		return VG_ERR_INVAL;
 	}
 	if (v->port < 1 || v->port > 65535) {
-		seterr(err, errlen, "port %d is not from 1 to 65535", v->port);
+		vg_errf(err, errlen, "port %d is not from 1 to 65535", v->port);
 		return VG_ERR_INVAL;
 	}
 	if (protocol_name(v->protocol) == NULL) {
-		seterr(err, errlen, "unknown protocol %d", v->protocol);
+		vg_errf(err, errlen, "unknown protocol %d", v->protocol);
 		return VG_ERR_INVAL;
 	}
 	if (v->ptype == HS_PT_LINUX && v->protocol != 1) {
-		seterr(err, errlen, "a linux device is collected over SSH "
+		vg_errf(err, errlen, "a linux device is collected over SSH "
 		    "only");
+		return VG_ERR_INVAL;
+	}
+	if ((v->ptype == HS_PT_WINDOWS) != (v->protocol == 3)) {
+		vg_errf(err, errlen, "a windows device is collected over SMB, "
+		    "and only windows devices are");
 		return VG_ERR_INVAL;
 	}
 	if (v->ptype == HS_PT_NETWORK && (v->profile == NULL ||
 	    v->profile[0] == '\0')) {
-		seterr(err, errlen, "a network device needs a profile");
+		vg_errf(err, errlen, "a network device needs a profile");
 		return VG_ERR_INVAL;
 	}
 	if (v->schedule <= 0) {
-		seterr(err, errlen, "schedule %d is not a number of seconds",
+		vg_errf(err, errlen, "schedule %d is not a number of seconds",
 		    v->schedule);
 		return VG_ERR_INVAL;
 	}
 	if (v->legacy_ssh != 0 && v->legacy_ssh != 1) {
-		seterr(err, errlen, "legacy_ssh is 0 or 1");
+		vg_errf(err, errlen, "legacy_ssh is 0 or 1");
+		return VG_ERR_INVAL;
+	}
+	if (v->ptype == HS_PT_WINDOWS && v->legacy_ssh != 0) {
+		vg_errf(err, errlen, "legacy_ssh: a windows device is not "
+		    "collected over SSH");
 		return VG_ERR_INVAL;
 	}
 	if ((r = row_exists(c, ST_CRED_EXISTS, v->credential_id, "credential",
@@ -4166,12 +4147,12 @@ proxied_check(struct sq_conn *c, const struct hs_proxied *v, char *err,
 	    &kind, &have, err, errlen)) != 0)
 		return r;
 	if (!have) {
-		seterr(err, errlen, "no device %" PRId64 " to be the proxy",
+		vg_errf(err, errlen, "no device %" PRId64 " to be the proxy",
 		    v->proxy_id);
 		return VG_ERR_INVAL;
 	}
 	if (kind != HS_KIND_AGENT) {
-		seterr(err, errlen, "device %" PRId64 " is a proxied device: "
+		vg_errf(err, errlen, "device %" PRId64 " is a proxied device: "
 		    "a proxy is an agent's own device", v->proxy_id);
 		return VG_ERR_INVAL;
 	}
@@ -4263,9 +4244,10 @@ sq_proxied_update(struct hub_store *s, int64_t id,
 		m.legacy_ssh = in->legacy_ssh;
 	if ((r = proxied_check(c, &m, err, errlen)) != 0)
 		goto out;
-	/* Another address may be another machine: its key is not known. */
+	/* Another address may be another machine: its key is not known.
+	 * SMB has no host key: a windows device keeps none. */
 	forget = strcmp(m.host, ps.host != NULL ? ps.host : "") != 0 ||
-	    m.port != ps.v.port;
+	    m.port != ps.v.port || m.ptype == HS_PT_WINDOWS;
 	if ((r = stmt_get(c, ST_PROXIED_UPDATE, &q, err, errlen)) != 0)
 		goto out;
 	b_int(c, q, 1, id);
@@ -4379,7 +4361,7 @@ sq_host_key_set(struct hub_store *s, int64_t device_id, const char *action,
 
 	if (action == NULL || (strcmp(action, "trust") != 0 &&
 	    strcmp(action, "forget") != 0)) {
-		seterr(err, errlen, "host key action: expected \"trust\" or "
+		vg_errf(err, errlen, "host key action: expected \"trust\" or "
 		    "\"forget\"");
 		return VG_ERR_INVAL;
 	}
@@ -4392,7 +4374,7 @@ sq_host_key_set(struct hub_store *s, int64_t device_id, const char *action,
 	    (r = pstate_proxied(&ps, device_id, err, errlen)) != 0)
 		goto out;
 	if (trust && ps.offered == NULL) {
-		seterr(err, errlen, "device %" PRId64 " offers no new host "
+		vg_errf(err, errlen, "device %" PRId64 " offers no new host "
 		    "key to trust", device_id);
 		r = VG_ERR_INVAL;
 		goto out;
@@ -4419,7 +4401,8 @@ j_blob_text(sqlite3_stmt *q, int i)
 	if (sqlite3_column_type(q, i) == SQLITE_NULL)
 		return json_null();
 	p = sqlite3_column_blob(q, i);
-	return j_bytes(p != NULL ? p : "", (size_t)sqlite3_column_bytes(q, i));
+	return vg_json_bytes(p != NULL ? p : "",
+	    (size_t)sqlite3_column_bytes(q, i));
 }
 
 /* An entry of config_list(), or (with the text columns) config_get(). */
@@ -4466,7 +4449,7 @@ sq_config_get(struct hub_store *s, int64_t device_id, int64_t version,
 	b_int(c, q, 2, version);
 	if ((r = row_json(c, q, config_json, "get configuration", out, err,
 	    errlen)) == VG_ERR_NOTFOUND)
-		seterr(err, errlen, "device %" PRId64 " has no configuration "
+		vg_errf(err, errlen, "device %" PRId64 " has no configuration "
 		    "version %" PRId64, device_id, version);
 	return r;
 }
@@ -4596,7 +4579,7 @@ out:
 	stmt_done(q);
 	vg_diff_result_free(&res);
 	if (r == VG_ERR_NOMEM)
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 	return r;
 }
 
@@ -4669,23 +4652,23 @@ result_check(const struct hs_result *in, char sha[SHA256_HEX + 1],
 
 	sha[0] = '\0';
 	if (in->status < 0 || in->status > 2) {
-		seterr(err, errlen, "unknown result status %d", in->status);
+		vg_errf(err, errlen, "unknown result status %d", in->status);
 		return VG_ERR_INVAL;
 	}
 	if (in->host_key != NULL && (in->host_key[0] == '\0' ||
 	    strlen(in->host_key) > HOST_KEY_MAX)) {
-		seterr(err, errlen, "host_key: expected a fingerprint of 1 to "
+		vg_errf(err, errlen, "host_key: expected a fingerprint of 1 to "
 		    "%d characters", HOST_KEY_MAX);
 		return VG_ERR_INVAL;
 	}
 	if (in->status == 2 && in->host_key == NULL) {
-		seterr(err, errlen, "a hostkey_changed result needs the "
+		vg_errf(err, errlen, "a hostkey_changed result needs the "
 		    "host key seen");
 		return VG_ERR_INVAL;
 	}
 	if (in->config_len > RESULT_TEXT_MAX ||
 	    in->significant_len > RESULT_TEXT_MAX) {
-		seterr(err, errlen, "a configuration is larger than %d MiB",
+		vg_errf(err, errlen, "a configuration is larger than %d MiB",
 		    RESULT_TEXT_MAX >> 20);
 		return VG_ERR_TOOBIG;
 	}
@@ -4693,12 +4676,12 @@ result_check(const struct hs_result *in, char sha[SHA256_HEX + 1],
 		return 0;
 	if (in->config != NULL && (in->sha256 == NULL ||
 	    in->significant == NULL)) {
-		seterr(err, errlen, "a configuration comes with its "
+		vg_errf(err, errlen, "a configuration comes with its "
 		    "significant view and its sha256");
 		return VG_ERR_INVAL;
 	}
 	if (in->lines < 0) {
-		seterr(err, errlen, "lines: %" PRId64 " is negative",
+		vg_errf(err, errlen, "lines: %" PRId64 " is negative",
 		    in->lines);
 		return VG_ERR_INVAL;
 	}
@@ -4715,7 +4698,7 @@ result_check(const struct hs_result *in, char sha[SHA256_HEX + 1],
 	sha[SHA256_HEX] = '\0';
 	return 0;
 bad:
-	seterr(err, errlen, "sha256: expected 64 hex digits");
+	vg_errf(err, errlen, "sha256: expected 64 hex digits");
 	return VG_ERR_INVAL;
 }
 
@@ -4733,7 +4716,8 @@ result_host_key(struct sq_conn *c, int64_t id, const struct pstate *ps,
 
 	*discard = 0;
 	*state = ps->hk_state;
-	if (seen == NULL)
+	/* SMB has no host key: a windows device records none. */
+	if (seen == NULL || ps->v.ptype == HS_PT_WINDOWS)
 		return 0;
 	if (ps->host_key == NULL || strcmp(ps->host_key, seen) == 0) {
 		*state = HS_HK_TRUSTED;
@@ -4915,12 +4899,12 @@ sq_audit_add(struct hub_store *s, const char *who, const char *peer,
 	int r;
 
 	if (what == NULL) {
-		seterr(err, errlen, "audit_add: no action");
+		vg_errf(err, errlen, "audit_add: no action");
 		return VG_ERR_INVAL;
 	}
 	if (detail != NULL && (d = json_dumps(detail, JSON_COMPACT |
 	    JSON_SORT_KEYS | JSON_ENCODE_ANY)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		return VG_ERR_NOMEM;
 	}
 	if ((r = conn_stmt(s, ST_AUDIT_INSERT, &c, &q, err, errlen)) != 0)
@@ -4988,10 +4972,10 @@ sq_setting_get(struct hub_store *s, const char *key, char **value,
 	if ((r = step_one(c, q, "get setting", err, errlen)) == 0 &&
 	    (*value = strdup((const char *)sqlite3_column_text(q,
 	    0))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		r = VG_ERR_NOMEM;
 	} else if (r == VG_ERR_NOTFOUND)
-		seterr(err, errlen, "setting \"%s\" is not set", key);
+		vg_errf(err, errlen, "setting \"%s\" is not set", key);
 	stmt_done(q);
 	return r;
 }
@@ -5005,7 +4989,7 @@ sq_setting_set(struct hub_store *s, const char *key, const char *value,
 	int r;
 
 	if (key == NULL) {
-		seterr(err, errlen, "setting_set: no key");
+		vg_errf(err, errlen, "setting_set: no key");
 		return VG_ERR_INVAL;
 	}
 	/* NULL unsets. */
@@ -5233,7 +5217,7 @@ sq_dashboard(struct hub_store *s, int64_t from, int bucket, int64_t now,
 	if ((bucket != 3600 && bucket != 86400) || from < 0 ||
 	    from % bucket != 0 || now < from ||
 	    (npoints = (now - from) / bucket + 1) > DASH_MAX_POINTS) {
-		seterr(err, errlen, "overview: bad window (from %" PRId64
+		vg_errf(err, errlen, "overview: bad window (from %" PRId64
 		    ", bucket %d, now %" PRId64 ")", from, bucket, now);
 		return VG_ERR_INVAL;
 	}
@@ -5280,7 +5264,7 @@ sq_dashboard(struct hub_store *s, int64_t from, int bucket, int64_t now,
 	r = 0;
 out:
 	if (r == VG_ERR_NOMEM)
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 	json_decref(points);
 	json_decref(top);
 	json_decref(latest);
@@ -5387,7 +5371,7 @@ hub_store_sqlite_open(const char *path, struct hub_store **out, char *err,
 
 	*out = NULL;
 	if (path == NULL || path[0] == '\0') {
-		seterr(err, errlen, "no database path given");
+		vg_errf(err, errlen, "no database path given");
 		return VG_ERR_INVAL;
 	}
 	/* Created here so that it is private from the start; SQLite gives
@@ -5395,7 +5379,7 @@ hub_store_sqlite_open(const char *path, struct hub_store **out, char *err,
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0600)) < 0) {
 		r = vg_err_from_errno(errno);
-		seterr(err, errlen, "cannot open database %s: %s", path,
+		vg_errf(err, errlen, "cannot open database %s: %s", path,
 		    strerror(errno));
 		return r;
 	}
@@ -5403,13 +5387,13 @@ hub_store_sqlite_open(const char *path, struct hub_store **out, char *err,
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->path = strdup(path)) == NULL) {
 		r = VG_ERR_NOMEM;
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	st->base.ops = &sqlite_ops;
 	if (pthread_key_create(&st->key, conn_thread_exit) != 0) {
 		r = VG_ERR_NOMEM;
-		seterr(err, errlen, "cannot create a thread key");
+		vg_errf(err, errlen, "cannot create a thread key");
 		goto fail;
 	}
 	key_made = 1;
@@ -5421,7 +5405,7 @@ hub_store_sqlite_open(const char *path, struct hub_store **out, char *err,
 		goto fail;
 	if (pthread_setspecific(st->key, c) != 0) {
 		r = VG_ERR_NOMEM;
-		seterr(err, errlen, "out of memory");
+		vg_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	conn_link(st, c);

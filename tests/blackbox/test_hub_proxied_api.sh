@@ -6,7 +6,10 @@
 # validation, delete), a proxy's poll list and its versions, credential
 # hand-out to the right proxy only, collection results (configuration
 # versions, change events with diffs, errors without flooding, host keys
-# trusted on first use, change alerts and trust), versions and compare.
+# trusted on first use, change alerts and trust), versions and compare;
+# Windows devices (SMB on 445, no profile, no legacy SSH, a password
+# credential, no host key) with the registry fields of their merged group
+# policy in the poll, and those fields' validation errors.
 export VIGIL=${VIGIL:-unused} # lib.sh wants it; these tests do not run vigil
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hub_lib.sh"
@@ -187,8 +190,8 @@ bad "name: missing" 'del(.name)'
 bad "host: missing" 'del(.host)'
 bad "host: expected a host name or an ip address" '.host = "a b"'
 bad "host:" '.host = "-rf"'
-bad 'type: expected "network" or "linux"' '.type = "router"'
-bad 'protocol: expected "ssh" or "telnet"' '.protocol = "rlogin"'
+bad 'type: expected "network", "linux" or "windows"' '.type = "router"'
+bad 'protocol: expected "ssh", "telnet" or "smb"' '.protocol = "rlogin"'
 bad "protocol: linux devices are collected over ssh only" \
 	'.type = "linux" | .protocol = "telnet"'
 bad "profile: no profile nope" '.profile = "nope"'
@@ -485,6 +488,186 @@ expect_err "another proxy may not" 403 forbidden
 api GET "/events?device=$LX1&type=changed"
 expect "the events are the linux device's" 200 '(.events | length) == 2'
 
+# --- Windows devices (SMB) ---
+register proxy04 mid-proxy-04 52:54:00:11:00:04
+P4=$DEV
+C4=$CRED
+WINPW="win-$(rnd)"
+api POST /credentials "$(body '{name: "win", username: "CORP\\monitor",
+    password: $p}' --arg p "$WINPW")"
+expect "a password credential for Windows hosts" 201 \
+	'.username == "CORP\\monitor"'
+CIDW=$(jq -r .id "$T/body")
+api POST /groups '{"name":"windows"}'
+GW=$(jq -r .id "$T/body")
+api POST /groups '{"name":"windows-deep"}'
+GW2=$(jq -r .id "$T/body")
+api PUT "/groups/$GW/policy" '{"registry": ["HKLM\\SOFTWARE\\Test",
+    "HKU\\.DEFAULT\\Software\\Vigil"], "registry_depth": 4,
+    "windows_files": ["C:\\Windows\\win.ini", "C:\\ProgramData\\App"],
+    "windows_include": ["*\\Run*"], "windows_exclude": ["*\\Temp\\*"]}'
+expect "a policy with registry keys, depth, files and globs" 200
+api PUT "/groups/$GW2/policy" '{"registry": ["HKEY_LOCAL_MACHINE\\SYSTEM\\Setup",
+    "HKLM\\SOFTWARE\\Test"], "registry_depth": 9}'
+expect "a second policy, deeper" 200
+
+# badpol FIELD WORDS JSON: PUT /groups/$GW2/policy JSON is refused with
+# 400 naming FIELD (also in "field") and saying WORDS.
+badpol() {
+	local field=$1 words=$2
+	api PUT "/groups/$GW2/policy" "$3"
+	expect_err "policy $3: 400 naming $field" 400 bad_request \
+		"$field: " "$words"
+	check "... field $field" test "$(jq -r .field "$T/body")" = "$field"
+}
+badpol "registry[1]" "'hkcu' is not a registry hive" \
+	'{"registry": ["HKLM\\SOFTWARE", "HKCU\\Software"]}'
+badpol "registry[0]" "empty key name" '{"registry": ["HKLM\\\\SOFTWARE"]}'
+badpol "registry" "must be an array of strings" '{"registry": "HKLM\\X"}'
+badpol "registry_depth" "from 0 to 64" '{"registry_depth": 65}'
+badpol "registry_depth" "from 0 to 64" '{"registry_depth": -1}'
+badpol "registry_depth" "from 0 to 64" '{"registry_depth": "8"}'
+badpol "windows_files[0]" "not an absolute windows path" \
+	'{"windows_files": ["/etc/passwd"]}'
+badpol "windows_files[1]" "'..' part" \
+	'{"windows_files": ["C:\\Windows", "C:\\Windows\\..\\secret"]}'
+badpol "windows_include[0]" "control character" \
+	'{"windows_include": ["*\\Run\u0007"]}'
+badpol "windows_exclude[0]" "must not be empty" '{"windows_exclude": [""]}'
+api GET "/groups/$GW2/policy"
+expect "... the policy refused is not stored" 200 '.policy.registry_depth == 9'
+
+api POST /devices "$(body '{name: "win1", type: "windows", host: "192.0.2.30",
+    credential_id: $c, proxy_id: $p, groups: [$g, $g2]}' --argjson c "$CIDW" \
+	--argjson p "$P4" --argjson g "$GW" --argjson g2 "$GW2")"
+expect "a windows device: smb on 445, no profile, no legacy SSH, no host key" \
+	201 '.proxied.type == "windows"' '.proxied.protocol == "smb"' \
+	'.proxied.port == 445' '.proxied.profile == null' \
+	'.proxied.legacy_ssh == false' '.proxied.host_key == null' \
+	'.proxied.host_key_state == "unknown"' '.proxied.schedule == 3600' \
+	"[.groups[].id] == [$GW, $GW2]"
+WIN1=$(jq -r .id "$T/body")
+
+# badwin FIELD JQ: POST /devices of a windows device changed by JQ is
+# refused with 400 naming FIELD.
+badwin() {
+	local field=$1 filter=$2
+	api POST /devices "$(body "{name: \"w\", type: \"windows\",
+	    host: \"192.0.2.31\", credential_id: $CIDW, proxy_id: $P4} |
+	    $filter")"
+	expect_err "POST /devices windows $filter: 400 naming $field" 400 \
+		bad_request "$field"
+}
+badwin "protocol: windows devices are collected over smb only" \
+	'.protocol = "ssh"'
+badwin "protocol: windows devices are collected over smb only" \
+	'.protocol = "telnet"'
+badwin "protocol: smb is for windows devices only" \
+	'.type = "network" | .profile = "ios" | .protocol = "smb"'
+badwin "protocol: linux devices are collected over ssh only" \
+	'.type = "linux" | .protocol = "smb"'
+badwin "legacy_ssh: windows devices are collected over smb" \
+	'.legacy_ssh = true'
+badwin "credential_id: windows devices log in with a password" \
+	".credential_id = $CID2"
+badwin "credential_id: no credential 99999" '.credential_id = 99999'
+api POST /devices "$(body '{name: "w2", type: "windows", host: "192.0.2.32",
+    port: 4445, protocol: "smb", legacy_ssh: false, profile: "ios",
+    credential_id: $c, proxy_id: $p}' --argjson c "$CIDW" --argjson p "$P4")"
+expect "another port, legacy_ssh false and a profile (ignored) will do" 201 \
+	'.proxied.port == 4445' '.proxied.profile == null' \
+	'.proxied.legacy_ssh == false'
+WIN2=$(jq -r .id "$T/body")
+
+api PATCH "/devices/$WIN1" "{\"credential_id\":$CID2}"
+expect_err "PATCH a windows device to a key-only credential: 400" 400 \
+	bad_request "credential_id: windows devices log in with a password"
+api PATCH "/devices/$WIN1" '{"legacy_ssh":true}'
+expect_err "PATCH a windows device to legacy SSH: 400" 400 bad_request \
+	"legacy_ssh:"
+api PATCH "/devices/$WIN1" '{"protocol":"ssh"}'
+expect_err "PATCH a windows device to ssh: 400" 400 bad_request \
+	"protocol: windows devices"
+api PATCH "/devices/$LX1" '{"type":"windows"}'
+expect_err "PATCH a linux device on a key credential to windows: 400" 400 \
+	bad_request "credential_id: windows devices log in with a password"
+api PATCH "/devices/$WIN2" '{"type":"linux"}'
+expect "PATCH windows to linux: ssh, the port kept when not 445" 200 \
+	'.proxied.type == "linux"' '.proxied.protocol == "ssh"' \
+	'.proxied.port == 4445'
+api PATCH "/devices/$WIN2" '{"type":"network","profile":"ios","port":22,
+    "legacy_ssh":true}'
+expect "then network, legacy SSH" 200 '.proxied.type == "network"' \
+	'.proxied.legacy_ssh == true' '.proxied.profile == "ios"'
+api PATCH "/devices/$WIN2" '{"type":"windows"}'
+expect "back to windows: smb on 445, no profile, legacy SSH dropped" 200 \
+	'.proxied.type == "windows"' '.proxied.protocol == "smb"' \
+	'.proxied.port == 445' '.proxied.profile == null' \
+	'.proxied.legacy_ssh == false'
+api POST /credentials "$(body '{name: "winboth", username: "admin",
+    password: $p, private_key: $k}' --arg p "$WINPW" --arg k "$PRIVKEY")"
+CIDWK=$(jq -r .id "$T/body")
+api PATCH "/devices/$WIN2" "{\"credential_id\":$CIDWK}"
+expect "a credential with a password and a key will do" 200 \
+	".proxied.credential_id == $CIDWK"
+api PATCH "/credentials/$CIDWK" '{"password":null}'
+expect_err "taking the password away from a windows device's credential: 400" \
+	400 bad_request "password: windows devices log in with a password" \
+	"device $WIN2"
+api PATCH "/credentials/$CIDWK" '{"private_key":null}'
+expect "... its key may go" 200
+api_as "$C4" POST "/agent/proxied/$WIN2/credential" '{}'
+expect "... the password stayed" 200 ".password == \"$WINPW\"" \
+	'has("private_key") | not'
+api POST "/devices/$WIN1/host-key" '{"action":"forget"}'
+expect_err "host-key on a windows device: 400, SMB has none" 400 \
+	bad_request "windows device" "no host key"
+
+api_as "$C4" POST /agent/poll '{}'
+expect "the proxy's poll: the windows device with its merged policy" 200 \
+	"[.proxied[].id] == [$WIN1, $WIN2]" \
+	"(.proxied[] | select(.id == $WIN1)) as \$d | \$d.type == \"windows\" and \$d.protocol == \"smb\" and \$d.port == 445 and \$d.profile == null and \$d.legacy_ssh == false and \$d.host_key == null and \$d.collect == true and \$d.credential_id == $CIDW" \
+	"(.proxied[] | select(.id == $WIN1)).policy == {groups: [$GW, $GW2], registry: [\"HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\Setup\", \"HKLM\\\\SOFTWARE\\\\Test\", \"HKU\\\\.DEFAULT\\\\Software\\\\Vigil\"], registry_depth: 9, windows_files: [\"C:\\\\ProgramData\\\\App\", \"C:\\\\Windows\\\\win.ini\"], windows_include: [\"*\\\\Run*\"], windows_exclude: [\"*\\\\Temp\\\\*\"]}" \
+	"(.proxied[] | select(.id == $WIN1)).policy_version | test(\"$HEX64_RE\")" \
+	"(.proxied[] | select(.id == $WIN2)).policy == {}"
+WV=$(jq -r .proxied_version "$T/body")
+api PUT "/groups/$GW2/policy" '{"registry_depth": 2}'
+api_as "$C4" POST /agent/poll "$(body '{proxied_version: $v}' --arg v "$WV")"
+expect "a policy change reaches the proxy: depth now the other group's 4" \
+	200 ".proxied_version != \"$WV\"" \
+	"(.proxied[] | select(.id == $WIN1)).policy.registry_depth == 4" \
+	"(.proxied[] | select(.id == $WIN1)).policy.registry == [\"HKLM\\\\SOFTWARE\\\\Test\", \"HKU\\\\.DEFAULT\\\\Software\\\\Vigil\"]"
+api_as "$C4" POST "/agent/proxied/$WIN1/credential" '{}'
+expect "the proxy fetches the windows device's password" 200 \
+	'.username == "CORP\\monitor"' ".password == \"$WINPW\""
+
+result "$WIN1" "$C4" '{status: "ok", host_key: $fp}' --arg fp "$FP1"
+expect_err "a windows result with a host key: 400" 400 bad_request \
+	"host_key: a windows device has no host key"
+result "$WIN1" "$C4" '{status: "hostkey_changed", host_key: $fp}' \
+	--arg fp "$FP1"
+expect_err "... hostkey_changed: 400" 400 bad_request "host_key:"
+result "$WIN1" "$C4" '{status: "ok", time: $t}' --arg t "$NOWT"
+expect "a windows device's ok result: no config, no host key" 200 \
+	'.version == 0' '.changed == false' '.host_key_state == "unknown"'
+api GET "/devices/$WIN1"
+expect "the windows device is online, still without a host key" 200 \
+	'.online == true' '.proxied.host_key == null' \
+	'.proxied.host_key_state == "unknown"' '.proxied.last_error == null'
+result "$WIN1" "$C4" '{status: "error", code: "auth",
+    message: "192.0.2.30:445: logon failure"}'
+expect "an error result" 200
+api GET "/devices/$WIN1"
+expect "... shown on the device" 200 \
+	'(.proxied.last_error | contains("logon failure"))'
+api_as "$C4" POST /agent/events "$(mkbatch 1 2 /etc/win1/f "$WIN1")"
+expect "its proxy sends the windows device's change events" 200 \
+	'.acked == [1, 2]'
+api_as "$C1" POST /agent/events "$(mkbatch 3 1 /etc/win1/f "$WIN1")"
+expect_err "another proxy may not" 403 forbidden
+api GET "/events?device=$WIN1&type=changed"
+expect "the events are the windows device's" 200 '(.events | length) == 2'
+
 # --- deletion ---
 api DELETE "/devices/$P1"
 expect "a proxy with devices assigned cannot be deleted" "400|409" \
@@ -512,7 +695,7 @@ check "the hub's data folder has its credential key, mode 0600" \
 	test "$(stat -c %a "$HUB_DIR/credentials.key" 2>/dev/null)" = 600
 sqlite3 "$HUB_DIR/hub.db" 'pragma wal_checkpoint(truncate)' >/dev/null 2>&1
 count_leaks "$HUB_DIR"/hub.db* "$HUB_LOG" "$T/audit.json" -- "$PW1" "$PW2" \
-	"$ENABLE" "$PASSPHRASE" "$KEYBODY"
+	"$ENABLE" "$PASSPHRASE" "$KEYBODY" "$WINPW"
 check "no secret in hub.db, its WAL, the hub's log or the audit ($LEAKS found)" \
 	test "$LEAKS" -eq 0
 check "the database does hold the sealed box (not an empty column)" \

@@ -22,7 +22,8 @@
 # runs, and through --api with a pinned thumbprint or --insecure, wrong
 # passwords refused without showing them; proxied devices added through
 # the API make the agent a proxy in both (SSH on 22, Telnet on 2323
-# flagged insecure, the proxy's and the devices' rules; a device name
+# flagged insecure, SMB on 445 to a Windows host, the proxy's and the
+# devices' rules; a device name
 # that does not resolve refused in the rules, naming it); and no source
 # at all.
 . "$(dirname "$0")/lib.sh"
@@ -376,6 +377,11 @@ hub_part() {
 		expect "proxied device $1 ($4 on $2:$3) behind the agent" 201 \
 		    '.kind == "proxied"'
 	done
+	api POST /devices "$(jq -nc --argjson c "$cid" --argjson px "$DEV" \
+	    '{name: "win1", type: "windows", host: "10.78.0.23",
+	      credential_id: $c, proxy_id: $px, schedule: 3600}')"
+	expect "a Windows host (SMB on 445) behind the agent" 201 \
+	    '.proxied.protocol == "smb"' '.proxied.port == 445'
 	export VIGIL_PASSWORD=$ADMIN_PW
 	for src in hub-conf api; do
 		if [ "$src" = hub-conf ]; then
@@ -386,7 +392,7 @@ hub_part() {
 		fi
 		pl 0 "--$src with proxied devices" "$@" --format json
 		jx "... the agent is a proxy ($pname at $aip), and still an agent" \
-		    '(.flows | length) == 4' ".flows[1].from.hosts == [\"$aip\"]" \
+		    '(.flows | length) == 5' ".flows[1].from.hosts == [\"$aip\"]" \
 		    "[.flows[2:][].from] | unique == [{role: \"proxy\",
 		      proxy: \"$pname\", hosts: [\"$aip\"]}]"
 		jx "... SSH to its device on 22" \
@@ -398,6 +404,10 @@ hub_part() {
 		    '.flows[3].to == {role: "device", hosts: ["10.78.0.22"]}' \
 		    '.flows[3].port == 2323' '.flows[3].service == "telnet"' \
 		    '.flows[3].insecure == true' '.flows[3].advice != null'
+		jx "... SMB to the Windows host on 445" \
+		    '.flows[4].to == {role: "device", hosts: ["10.78.0.23"]}' \
+		    '.flows[4].port == 445' '.flows[4].service == "smb"' \
+		    '.flows[4].insecure == false'
 		jq -S .flows "$T/out" >"$T/flows.proxied.$src"
 		pl 0 "--$src, nftables for the proxy" "$@" --format nftables \
 		    --role proxy
@@ -409,15 +419,18 @@ hub_part() {
 		check "... out to the Telnet device on 2323" line_with \
 		    "$T/proxied.$src.nft" \
 		    'ip daddr 10\.78\.0\.22 tcp dport 2323 accept'
+		check "... out to the Windows host on 445" line_with \
+		    "$T/proxied.$src.nft" 'ip daddr 10\.78\.0\.23 tcp dport 445 accept'
 		check "... the Telnet rule says insecure" every_line \
 		    "$T/proxied.$src.nft" 'dport 2323 ' \
 		    'comment "vigil: .*[Ii]nsecure'
 		check "... and loads" nft_loads "$T/proxied.$src.nft"
 		pl 0 "--$src, nftables for the devices" "$@" --format nftables \
 		    --role device --proxy "$pname"
-		check "... in from the proxy's address on 22 and 2323" sh -c "
+		check "... in from the proxy's address on 22, 2323 and 445" sh -c "
 		    grep -qE 'ip saddr $aip tcp dport 22 accept' '$T/out' &&
-		    grep -qE 'ip saddr $aip tcp dport 2323 accept' '$T/out'" ||
+		    grep -qE 'ip saddr $aip tcp dport 2323 accept' '$T/out' &&
+		    grep -qE 'ip saddr $aip tcp dport 445 accept' '$T/out'" ||
 		    show "$T/out"
 	done
 	check "--hub-conf and --api give the very same flows" cmp -s \

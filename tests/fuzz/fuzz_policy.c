@@ -47,6 +47,10 @@ merged_version(const json_t *list, char version[HUB_POLICY_VERSION_LEN])
 	cut(json_object_get(merged, "include"), HUB_POLICY_MAX_ENTRIES);
 	cut(json_object_get(merged, "exclude"), HUB_POLICY_MAX_ENTRIES);
 	cut(json_object_get(merged, "content"), HUB_POLICY_MAX_ENTRIES);
+	cut(json_object_get(merged, "registry"), HUB_POLICY_MAX_ENTRIES);
+	cut(json_object_get(merged, "windows_files"), HUB_POLICY_MAX_ENTRIES);
+	cut(json_object_get(merged, "windows_include"), HUB_POLICY_MAX_ENTRIES);
+	cut(json_object_get(merged, "windows_exclude"), HUB_POLICY_MAX_ENTRIES);
 	CHECK(hub_policy_validate(merged, err, sizeof(err)) == 0);
 	json_decref(merged);
 }

@@ -51,6 +51,22 @@ check_invalid(const char *text, const char *want)
 	json_decref(doc);
 }
 
+/* Refused with a message that starts with want (the rest is the key or
+ * path check's own, proxy/winpath.c). */
+static void
+check_invalid_prefix(const char *text, const char *want)
+{
+	json_t *doc = parse(text);
+	char err[512] = "";
+
+	assert_int_equal(hub_policy_validate(doc, err, sizeof(err)),
+	    VG_ERR_INVAL);
+	if (strncmp(err, want, strlen(want)) != 0 || strlen(err) <=
+	    strlen(want))
+		fail_msg("%s: got \"%s\", wanted \"%s...\"", text, err, want);
+	json_decref(doc);
+}
+
 static void
 test_validate_accepts(void **state)
 {
@@ -75,6 +91,16 @@ test_validate_accepts(void **state)
 	check_valid("{\"system\":[],\"commands\":[]}");
 	check_valid("{\"commands\":[\"/usr/sbin/iptables-save\","
 	    "\"/usr/bin/ls -la '/etc/cron.d'\",\"/bin/date\",\"/bin/date\"]}");
+	/* Windows devices' fields. */
+	check_valid("{\"registry\":[\"HKLM\\\\SOFTWARE\\\\Test\","
+	    "\"HKEY_USERS\\\\.DEFAULT\",\"hku\",\"HKEY_LOCAL_MACHINE\"],"
+	    "\"registry_depth\":0,"
+	    "\"windows_files\":[\"C:\\\\Windows\\\\win.ini\",\"D:\\\\\"],"
+	    "\"windows_include\":[\"*\\\\Run*\",\"HKLM\\\\*\"],"
+	    "\"windows_exclude\":[\"*.tmp\"]}");
+	check_valid("{\"registry_depth\":64,\"registry\":[],"
+	    "\"windows_files\":[],\"windows_include\":[],"
+	    "\"windows_exclude\":[]}");
 }
 
 /* field with one entry "/aaa...": max bytes pass, one more is want. */
@@ -215,6 +241,54 @@ test_validate_rejects(void **state)
 	    "must be a size such as \"512M\" or \"1G\", or a number of "
 	    "bytes");
 
+	/* Windows devices' fields: the entry named, the key or path check
+	 * saying what is wrong. */
+	check_invalid("{\"registry_depth\":65}",
+	    "registry_depth: must be an integer from 0 to 64 (levels)");
+	check_invalid("{\"registry_depth\":-1}",
+	    "registry_depth: must be an integer from 0 to 64 (levels)");
+	check_invalid("{\"registry_depth\":\"8\"}",
+	    "registry_depth: must be an integer from 0 to 64 (levels)");
+	check_invalid("{\"registry_depth\":8.0}",
+	    "registry_depth: must be an integer from 0 to 64 (levels)");
+	check_invalid("{\"registry\":\"HKLM\"}",
+	    "registry: must be an array of strings");
+	check_invalid("{\"registry\":[\"HKLM\",1]}",
+	    "registry[1]: must be a string");
+	check_invalid("{\"registry\":[\"\"]}",
+	    "registry[0]: must not be empty");
+	check_invalid_prefix("{\"registry\":[\"HKLM\",\"HKCU\\\\Software\"]}",
+	    "registry[1]: ");
+	check_invalid_prefix("{\"registry\":[\"HKLM\\\\\\\\SOFTWARE\"]}",
+	    "registry[0]: ");
+	check_invalid_prefix("{\"registry\":[\"HKLM\\\\SOFTWARE\\\\\"]}",
+	    "registry[0]: ");
+	check_invalid_prefix("{\"registry\":[\"/etc\"]}", "registry[0]: ");
+	check_invalid_prefix("{\"registry\":[\"HKLM\\\\a\\u0001b\"]}",
+	    "registry[0]: ");
+	check_invalid_prefix("{\"windows_files\":[\"C:\\\\a\","
+	    "\"/etc/passwd\"]}", "windows_files[1]: ");
+	check_invalid_prefix("{\"windows_files\":[\"C:\\\\a\\\\..\\\\b\"]}",
+	    "windows_files[0]: ");
+	check_invalid_prefix("{\"windows_files\":[\"C:/Windows\"]}",
+	    "windows_files[0]: ");
+	check_invalid_prefix("{\"windows_files\":[\"Windows\\\\win.ini\"]}",
+	    "windows_files[0]: ");
+	check_invalid("{\"windows_files\":[\"\"]}",
+	    "windows_files[0]: must not be empty");
+	check_invalid("{\"windows_include\":[\"*\\\\Run\\u0007\"]}",
+	    "windows_include[0]: contains a control character (0x07 at byte "
+	    "5)");
+	check_invalid("{\"windows_exclude\":[\"a\",\"b\\u007f\"]}",
+	    "windows_exclude[1]: contains a control character (0x7f at byte "
+	    "1)");
+	check_invalid("{\"windows_exclude\":[\"\"]}",
+	    "windows_exclude[0]: must not be empty");
+	check_invalid("{\"windows_include\":[\"a\\u0000b\"]}",
+	    "windows_include[0]: contains a NUL byte");
+	check_invalid("{\"windows_exclude\":\"*.tmp\"}",
+	    "windows_exclude: must be an array of strings");
+
 	/* The caps: 4096 bytes a string, 1000 entries a list; commands
 	 * 1024 bytes and 100 lines. */
 	check_length_cap("paths", HUB_POLICY_MAX_STRING,
@@ -225,6 +299,14 @@ test_validate_rejects(void **state)
 	    "commands[0]: longer than 1024 bytes");
 	check_count_cap("commands", "/bin/date", HUB_POLICY_MAX_COMMANDS,
 	    "commands: more than 100 entries");
+	check_length_cap("windows_include", HUB_POLICY_MAX_STRING,
+	    "windows_include[0]: longer than 4096 bytes");
+	check_count_cap("registry", "HKLM\\SOFTWARE", HUB_POLICY_MAX_ENTRIES,
+	    "registry: more than 1000 entries");
+	check_count_cap("windows_files", "C:\\x", HUB_POLICY_MAX_ENTRIES,
+	    "windows_files: more than 1000 entries");
+	check_count_cap("windows_exclude", "*", HUB_POLICY_MAX_ENTRIES,
+	    "windows_exclude: more than 1000 entries");
 }
 
 /* Merges the policies given as a JSON array of {"group_id","policy"}. */
@@ -310,6 +392,26 @@ test_merge_rules(void **state)
 	    "{\"group_id\":2,\"policy\":{\"commands\":[\"/bin/date\"]}}]",
 	    "{\"commands\":[\"/bin/date\"],\"groups\":[1,2],"
 	    "\"system\":[]}");
+
+	/* Windows devices' fields: lists a sorted union, registry_depth the
+	 * largest; 0 is a depth like any other. */
+	check_merge("[{\"group_id\":2,\"policy\":{\"registry\":"
+	    "[\"HKLM\\\\SOFTWARE\\\\B\",\"HKLM\\\\SOFTWARE\\\\A\"],"
+	    "\"registry_depth\":3,\"windows_files\":[\"C:\\\\b\"],"
+	    "\"windows_include\":[\"*\\\\Run*\"]}},"
+	    "{\"group_id\":1,\"policy\":{\"registry\":"
+	    "[\"HKLM\\\\SOFTWARE\\\\A\",\"HKU\\\\S-1-5-18\"],"
+	    "\"registry_depth\":10,\"windows_files\":[\"C:\\\\a\",\"C:\\\\b\"],"
+	    "\"windows_exclude\":[\"*.log\"]}},"
+	    "{\"group_id\":3,\"policy\":{\"registry_depth\":0}}]",
+	    "{\"groups\":[1,2,3],\"registry\":[\"HKLM\\\\SOFTWARE\\\\A\","
+	    "\"HKLM\\\\SOFTWARE\\\\B\",\"HKU\\\\S-1-5-18\"],"
+	    "\"registry_depth\":10,\"windows_exclude\":[\"*.log\"],"
+	    "\"windows_files\":[\"C:\\\\a\",\"C:\\\\b\"],"
+	    "\"windows_include\":[\"*\\\\Run*\"]}");
+	check_merge("[{\"group_id\":4,\"policy\":{\"registry_depth\":0}},"
+	    "{\"group_id\":5,\"policy\":{\"paths\":[\"/etc\"]}}]",
+	    "{\"groups\":[4,5],\"paths\":[\"/etc\"],\"registry_depth\":0}");
 }
 
 static void
@@ -389,6 +491,12 @@ test_version(void **state)
 	    a);
 	version_of("[{\"group_id\":1,\"policy\":{\"system\":[\"ports\"],"
 	    "\"commands\":[\"/bin/date\"]}}]", b);
+	assert_string_not_equal(a, b);
+
+	version_of("[{\"group_id\":1,\"policy\":{\"registry_depth\":8}}]",
+	    a);
+	version_of("[{\"group_id\":1,\"policy\":{\"registry_depth\":9}}]",
+	    b);
 	assert_string_not_equal(a, b);
 
 	/* The version is the hash of exactly this text. */

@@ -1114,7 +1114,7 @@ test_from_hub_proxied(void **state)
 	/* px1 seen at 10.0.0.5; px2 from loopback, so at the host name it
 	 * reported; agent3 proxies nothing. Of the proxied devices, one
 	 * repeats another, one has a protocol this vigil does not know and
-	 * one no host: left out. */
+	 * one no host: left out. win1 and win2 are Windows hosts (SMB). */
 	hub_with("proxied", DEVICE_V4
 	    "INSERT INTO device(id, agent_id, name, hostname, peer) VALUES"
 	    " (1, 1, 'px1', 'px1.lan', '10.0.0.5'),"
@@ -1128,7 +1128,9 @@ test_from_hub_proxied(void **state)
 	    " (7, 2, 'lin', '', 1, 2, 'fd00::7', 2222, 1),"
 	    " (8, 3, 'odd', '', 1, 3, '10.2.0.8', 22, 9),"
 	    " (9, 3, 'none', '', 1, 3, NULL, 22, 1),"
-	    " (10, 1, 'r3', '', 1, 1, 'r3.example.net', NULL, 2);",
+	    " (10, 1, 'r3', '', 1, 1, 'r3.example.net', NULL, 2),"
+	    " (11, 2, 'win1', '', 1, 2, '10.2.0.11', 445, 3),"
+	    " (12, 2, 'win2', '', 1, 2, 'win2.example.net', NULL, 3);",
 	    conf, sizeof(conf));
 	assert_int_equal(ports_deploy_from_hub(conf, NULL, &d, err,
 	    sizeof(err)), 0);
@@ -1146,12 +1148,17 @@ test_from_hub_proxied(void **state)
 	assert_int_equal(d.proxies[0].smb.n, 0);
 	assert_string_equal(d.proxies[1].name, "px2");
 	assert_string_equal(d.proxies[1].addr, "px2.example.net");
+	assert_int_equal(d.proxies[1].smb.n, 2);
+	assert_string_equal(d.proxies[1].smb.v[0].text, "10.2.0.11");
+	assert_int_equal(d.proxies[1].smb.v[0].port, 445);
+	assert_string_equal(d.proxies[1].smb.v[1].text, "win2.example.net");
+	assert_int_equal(d.proxies[1].smb.v[1].port, 0);
 	assert_ptr_equal(ports_proxy_find(&d, "PX2"), &d.proxies[1]);
 	assert_int_equal(d.agents.n, 2);
 
 	/* The matrix a deployment file naming them would give. */
 	assert_int_equal(ports_matrix_build(&d, &m), 0);
-	assert_int_equal(m.n, 6);
+	assert_int_equal(m.n, 7);
 	f = &m.v[1];
 	check_flow(f, 2, PORTS_ROLE_AGENT, PORTS_ROLE_HUB, 8443, PORTS_HTTPS);
 	/* The proxies are agents: px1 at its address once, px2 added. */
@@ -1183,6 +1190,15 @@ test_from_hub_proxied(void **state)
 	assert_ptr_equal(f->proxy, &d.proxies[1]);
 	assert_string_equal(f->from.v[0].text, "px2.example.net");
 	assert_string_equal(f->to.v[0].text, "fd00::7");
+	/* The Windows hosts: one SMB flow to port 445, not insecure. */
+	f = &m.v[6];
+	check_flow(f, 7, PORTS_ROLE_PROXY, PORTS_ROLE_DEVICE, 445, PORTS_SMB);
+	assert_ptr_equal(f->proxy, &d.proxies[1]);
+	assert_string_equal(f->from.v[0].text, "px2.example.net");
+	assert_int_equal(f->to.n, 2);
+	assert_string_equal(f->to.v[0].text, "10.2.0.11");
+	assert_string_equal(f->to.v[1].text, "win2.example.net");
+	assert_int_equal(f->insecure, 0);
 	ports_matrix_free(&m);
 	ports_deploy_free(&d);
 

@@ -3239,6 +3239,119 @@ test_proxied_host_key(void **state)
 	    sizeof(err)), VG_ERR_NOTFOUND);
 }
 
+/* A Windows host over SMB: stored and listed as such, smb for it and
+ * it alone, no legacy SSH, and no host key ever kept for it. */
+static void
+test_proxied_windows(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_proxied in;
+	struct res x;
+	json_t *d, *a, *o;
+	const json_t *p;
+	int64_t cred, agent, win, lx, id, t = 1764000000;
+
+	cred = make_credential(f, "c");
+	agent = reg(f, "proxy01", "m-p", "[]", NULL);
+	proxied_in(&in, "win1", cred, agent);
+	in.ptype = HS_PT_WINDOWS;
+	in.protocol = 3;
+	in.port = 445;
+	/* A profile given is not kept: only network devices have one. */
+	OK(OPS(f)->proxied_create(f->s, &in, 0, &win, err, sizeof(err)));
+	OK(OPS(f)->device_get(f->s, win, &d, err, sizeof(err)));
+	assert_string_equal(jstr(d, "kind"), "proxied");
+	p = proxied_of(d);
+	assert_string_equal(jstr(p, "type"), "windows");
+	assert_string_equal(jstr(p, "protocol"), "smb");
+	assert_int_equal(jint(p, "port"), 445);
+	assert_true(json_is_null(json_object_get(p, "profile")));
+	assert_true(json_is_false(json_object_get(p, "legacy_ssh")));
+	assert_true(json_is_null(json_object_get(p, "host_key")));
+	assert_string_equal(jstr(p, "host_key_state"), "unknown");
+	json_decref(d);
+
+	OK(OPS(f)->proxied_for_proxy(f->s, agent, &a, err, sizeof(err)));
+	assert_int_equal(json_array_size(a), 1);
+	o = json_array_get(a, 0);
+	assert_int_equal(jint(o, "id"), win);
+	assert_string_equal(jstr(o, "type"), "windows");
+	assert_string_equal(jstr(o, "protocol"), "smb");
+	assert_true(json_is_null(json_object_get(o, "profile")));
+	json_decref(a);
+
+	/* smb is for windows devices, and they have nothing else. */
+	proxied_in(&in, "x", cred, agent);
+	in.ptype = HS_PT_WINDOWS;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_string_equal(err, "a windows device is collected over SMB, "
+	    "and only windows devices are");
+	proxied_in(&in, "x", cred, agent);
+	in.protocol = 3;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_in(&in, "x", cred, agent);
+	in.ptype = HS_PT_LINUX;
+	in.protocol = 3;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_in(&in, "x", cred, agent);
+	in.ptype = HS_PT_WINDOWS;
+	in.protocol = 3;
+	in.legacy_ssh = 1;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	assert_non_null(strstr(err, "legacy_ssh"));
+	proxied_in(&in, "x", cred, agent);
+	in.ptype = 4;
+	assert_int_equal(OPS(f)->proxied_create(f->s, &in, 0, &id, err,
+	    sizeof(err)), VG_ERR_INVAL);
+	proxied_keep(&in);
+	in.protocol = 1;
+	assert_int_equal(OPS(f)->proxied_update(f->s, win, &in, err,
+	    sizeof(err)), VG_ERR_INVAL);
+
+	/* A result that names a host key keeps none (SMB has none). */
+	res_ok(&x, "SHA256:key1", NULL, NULL, t);
+	OK(send_result(f, win, &x));
+	assert_int_equal(x.o.host_key_state, HS_HK_UNKNOWN);
+	assert_int_equal(x.o.version, 0);
+	assert_proxied_str(f, win, "host_key", NULL);
+	assert_proxied_str(f, win, "host_key_state", "unknown");
+	OK(OPS(f)->device_get(f->s, win, &d, err, sizeof(err)));
+	assert_true(json_is_true(json_object_get(d, "online")));
+	json_decref(d);
+
+	/* A linux host with a trusted key made a windows one on the same
+	 * address and port forgets the key. */
+	proxied_in(&in, "lx", cred, agent);
+	in.ptype = HS_PT_LINUX;
+	in.profile = NULL;
+	in.host = "192.0.2.11";
+	in.port = 445;
+	OK(OPS(f)->proxied_create(f->s, &in, 0, &lx, err, sizeof(err)));
+	res_ok(&x, "SHA256:key2", NULL, NULL, t);
+	OK(send_result(f, lx, &x));
+	assert_proxied_str(f, lx, "host_key", "SHA256:key2");
+	proxied_keep(&in);
+	in.ptype = HS_PT_WINDOWS;
+	in.protocol = 3;
+	OK(OPS(f)->proxied_update(f->s, lx, &in, err, sizeof(err)));
+	assert_proxied_str(f, lx, "type", "windows");
+	assert_proxied_str(f, lx, "protocol", "smb");
+	assert_proxied_str(f, lx, "host_key", NULL);
+	assert_proxied_str(f, lx, "host_key_state", "unknown");
+	/* And back: ssh again, a linux device. */
+	proxied_keep(&in);
+	in.ptype = HS_PT_LINUX;
+	in.protocol = 1;
+	in.port = 22;
+	OK(OPS(f)->proxied_update(f->s, lx, &in, err, sizeof(err)));
+	assert_proxied_str(f, lx, "type", "linux");
+	assert_proxied_str(f, lx, "protocol", "ssh");
+}
+
 static void
 test_proxied_delete(void **state)
 {
@@ -3343,6 +3456,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_proxied_errors, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_proxied_host_key, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_proxied_windows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_proxied_delete, setup,
 		    teardown),
