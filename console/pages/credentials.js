@@ -12,7 +12,7 @@ import { listOf } from './devices.js';
 
 // The secrets a credential may hold, as the API names them.
 const SECRETS = [
-  ['password', 'Password', 'For SSH password or keyboard-interactive login, and Telnet.'],
+  ['password', 'Password', 'For SSH password or keyboard-interactive login, Telnet, and Windows hosts (SMB), which need one.'],
   ['private_key', 'Private key', 'SSH: an OpenSSH or PEM private key (the whole text).'],
   ['passphrase', 'Key passphrase', 'When the private key is encrypted.'],
   ['enable_secret', 'Enable secret', 'Network devices: the enable password; Linux: the sudo password.'],
@@ -93,7 +93,7 @@ export async function render(main, ctx) {
   const secrets = Object.fromEntries(SECRETS.map(([key]) => [key, secretInput(key)]));
   const fields = {
     name: field('Name', name, { hint: 'How device forms list it, e.g. "core switches".' }),
-    username: field('User name', username, { hint: 'The login on the devices.' }),
+    username: field('User name', username, { hint: 'The login on the devices; Windows: user, DOMAIN\\user or user@domain.' }),
   };
   const secretHints = {};
   // Editing only: remove a stored secret (sent as null).

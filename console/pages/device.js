@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // One device: details, the merged policy it gets, its recent changes, and
 // (admin) deleting it. A proxied device also shows how it is collected,
-// its SSH host key (trusting a changed one, forgetting it) and its
-// configuration versions, any two of which can be compared.
+// its SSH host key (trusting a changed one, forgetting it) and, for a
+// network device, its configuration versions, any two of which can be
+// compared. Linux servers and Windows hosts show their merged policy.
 
 import { api, query } from '../api.js';
 import {
@@ -10,7 +11,14 @@ import {
   confirmDialog, toast, showError, badge, field,
   scrollBox,
 } from '../ui.js';
-import { statusBadge, isProxied, hostPort } from './devices.js';
+import { statusBadge, isProxied, hostPort, proxiedType } from './devices.js';
+
+const TYPE_LABELS = {
+  network: 'network device (configuration)',
+  linux: 'Linux server (files and system)',
+  windows: 'Windows host (registry and files)',
+};
+const PROTOCOL_LABELS = { ssh: 'SSH', telnet: 'Telnet', smb: 'SMB' };
 
 const HOST_KEY_STATES = {
   unknown: ['unknown', 'info'],
@@ -82,16 +90,17 @@ function seconds(n) {
 // How a proxied device is collected, and how the last collection went.
 function collection(d) {
   const p = d.proxied || {};
-  const network = p.type !== 'linux';
+  const type = proxiedType(d);
+  const network = type === 'network';
   return props([
-    ['Type', network ? 'network device (configuration)' : 'Linux server (files and system)'],
+    ['Type', TYPE_LABELS[type]],
     ['Address', p.host ? h('span', { class: 'mono', text: hostPort(p) }) : null],
-    ['Protocol', p.protocol === 'telnet' ? 'Telnet' : 'SSH'],
+    ['Protocol', PROTOCOL_LABELS[p.protocol] || 'SSH'],
     network ? ['Profile', p.profile ? h('code', { text: p.profile }) : null] : null,
     ['Credential', p.credential || (p.credential_id ? `credential ${p.credential_id}` : null)],
     ['Collected by', p.proxy_id ? link(`/devices/${p.proxy_id}`, p.proxy || `device ${p.proxy_id}`) : null],
     ['Schedule', seconds(p.schedule)],
-    p.protocol !== 'telnet' ? ['Legacy SSH algorithms', p.legacy_ssh ? 'allowed' : 'not allowed'] : null,
+    p.protocol !== 'telnet' && p.protocol !== 'smb' ? ['Legacy SSH algorithms', p.legacy_ssh ? 'allowed' : 'not allowed'] : null,
     ['Last collection', p.last_collect
       ? [timeAgo(p.last_collect), h('span', { class: 'muted', text: ` (${fmtTime(p.last_collect)})` })] : 'never'],
     ['Last error', p.last_error ? h('span', { class: 'last-error', text: p.last_error }) : 'none'],
@@ -109,6 +118,8 @@ function hostKey(d, isAdmin, act) {
   const p = d.proxied || {};
   if (p.protocol === 'telnet')
     return h('p', { class: 'muted', text: 'Telnet has no host key: nothing proves the device is the one it claims to be.' });
+  if (p.protocol === 'smb')
+    return h('p', { class: 'muted', text: 'SMB has no host key: vigil records no fingerprint for this host.' });
   const state = HOST_KEY_STATES[p.host_key_state] ? p.host_key_state : 'unknown';
   const [label, kind] = HOST_KEY_STATES[state];
   const out = [];
@@ -243,7 +254,7 @@ export async function render(main, ctx) {
     return;
 
   const proxied = isProxied(d);
-  const network = proxied && (d.proxied || {}).type !== 'linux';
+  const network = proxied && proxiedType(d) === 'network';
   const policyBox = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading…' }));
   const eventsBox = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading…' }));
   const configBox = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading…' }));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Devices list: filters kept in the URL query, paged with after / next;
-// admins add proxied devices (collected over SSH or Telnet by an agent)
-// here.
+// admins add proxied devices (collected by an agent over SSH or Telnet,
+// or over SMB for Windows hosts) here.
 
 import { api, query } from '../api.js';
 import {
@@ -23,7 +23,9 @@ const FILTERS = ['group', 'kind', 'status', 'os', 'seen', 'q'];
 const KINDS = [['', 'Any kind'], ['agent', 'Agent'], ['proxied', 'Proxied']];
 const SCHEDULE_MIN = 10;
 const SCHEDULE_MAX = 604800;
-const DEFAULT_PORTS = { ssh: 22, telnet: 23 };
+const DEFAULT_PORTS = { ssh: 22, telnet: 23, smb: 445 };
+// What a proxied device's type is called in lists and on its page.
+const PROXIED_TYPES = { network: 'network', linux: 'Linux', windows: 'Windows' };
 
 // The page's query (URL) → the API's query.
 function apiQuery(q) {
@@ -52,6 +54,21 @@ export function listOf(answer, key) {
 
 export function isProxied(d) {
   return d.kind === 'proxied';
+}
+
+// The type of a proxied device: 'network', 'linux' or 'windows' (a type
+// this console does not know is shown as a network device, whose page
+// shows the least).
+export function proxiedType(d) {
+  const t = (d && d.proxied && d.proxied.type) || 'network';
+  return PROXIED_TYPES[t] ? t : 'network';
+}
+
+// The Kind column: "agent", or "proxied" with the device's type.
+function kindCell(d) {
+  if (!isProxied(d))
+    return d.kind || 'agent';
+  return `proxied (${PROXIED_TYPES[proxiedType(d)]})`;
 }
 
 // 'host:port' of a proxied device, brackets around an IPv6 address.
@@ -91,10 +108,12 @@ function option(value, text, selected) {
 function proxiedForm(groups, done) {
   const name = h('input', { name: 'name', type: 'text', required: true, maxlength: '255', autocomplete: 'off' });
   const type = h('select', { name: 'type' }, option('network', 'Network device (configuration)'),
-    option('linux', 'Linux server (files and system, over SSH)'));
+    option('linux', 'Linux server (files and system, over SSH)'),
+    option('windows', 'Windows host (registry and files, over SMB)'));
   const host = h('input', { name: 'host', type: 'text', required: true, maxlength: '255', autocomplete: 'off',
     spellcheck: 'false' });
-  const protocol = h('select', { name: 'protocol' }, option('ssh', 'SSH'), option('telnet', 'Telnet'));
+  const smb = option('smb', 'SMB');
+  const protocol = h('select', { name: 'protocol' }, option('ssh', 'SSH'), option('telnet', 'Telnet'), smb);
   const port = h('input', { name: 'port', type: 'number', min: '1', max: '65535', inputmode: 'numeric',
     placeholder: String(DEFAULT_PORTS.ssh) });
   const profile = h('select', { name: 'profile' }, option('', 'Loading…'));
@@ -110,9 +129,9 @@ function proxiedForm(groups, done) {
     type: field('Type', type),
     host: field('Host', host, { hint: 'Address or name, as the proxy agent reaches it.' }),
     protocol: field('Protocol', protocol),
-    port: field('Port', port, { hint: 'Empty: 22 for SSH, 23 for Telnet.' }),
+    port: field('Port', port, { hint: 'Empty: 22 for SSH, 23 for Telnet, 445 for SMB.' }),
     profile: field('Profile', profile, { hint: 'How to talk to this kind of device (dist/profiles).' }),
-    credential_id: field('Credential', credential),
+    credential_id: field('Credential', credential, { hint: 'Windows hosts: one with a password.' }),
     proxy_id: field('Proxy agent', proxy, { hint: 'The agent that connects to the device and collects it.' }),
     schedule: field('Schedule (seconds)', schedule, { hint: `Time between collections, ${SCHEDULE_MIN} to ${SCHEDULE_MAX}.` }),
     legacy_ssh: field('Allow legacy SSH algorithms', legacy,
@@ -123,15 +142,23 @@ function proxiedForm(groups, done) {
       h('div', { class: 'checks' }, groupBoxes.map((b, i) => field(groups[i].name, b))))
     : null;
 
-  // Linux servers are reached over SSH and have no profile.
+  // Linux servers are reached over SSH, Windows hosts over SMB (and
+  // nothing else over SMB); neither has a profile.
   function syncType() {
-    const linux = type.value === 'linux';
-    if (linux)
+    const windows = type.value === 'windows';
+    if (type.value === 'linux')
       protocol.value = 'ssh';
-    protocol.disabled = linux;
-    fields.profile.hidden = linux;
+    else if (windows)
+      protocol.value = 'smb';
+    else if (protocol.value === 'smb')
+      protocol.value = 'ssh';
+    smb.disabled = !windows;
+    smb.hidden = !windows;
+    protocol.disabled = type.value !== 'network';
+    fields.profile.hidden = type.value !== 'network';
     port.placeholder = String(DEFAULT_PORTS[protocol.value]);
     legacy.disabled = protocol.value !== 'ssh';
+    fields.legacy_ssh.hidden = windows;
   }
   type.addEventListener('change', syncType);
   protocol.addEventListener('change', syncType);
@@ -142,7 +169,7 @@ function proxiedForm(groups, done) {
   const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
   const form = h('form', { class: 'card proxied-form', novalidate: true, hidden: true, 'aria-labelledby': 'proxied-title' },
     h('h2', { id: 'proxied-title', text: 'Add proxied device' }),
-    h('p', { class: 'hint', text: 'A device without an agent of its own: a proxy agent collects it over SSH or Telnet.' }),
+    h('p', { class: 'hint', text: 'A device without an agent of its own: a proxy agent collects it over SSH or Telnet, or a Windows host over SMB.' }),
     notes, formError,
     h('div', { class: 'form-grid' }, fields.name, fields.type, fields.host, fields.protocol, fields.port,
       fields.profile, fields.credential_id, fields.proxy_id, fields.schedule),
@@ -208,14 +235,14 @@ function proxiedForm(groups, done) {
         bad.push(fields[key].fieldInput);
       }
     };
-    const linux = type.value === 'linux';
+    const network = type.value === 'network';
     const portNum = port.value.trim() === '' ? null : Number(port.value);
     const sched = Number(schedule.value);
     need('name', name.value.trim() !== '', 'Enter a name for the device.');
     need('host', host.value.trim() !== '', 'Enter the address of the device.');
     need('port', portNum === null || (Number.isInteger(portNum) && portNum >= 1 && portNum <= 65535),
       'Give a port from 1 to 65535, or leave it empty.');
-    if (!linux)
+    if (network)
       need('profile', profile.value !== '', 'Choose the profile of the device.');
     need('credential_id', credential.value !== '', 'Choose the credential to log in with.');
     need('proxy_id', proxy.value !== '', 'Choose the agent that collects the device.');
@@ -233,12 +260,14 @@ function proxiedForm(groups, done) {
       credential_id: Number(credential.value),
       proxy_id: Number(proxy.value),
       schedule: sched,
-      legacy_ssh: protocol.value === 'ssh' && legacy.checked,
       groups: groupBoxes.filter((b) => b.checked).map((b) => Number(b.value)),
     };
+    // SMB has no SSH algorithms to allow: Windows hosts send no legacy_ssh.
+    if (protocol.value !== 'smb')
+      body.legacy_ssh = protocol.value === 'ssh' && legacy.checked;
     if (portNum !== null)
       body.port = portNum;
-    if (!linux)
+    if (network)
       body.profile = profile.value;
     submit.disabled = true;
     try {
@@ -350,7 +379,7 @@ export async function render(main, ctx) {
 
   const tbl = scrollBox(table([
     { key: 'name', label: 'Name', header: true, render: (d) => link(`/devices/${d.id}`, d.name) },
-    { key: 'kind', label: 'Kind', render: (d) => d.kind || 'agent' },
+    { key: 'kind', label: 'Kind', render: kindCell },
     { key: 'status', label: 'Status', render: statusBadge },
     { key: 'os', label: 'OS' },
     { key: 'last_seen', label: 'Last contact', class: 'nowrap', render: (d) => timeAgo(d.last_seen) },

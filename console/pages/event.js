@@ -1,16 +1,27 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// One event: what changed (attributes before and after, the content diff),
-// who reviewed it, and for administrators acknowledging it and accepting
-// it into the device's baseline.
+// One event: what changed (attributes before and after, the content diff,
+// a registry value's type and data), who reviewed it, and for
+// administrators acknowledging it and accepting it into the device's
+// baseline.
 
 import { api } from '../api.js';
-import { h, fmtTime, toast, table, field, pageTitle, badge, link, eventTypeBadge, diffView } from '../ui.js';
+import {
+  h, fmtTime, toast, table, field, pageTitle, badge, link, eventTypeBadge, diffView, visuallyHidden,
+} from '../ui.js';
 import { stateBadge, eventTime } from './events.js';
+import { fmtBytes } from './device.js';
 
 const CHANGE_TYPES = new Set(['added', 'removed', 'changed']);
 // The attributes in the order a person reads them; others follow by name.
 const ATTR_ORDER = ['type', 'size', 'mode', 'uid', 'gid', 'user', 'group', 'mtime', 'ctime', 'inode', 'dev',
   'nlink', 'target', 'xattrs', 'acl', 'selinux', 'hash', 'hash_state'];
+// Item kinds named in words where the API's name is terse.
+const KIND_LABELS = { regkey: 'registry key', regvalue: 'registry value' };
+// A value's data up to this many characters, on one line, is shown
+// inline as "old → new"; longer or multi-line data gets a block each.
+const INLINE_DATA_MAX = 120;
+// An attribute value longer than this scrolls in its own box.
+const LONG_VALUE = 400;
 
 function show(value) {
   if (value === undefined)
@@ -24,7 +35,7 @@ function show(value) {
 
 // The rows of the Attributes table: one per attribute in old or new, the
 // properties of `props` one by one.
-function attributeRows(ev) {
+function attributeRows(ev, skipProps) {
   const before = ev.old || {};
   const after = ev.new || {};
   const listed = new Set(ev.changed || []);
@@ -41,7 +52,7 @@ function attributeRows(ev) {
   }));
   const pb = before.props || {};
   const pa = after.props || {};
-  const props = [...new Set([...Object.keys(pb), ...Object.keys(pa)])].sort();
+  const props = [...new Set([...Object.keys(pb), ...Object.keys(pa)])].filter((p) => !skipProps.has(p)).sort();
   for (const p of props) {
     rows.push({
       name: `props.${p}`,
@@ -53,9 +64,15 @@ function attributeRows(ev) {
   return rows;
 }
 
-function attributesTable(ev) {
-  const rows = attributeRows(ev);
-  const value = (v) => (v === '' ? '' : h('span', { class: 'attr-value', text: v }));
+function attributesTable(ev, skipProps) {
+  const rows = attributeRows(ev, skipProps);
+  const value = (v) => {
+    if (v === '')
+      return '';
+    if (v.length <= LONG_VALUE)
+      return h('span', { class: 'attr-value', text: v });
+    return h('div', { class: 'attr-value long', tabindex: '0', text: v });
+  };
   const t = table([
     {
       key: 'name', label: 'Attribute', header: true,
@@ -76,6 +93,64 @@ function detail(label, value) {
   return [h('dt', { text: label }), h('dd', null, value)];
 }
 
+// ---- registry values (Windows hosts) ----
+
+// A value's data as its side of the event records it: the text, or, for
+// data too long to keep as text, its size and SHA-256. label names the
+// block for screen readers.
+function dataBlock(p, label) {
+  if (typeof p.data === 'string') {
+    if (p.data === '')
+      return h('span', { class: 'muted', text: '(empty)' });
+    return h('pre', { class: 'value-data', tabindex: '0', 'aria-label': label, text: p.data });
+  }
+  if (typeof p.data_sha256 === 'string') {
+    const size = /^[0-9]+$/.test(p.size || '') ? fmtBytes(Number(p.size)) : null;
+    return h('span', { class: 'value-digest' },
+      `Too long to keep as text${size ? ` (${size})` : ''}; SHA-256 `,
+      h('code', { class: 'digest', text: p.data_sha256 }));
+  }
+  return h('span', { class: 'muted', text: 'not recorded' });
+}
+
+function inlineData(p) {
+  return typeof p.data === 'string' && p.data.length <= INLINE_DATA_MAX && !/[\r\n]/.test(p.data);
+}
+
+function inlineValue(text) {
+  return text === '' ? h('span', { class: 'muted', text: '(empty)' }) : h('code', { class: 'value-inline', text });
+}
+
+// "before → after", read as "before, changed to after".
+function arrow(before, after) {
+  return [before, h('span', { 'aria-hidden': 'true', text: ' → ' }), visuallyHidden(', changed to '), after];
+}
+
+// The Value section of a registry value's event: its type and data, both
+// sides of a change.
+function registryValue(ev) {
+  const before = (ev.old && ev.old.props) || null;
+  const after = (ev.new && ev.new.props) || null;
+  const items = [];
+  const typeOf = (p) => (p && p.type ? p.type : '?');
+  if (before && after && typeOf(before) !== typeOf(after))
+    items.push(detail('Type', arrow(h('code', { text: typeOf(before) }), h('code', { text: typeOf(after) }))));
+  else
+    items.push(detail('Type', h('code', { text: typeOf(after || before) })));
+  if (before && after) {
+    const same = before.data === after.data && before.data_sha256 === after.data_sha256;
+    if (same)
+      items.push(detail('Data', dataBlock(after, 'Data')));
+    else if (inlineData(before) && inlineData(after))
+      items.push(detail('Data', arrow(inlineValue(before.data), inlineValue(after.data))));
+    else
+      items.push(detail('Data before', dataBlock(before, 'Data before')), detail('Data after', dataBlock(after, 'Data after')));
+  } else if (after || before) {
+    items.push(detail('Data', dataBlock(after || before, 'Data')));
+  }
+  return h('dl', { class: 'props registry-value' }, items);
+}
+
 function summary(ev) {
   const items = [
     detail('Device', link(`/devices/${ev.device_id}`, ev.device)),
@@ -83,7 +158,7 @@ function summary(ev) {
   if (ev.path)
     items.push(detail('Path', h('code', { class: 'event-path', text: ev.path })));
   if (ev.kind)
-    items.push(detail('Kind', ev.kind));
+    items.push(detail('Kind', KIND_LABELS[ev.kind] || ev.kind));
   items.push(detail('Happened', [eventTime(ev.time),
     ev.origin !== 'hub' ? [' ', h('span', { class: 'muted', text: "(the device's clock)" })] : null]));
   items.push(detail('Received', fmtTime(ev.received)));
@@ -122,9 +197,17 @@ export async function render(main, ctx) {
       ev.message ? h('p', { class: 'event-message' }, ev.message) : null,
       summary(ev))];
 
+    // A registry value's data has a section of its own: a long text does
+    // not fit a table cell.
+    const isValue = ev.kind === 'regvalue' && !!((ev.old && ev.old.props) || (ev.new && ev.new.props));
+    if (isValue) {
+      parts.push(h('section', { 'aria-labelledby': 'value-title' },
+        h('h2', { id: 'value-title', text: 'Value' }), registryValue(ev)));
+    }
     if (isChange || ev.old || ev.new) {
       parts.push(h('section', { 'aria-labelledby': 'attributes-title' },
-        h('h2', { id: 'attributes-title', text: 'Attributes' }), attributesTable(ev)));
+        h('h2', { id: 'attributes-title', text: 'Attributes' }),
+        attributesTable(ev, isValue ? new Set(['data']) : new Set())));
     }
     // A diff is there only for content-tracked text; a changed file
     // without one says why there is none.

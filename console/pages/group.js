@@ -16,6 +16,15 @@ const LIST_FIELDS = [
   ['exclude', 'Exclude', 'Patterns or paths left out, one per line.'],
   ['content', 'Content tracked', 'Absolute paths whose content is kept for diffs, one per line.'],
 ];
+// Windows hosts collected over SMB (proxied devices of type windows);
+// agents and Linux servers ignore these.
+const WINDOWS_FIELDS = [
+  ['registry', 'Registry keys', 'Keys to watch with their values and subkeys, one per line (HKLM\\… or HKU\\…).'],
+  ['windows_files', 'Windows files', 'Files or folders to watch, one per line (C:\\…).'],
+  ['windows_include', 'Windows include', 'Patterns over key and file paths, one per line (case-insensitive; * crosses \\): when given, only matching items are recorded.'],
+  ['windows_exclude', 'Windows exclude', 'Patterns left out, one per line: a matching key or folder is not walked.'],
+];
+const REGISTRY_DEPTH_MAX = 64;
 const COLLECTORS = [
   ['packages', 'Packages', 'dpkg or rpm'],
   ['services', 'Services', 'systemd units'],
@@ -180,6 +189,22 @@ function policyEditor(ctx, group, gp, onSaved) {
     autocomplete: 'off', pattern: '[0-9]+[KMGT]?' });
   wrappers.max_hash_size = field('Max hash size', inputs.max_hash_size, { hint: 'Bytes, or a size such as 512M or 1G.' });
 
+  for (const [key, label, hint] of WINDOWS_FIELDS) {
+    inputs[key] = h('textarea', { id: `pol-${key.replace('_', '-')}`, name: key, rows: '3', spellcheck: 'false',
+      autocomplete: 'off' });
+    wrappers[key] = field(label, inputs[key], { hint });
+  }
+  inputs.registry_depth = h('input', { id: 'pol-registry-depth', name: 'registry_depth', type: 'number', min: '0',
+    max: String(REGISTRY_DEPTH_MAX), step: '1', inputmode: 'numeric' });
+  wrappers.registry_depth = field('Registry depth', inputs.registry_depth, {
+    hint: `Levels of subkeys (and subfolders of Windows files) walked below each one, 0 to ${REGISTRY_DEPTH_MAX}; empty: 8.`,
+  });
+  const windowsSet = h('fieldset', { class: 'policy-windows' }, h('legend', { text: 'Windows hosts (over SMB)' }),
+    h('p', { class: 'hint', text: 'For proxied Windows hosts only; agents and Linux servers ignore these settings.' }),
+    h('div', { class: 'form-grid' },
+      h('div', null, wrappers.registry, wrappers.registry_depth),
+      h('div', null, wrappers.windows_files, wrappers.windows_include, wrappers.windows_exclude)));
+
   const collectorBoxes = {};
   const collectorWrappers = {};
   for (const [name, label, hint] of COLLECTORS) {
@@ -211,6 +236,10 @@ function policyEditor(ctx, group, gp, onSaved) {
     for (const [key] of LIST_FIELDS)
       inputs[key].value = asLines(doc[key]);
     inputs.commands.value = asLines(doc.commands);
+    for (const [key] of WINDOWS_FIELDS)
+      inputs[key].value = asLines(doc[key]);
+    inputs.registry_depth.value = doc.registry_depth === undefined || doc.registry_depth === null
+      ? '' : String(doc.registry_depth);
     inputs.hash.value = HASHES.includes(doc.hash) ? doc.hash : '';
     inputs.realtime.checked = doc.realtime === true;
     inputs.schedule.value = doc.schedule === undefined || doc.schedule === null ? '' : String(doc.schedule);
@@ -239,6 +268,13 @@ function policyEditor(ctx, group, gp, onSaved) {
     }
     const cmds = lines(inputs.commands.value);
     setOrDrop('commands', cmds.length ? cmds : undefined);
+    for (const [key] of WINDOWS_FIELDS) {
+      const l = lines(inputs[key].value);
+      setOrDrop(key, l.length ? l : undefined);
+    }
+    // What is not a whole number goes as text: the hub says what is wrong.
+    const depth = inputs.registry_depth.value.trim();
+    setOrDrop('registry_depth', depth === '' ? undefined : (/^[0-9]+$/.test(depth) ? Number(depth) : depth));
     setOrDrop('hash', inputs.hash.value || (HASHES.includes(doc.hash) ? undefined : doc.hash));
     setOrDrop('realtime', inputs.realtime.checked ? true : (doc.realtime === false ? false : undefined));
     const sched = inputs.schedule.value.trim();
@@ -299,7 +335,8 @@ function policyEditor(ctx, group, gp, onSaved) {
   const formPart = h('div', { class: 'form-grid' },
     h('div', null, wrappers.paths, wrappers.include, wrappers.exclude, wrappers.content),
     h('div', null, wrappers.hash, wrappers.realtime, wrappers.schedule, wrappers.max_hash_size,
-      wrappers.system, wrappers.commands));
+      wrappers.system, wrappers.commands),
+    h('div', { class: 'span-all' }, windowsSet));
   // Form edits rewrite the raw JSON, unless it holds text being fixed
   // (marked invalid): that text stays, with its error.
   function formEdited(clearRawError) {

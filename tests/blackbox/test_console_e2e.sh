@@ -10,7 +10,11 @@
 # with curl, is the proxy; the browser creates a credential and a proxied
 # device, the test posts collection results as that proxy, and the
 # browser sees the configuration versions, their diff and a changed host
-# key, which it trusts. Screenshots of every page go to
+# key, which it trusts. A Windows host over SMB: the browser creates its
+# credential, adds it (a key-only credential refused), sets a group
+# policy with registry keys and Windows files (the hub's errors shown by
+# their fields), and sees the registry value and file changes the test
+# posts as the proxy. Screenshots of every page go to
 # $VIGIL_TEST_OUTPUT/screenshots (default: test-output/ in the build).
 #
 # Needs /usr/bin/chromium, node and tests/e2e/node_modules:

@@ -354,7 +354,10 @@ const browser = await chromium.launch({
 const ctxOpts = { viewport: DESKTOP, acceptDownloads: true, locale: 'en-GB' };
 const MARK = `e2e change ${Date.now()}`;
 const NOTES = join(cfg.watchDir, 'notes.txt');
-const state = { eventId: null, newGroupId: null, newGroupName: `e2e-group-${process.pid}`, proxiedId: null, credId: null };
+const state = {
+  eventId: null, newGroupId: null, newGroupName: `e2e-group-${process.pid}`, proxiedId: null, credId: null,
+  winCredId: null, winKeyCredId: null, winGroupId: null, winId: null, winEvents: {},
+};
 const PAGES = [
   // name, path, h1 (filled in once known)
   ['dashboard', '/', 'Dashboard'],
@@ -370,6 +373,8 @@ const PAGES = [
   ['credentials', '/credentials', 'Credentials'],
   ['proxied-device', null, null],
   ['config-compare', null, null],
+  ['windows-device', null, null],
+  ['windows-event', null, null],
 ];
 const PAGE_INDEX = Object.fromEntries(PAGES.map((p, i) => [p[0], i]));
 
@@ -388,6 +393,33 @@ const PROXIED = {
   banner: 'banner motd <img src=x onerror="window.e2eOwned=1">',
 };
 
+// The Windows host of the run (proxied, over SMB), its group and the
+// changes its proxy reports.
+const WINDOWS = {
+  name: `e2e-win-${process.pid}`,
+  host: '192.0.2.20',
+  cred: `e2e-win-cred-${process.pid}`,
+  user: 'EXAMPLE\\auditor',
+  secret: `e2e-win-secret-${Date.now()}`,
+  group: `e2e-windows-${process.pid}`,
+  keys: ['HKLM\\SOFTWARE\\Vigil E2E', 'HKU\\.DEFAULT\\Control Panel\\Desktop'],
+  files: ['C:\\Windows\\win.ini', 'C:\\ProgramData\\Vigil E2E'],
+  exclude: ['*\\Cache\\*'],
+  badKey: 'HKCU\\Software\\Vigil E2E',
+  key: 'HKLM\\SOFTWARE\\Vigil E2E',
+  value: 'HKLM\\SOFTWARE\\Vigil E2E\\Banner',
+  oldData: 'Welcome to the e2e host',
+  // Hostile text a host could hold: shown as text, never as markup.
+  newData: 'Authorised use only <img src=x onerror="window.e2eOwned=2">',
+  listValue: 'HKLM\\SOFTWARE\\Vigil E2E\\Paths',
+  file: 'C:\\Windows\\win.ini',
+  error: 'logon failure for EXAMPLE\\auditor at 192.0.2.20:445',
+};
+// A REG_MULTI_SZ text of about 15 KB (400 lines), and the digest that
+// stands for its grown data, too long to keep as text.
+const LIST_OLD = Array.from({ length: 400 }, (_, i) => `C:\\Program Files\\Vigil E2E\\lib${i}.dll`).join('\n');
+const LIST_NEW_SHA = createHash('sha256').update(`${LIST_OLD}\n(grown)`).digest('hex');
+
 // A configuration as the proxy sends it (normalised document; here its
 // significant view is the same text).
 function deviceConfig(description) {
@@ -396,9 +428,10 @@ function deviceConfig(description) {
   return { text, sha256: createHash('sha256').update(text).digest('hex'), lines: 6 };
 }
 
-// POST /agent/proxied/ID/result as the proxy agent.
-async function proxyResult(body) {
-  const r = await hubRequest('POST', `/agent/proxied/${state.proxiedId}/result`, { token: cfg.proxyToken, body });
+// POST /agent/proxied/ID/result as the proxy agent (id: the network
+// device of the run unless given).
+async function proxyResult(body, id = state.proxiedId) {
+  const r = await hubRequest('POST', `/agent/proxied/${id}/result`, { token: cfg.proxyToken, body });
   let json = null;
   try {
     json = JSON.parse(r.text);
@@ -945,7 +978,7 @@ try {
     const table = page.getByRole('table', { name: 'Devices' });
     const row = table.getByRole('row').filter({ has: page.getByRole('link', { name: PROXIED.name, exact: true }) });
     await mustSee(row, `a row for ${PROXIED.name}`);
-    await mustSee(row.getByRole('cell', { name: 'proxied', exact: true }), 'the kind "proxied" in its row');
+    await mustSee(row.getByRole('cell', { name: 'proxied (network)', exact: true }), 'the kind "proxied (network)" in its row');
     await mustSee(row.getByText(PROXIED.host), `its address ${PROXIED.host}`);
     await mustSee(row.getByRole('link', { name: cfg.proxyName, exact: true }), `its proxy ${cfg.proxyName}`);
     await page.getByLabel('Kind', { exact: true }).selectOption('proxied');
@@ -1059,6 +1092,306 @@ try {
     await mustSee(page.getByRole('table', { name: 'Credentials' }).getByRole('rowheader', { name: PROXIED.cred, exact: true }),
       'the credential still listed');
   }, HAVE_PROXIED);
+
+  // --- a Windows host over SMB: credential, device, policy, changes ---
+  await check('Windows: a credential with a password is created for the host', async () => {
+    await go(page, '/credentials', 'Credentials');
+    const main = page.getByRole('main');
+    await main.getByLabel('Name', { exact: true }).fill(WINDOWS.cred);
+    await main.getByLabel('User name', { exact: true }).fill(WINDOWS.user);
+    await main.getByLabel('Password', { exact: true }).fill(WINDOWS.secret);
+    await page.getByRole('button', { name: 'Create credential', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Credentials' });
+    await mustSee(table.getByRole('rowheader', { name: WINDOWS.cred, exact: true }), `credential "${WINDOWS.cred}" in the table`);
+    await mustSee(table.getByText(WINDOWS.user, { exact: true }), `its user name ${WINDOWS.user}`);
+    const r = await pageApi(page, 'GET', '/credentials');
+    const list = Array.isArray(r.json) ? r.json : r.json.credentials;
+    const c = list.find((x) => x.name === WINDOWS.cred);
+    assert(c, `no credential ${WINDOWS.cred} at the hub`);
+    assert(!r.text.includes(WINDOWS.secret), 'the secret is in the answer of GET /credentials');
+    state.winCredId = c.id;
+    // One with only a key, which a Windows host cannot log in with.
+    const k = await pageApi(page, 'POST', '/credentials', { name: `${WINDOWS.cred}-key`, username: 'auditor',
+      private_key: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n-----END OPENSSH PRIVATE KEY-----\n' });
+    assert(k.status === 201 || k.status === 200, `POST /credentials (key only): ${k.status} ${k.text}`);
+    state.winKeyCredId = k.json.id;
+    const g = await pageApi(page, 'POST', '/groups', { name: WINDOWS.group });
+    assert(g.status === 201 || g.status === 200, `POST /groups: ${g.status} ${g.text}`);
+    state.winGroupId = g.json.id;
+  }, SIGNED_IN);
+  const HAVE_WIN_CRED = ['Windows: a credential with a password is created for the host'];
+
+  await check('Windows: the add-device form offers a Windows host over SMB, port 445, without profile or legacy SSH; a key-only credential is refused', async () => {
+    await go(page, '/devices', 'Devices');
+    await page.getByRole('button', { name: 'Add proxied device', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Add proxied device' });
+    await mustSee(form, 'the form "Add proxied device"');
+    const protocol = form.getByLabel('Protocol', { exact: true });
+    const port = form.getByLabel('Port', { exact: true });
+    // SMB is there only for Windows hosts.
+    eq(await protocol.locator('option[value="smb"]:not([disabled])').count(), 0, 'SMB offered for a network device');
+    await form.getByLabel('Type', { exact: true }).selectOption('windows');
+    eq(await protocol.inputValue(), 'smb', 'the protocol of a Windows host');
+    eq(await protocol.isDisabled(), true, 'the Protocol choice disabled');
+    eq(await port.getAttribute('placeholder'), '445', 'the default port shown');
+    eq(await form.getByLabel('Profile', { exact: true }).isVisible(), false, 'the Profile field visible');
+    eq(await form.getByLabel('Allow legacy SSH algorithms', { exact: true }).isVisible(), false,
+      'the legacy SSH choice visible');
+    await form.getByLabel('Device name', { exact: true }).fill(WINDOWS.name);
+    await form.getByLabel('Host', { exact: true }).fill(WINDOWS.host);
+    const cred = form.getByLabel('Credential', { exact: true });
+    await poll('the credentials are loaded', 10, async () =>
+      (await cred.locator(`option[value="${state.winCredId}"]`).count()) === 1);
+    await cred.selectOption(String(state.winKeyCredId));
+    await form.getByLabel('Proxy agent', { exact: true }).selectOption(String(cfg.proxyId));
+    await form.getByLabel('Schedule (seconds)', { exact: true }).fill('900');
+    await form.getByLabel(WINDOWS.group, { exact: true }).check();
+    const bodies = [];
+    const onRequest = (req) => {
+      if (req.method() === 'POST' && new URL(req.url()).pathname === '/api/v1/devices')
+        bodies.push(JSON.parse(req.postData() || '{}'));
+    };
+    page.on('request', onRequest);
+    try {
+      // A credential without a password: the hub's reason, next to it.
+      await allowing(400, /^\/api\/v1\/devices$/, 'a Windows host with a key-only credential', async () => {
+        await form.getByRole('button', { name: 'Add device', exact: true }).click();
+        await poll('Credential is marked aria-invalid="true"', 10, async () => (await cred.getAttribute('aria-invalid')) === 'true');
+      });
+      const err = form.locator('.field-error:visible');
+      eq(await err.count(), 1, 'field errors shown');
+      assert(/^credential_id: .*password/.test(await err.innerText()), `the error says: ${await err.innerText()}`);
+      eq(await err.getAttribute('id'), `${await cred.getAttribute('id')}-err`, 'the field the error belongs to');
+      await cred.selectOption(String(state.winCredId));
+      await shot(page, 'devices-add-windows', DESKTOP);
+      await form.getByRole('button', { name: 'Add device', exact: true }).click();
+      await loaded(page, WINDOWS.name);
+    } finally {
+      page.off('request', onRequest);
+    }
+    eq(bodies.length, 2, 'POST /devices requests');
+    eq(bodies[1].type, 'windows', 'the type sent');
+    eq(bodies[1].protocol, 'smb', 'the protocol sent');
+    assert(!('profile' in bodies[1]) && !('legacy_ssh' in bodies[1]),
+      `a profile or legacy_ssh sent for a Windows host: ${JSON.stringify(bodies[1])}`);
+    const m = /^\/devices\/(\d+)$/.exec(new URL(page.url()).pathname);
+    assert(m, `the console went to ${page.url()}, not to the new device's page`);
+    state.winId = m[1];
+    PAGES[PAGE_INDEX['windows-device']][1] = `/devices/${state.winId}`;
+    PAGES[PAGE_INDEX['windows-device']][2] = WINDOWS.name;
+    const d = await pageApi(page, 'GET', `/devices/${state.winId}`);
+    eq(d.json.proxied.type, 'windows', 'type at the hub');
+    eq(d.json.proxied.protocol, 'smb', 'protocol at the hub');
+    eq(d.json.proxied.port, 445, 'the default port at the hub');
+    eq(d.json.proxied.schedule, 900, 'schedule at the hub');
+    assert(!d.json.proxied.profile, `a profile at the hub: ${d.json.proxied.profile}`);
+    assert((d.json.groups || []).some((x) => String(x.id) === String(state.winGroupId)), 'the device is not in its group');
+  }, HAVE_WIN_CRED);
+  const HAVE_WIN = ['Windows: the add-device form offers a Windows host over SMB, port 445, without profile or legacy SSH; a key-only credential is refused'];
+
+  await check('Windows: the devices list shows the host as "proxied (Windows)" at host:445, also under the Kind filter', async () => {
+    await go(page, '/devices?kind=proxied', 'Devices');
+    const table = page.getByRole('table', { name: 'Devices' });
+    const row = table.getByRole('row').filter({ has: page.getByRole('link', { name: WINDOWS.name, exact: true }) });
+    await mustSee(row, `a row for ${WINDOWS.name}`);
+    await mustSee(row.getByRole('cell', { name: 'proxied (Windows)', exact: true }), 'the kind "proxied (Windows)"');
+    await mustSee(row.getByText(`${WINDOWS.host}:445`, { exact: true }), `its address ${WINDOWS.host}:445`);
+    await mustSee(row.getByRole('link', { name: cfg.proxyName, exact: true }), `its proxy ${cfg.proxyName}`);
+    eq(await page.getByLabel('Kind', { exact: true }).inputValue(), 'proxied', 'the Kind filter');
+  }, HAVE_WIN);
+
+  await check('Windows: the device page shows type, host:445, SMB, the last collection and the last error; no profile, no host key', async () => {
+    // What the proxy reports: a failed logon, then a good collection (a
+    // Windows host sends neither a configuration nor a host key).
+    let r = await proxyResult({ status: 'error', time: new Date().toISOString(), code: 'auth', message: WINDOWS.error },
+      state.winId);
+    eq(r.status, 200, `error result (${r.text})`);
+    await go(page, `/devices/${state.winId}`, WINDOWS.name);
+    for (const s of ['Details', 'Collection', 'Host key', 'Policy', 'Recent changes'])
+      await mustSee(h2(page, s), `h2 "${s}"`);
+    eq(await h2(page, 'Configuration versions').count(), 0, 'a "Configuration versions" section');
+    const coll = page.getByRole('region', { name: 'Collection' });
+    await mustSee(coll.getByText('Windows host (registry and files)', { exact: true }), 'the type');
+    await mustSee(coll.getByText(`${WINDOWS.host}:445`, { exact: true }), 'the address');
+    await mustSee(coll.getByText('SMB', { exact: true }), 'the protocol');
+    await mustSee(coll.getByText(WINDOWS.cred, { exact: true }), 'the credential');
+    await mustSee(coll.getByRole('link', { name: cfg.proxyName, exact: true }), 'the proxy');
+    await mustSee(coll.getByText(WINDOWS.error, { exact: true }), 'the last error');
+    for (const t of ['Profile', 'Legacy SSH algorithms', 'Configuration version'])
+      eq(await coll.getByText(t, { exact: true }).count(), 0, `a row "${t}"`);
+    const key = page.getByRole('region', { name: 'Host key' });
+    await mustSee(key.getByText(/^SMB has no host key/), 'the note that SMB has no host key');
+    eq(await key.getByRole('button').count(), 0, 'host key buttons');
+    await shot(page, 'windows-device-error', DESKTOP);
+    r = await proxyResult({ status: 'ok', time: new Date().toISOString() }, state.winId);
+    eq(r.status, 200, `ok result (${r.text})`);
+    await go(page, `/devices/${state.winId}`, WINDOWS.name);
+    const lastError = coll.locator('dt', { hasText: 'Last error' }).locator('xpath=following-sibling::dd[1]');
+    eq((await lastError.innerText()).trim(), 'none', 'the last error after a good collection');
+    const lastCollect = coll.locator('dt', { hasText: 'Last collection' }).locator('xpath=following-sibling::dd[1]');
+    assert(!/^never$/.test((await lastCollect.innerText()).trim()), 'the last collection is "never"');
+  }, HAVE_WIN);
+
+  await check('Windows: the policy editor takes registry keys, depth and Windows files, with the hub\'s errors next to the fields', async () => {
+    await go(page, `/groups/${state.winGroupId}`, WINDOWS.group);
+    const registry = page.getByLabel('Registry keys', { exact: true });
+    const depth = page.getByLabel('Registry depth', { exact: true });
+    const files = page.getByLabel('Windows files', { exact: true });
+    await mustSee(page.getByRole('group', { name: 'Windows hosts (over SMB)' }), 'the fieldset "Windows hosts (over SMB)"');
+    for (const l of ['Windows include', 'Windows exclude'])
+      await mustSee(page.getByLabel(l, { exact: true }), `policy field "${l}"`);
+    // An error of the hub is shown next to the field it names.
+    const shownNextTo = async (input, what) => {
+      await poll(`${what} is marked aria-invalid="true"`, 10, async () => (await input.getAttribute('aria-invalid')) === 'true');
+      const ids = ((await input.getAttribute('aria-describedby')) || '').split(/\s+/).filter(Boolean);
+      let msg = null;
+      for (const id of ids) {
+        const el = page.locator(`[id="${id}"].field-error`);
+        if (await el.count() && await el.isVisible())
+          msg = el;
+      }
+      assert(msg, `no visible error describes ${what}`);
+      const text = (await msg.innerText()).trim();
+      assert(text.length > 0, `the error of ${what} is empty`);
+      const fb = await input.boundingBox();
+      const mb = await msg.boundingBox();
+      assert(fb && mb && mb.y >= fb.y && mb.y - (fb.y + fb.height) < 80,
+        `the message of ${what} (y ${mb && mb.y}) is not next to it (y ${fb && fb.y}, height ${fb && fb.height})`);
+      return text;
+    };
+    const policyPath = /^\/api\/v1\/groups\/\d+\/policy$/;
+    await registry.fill([WINDOWS.keys[0], WINDOWS.badKey].join('\n'));
+    await allowing(400, policyPath, 'a registry key of no known hive', async () => {
+      await page.getByRole('button', { name: 'Save policy', exact: true }).click();
+      const text = await shownNextTo(registry, 'Registry keys');
+      assert(/registry\[1\]/.test(text), `the error does not name registry[1]: ${text}`);
+    });
+    await registry.fill(WINDOWS.keys.join('\n'));
+    await depth.fill('65');
+    await allowing(400, policyPath, 'a registry depth out of range', async () => {
+      await page.getByRole('button', { name: 'Save policy', exact: true }).click();
+      const text = await shownNextTo(depth, 'Registry depth');
+      assert(/registry_depth/.test(text), `the error does not name registry_depth: ${text}`);
+    });
+    await depth.fill('3');
+    await files.fill(WINDOWS.files.join('\n'));
+    await page.getByLabel('Windows exclude', { exact: true }).fill(WINDOWS.exclude.join('\n'));
+    await page.getByRole('button', { name: 'Save policy', exact: true }).click();
+    await poll('the errors are cleared', 10, async () =>
+      (await registry.getAttribute('aria-invalid')) !== 'true' && (await depth.getAttribute('aria-invalid')) !== 'true');
+    const pol = await poll('the hub has the policy', 10, async () => {
+      const p = await pageApi(page, 'GET', `/groups/${state.winGroupId}/policy`);
+      const v = p.json && (p.json.policy || p.json);
+      return p.status === 200 && v && Array.isArray(v.registry) && v;
+    });
+    eq(JSON.stringify([...pol.registry].sort()), JSON.stringify([...WINDOWS.keys].sort()), 'registry at the hub');
+    eq(pol.registry_depth, 3, 'registry_depth at the hub');
+    eq(JSON.stringify([...pol.windows_files].sort()), JSON.stringify([...WINDOWS.files].sort()), 'windows_files at the hub');
+    eq(JSON.stringify(pol.windows_exclude), JSON.stringify(WINDOWS.exclude), 'windows_exclude at the hub');
+    // The raw JSON shows the same document.
+    const raw = JSON.parse(await page.getByLabel('Policy document (JSON)', { exact: true }).inputValue());
+    eq(raw.registry_depth, 3, 'registry_depth in the raw JSON');
+    await shot(page, 'group-windows', DESKTOP);
+    // The host's page shows its merged policy, and its proxy gets it.
+    await go(page, `/devices/${state.winId}`, WINDOWS.name);
+    await mustSee(page.getByRole('region', { name: 'Policy' }).getByText(WINDOWS.group, { exact: true }), 'the group in the policy');
+    await mustSee(page.getByRole('region', { name: 'Policy' }).locator('pre.json').filter({ hasText: '"registry_depth": 3' }),
+      'registry_depth in the merged policy');
+    const pr = await hubRequest('POST', '/agent/poll', { token: cfg.proxyToken, body: { device_id: Number(cfg.proxyId) } });
+    eq(pr.status, 200, `the proxy's poll (${pr.text.slice(0, 200)})`);
+    const mine = (JSON.parse(pr.text).proxied || []).find((x) => String(x.id) === String(state.winId));
+    assert(mine, 'the Windows host is not in the proxy\'s list');
+    eq(mine.type, 'windows', 'its type in the proxy\'s list');
+    eq(JSON.stringify([...((mine.policy || {}).registry || [])].sort()), JSON.stringify([...WINDOWS.keys].sort()),
+      'the registry keys the proxy gets');
+  }, HAVE_WIN);
+
+  await check('Windows: a changed registry value shows its type and old → new data, as text', async () => {
+    const now = new Date().toISOString();
+    const events = [
+      { id: 1, time: now, origin: 'scan', change: { change: 'changed', kind: 'regvalue', path: WINDOWS.value, changed: ['props'],
+        old: { props: { type: 'REG_SZ', data: WINDOWS.oldData } }, new: { props: { type: 'REG_SZ', data: WINDOWS.newData } } } },
+      { id: 2, time: now, origin: 'scan', change: { change: 'changed', kind: 'regvalue', path: WINDOWS.listValue,
+        changed: ['props'], old: { props: { type: 'REG_MULTI_SZ', data: LIST_OLD } },
+        new: { props: { type: 'REG_MULTI_SZ', data_sha256: LIST_NEW_SHA, size: '40960' } } } },
+      { id: 3, time: now, origin: 'scan', change: { change: 'added', kind: 'regkey', path: `${WINDOWS.key}\\Sub`,
+        new: { props: { security: 'O:BAG:SYD:(A;;KA;;;BA)(A;;KR;;;BU)' } } } },
+      { id: 4, time: now, origin: 'scan', change: { change: 'changed', kind: 'file', path: WINDOWS.file,
+        changed: ['size', 'mtime', 'hash'],
+        old: { type: 'file', size: 92, mtime: '2026-11-20T08:00:00Z', hash: `sha256:${'a'.repeat(64)}`,
+          props: { attributes: 'A', created: '2026-01-01T00:00:00Z' } },
+        new: { type: 'file', size: 120, mtime: '2026-11-26T08:00:00Z', hash: `sha256:${'b'.repeat(64)}`,
+          props: { attributes: 'A', created: '2026-01-01T00:00:00Z' } } } },
+    ];
+    const r = await hubRequest('POST', '/agent/events', { token: cfg.proxyToken, body: { device_id: Number(state.winId), events } });
+    eq(r.status, 200, `POST /agent/events as the proxy (${r.text.slice(0, 300)})`);
+    eq(JSON.parse(r.text).stored, events.length, 'events stored');
+    await go(page, `/events?device=${state.winId}`, 'Events');
+    const table = page.getByRole('table', { name: 'Events' });
+    for (const path of [WINDOWS.value, WINDOWS.listValue, `${WINDOWS.key}\\Sub`, WINDOWS.file])
+      await mustSee(table.getByRole('link', { name: path, exact: true }), `a row for ${path}`);
+    for (const path of [WINDOWS.value, WINDOWS.listValue, WINDOWS.file]) {
+      const href = await table.getByRole('link', { name: path, exact: true }).getAttribute('href');
+      const m = /^\/events\/(\d+)$/.exec(href || '');
+      assert(m, `the path links to /events/<id>, not ${href}`);
+      state.winEvents[path] = m[1];
+    }
+    await shot(page, 'events-windows', DESKTOP);
+    await table.getByRole('link', { name: WINDOWS.value, exact: true }).click();
+    const id = state.winEvents[WINDOWS.value];
+    await loaded(page, `Event ${id}`);
+    await mustSee(page.getByRole('main').locator('code.event-path').filter({ hasText: WINDOWS.value }), 'the path');
+    await mustSee(page.getByText('registry value', { exact: true }), 'the kind "registry value"');
+    const value = page.getByRole('region', { name: 'Value' });
+    await mustSee(value, 'the section "Value"');
+    await mustSee(value.getByText('REG_SZ', { exact: true }), 'the type REG_SZ');
+    const data = value.locator('dt', { hasText: /^Data$/ }).locator('xpath=following-sibling::dd[1]');
+    // Seen as "old → new"; a screen reader hears "old, changed to new".
+    eq(JSON.stringify(await data.locator('code').allInnerTexts()), JSON.stringify([WINDOWS.oldData, WINDOWS.newData]),
+      'the old and the new data, in this order');
+    eq((await data.locator('[aria-hidden="true"]').innerText()).trim(), '→', 'the arrow between them');
+    eq((await data.locator('.vh').textContent()).trim(), ', changed to', 'what a screen reader hears between them');
+    eq(await page.locator('main img').count(), 0, 'img elements in the page');
+    eq(await page.evaluate(() => window.e2eOwned === undefined), true, 'the data\'s script did not run');
+    // The table lists the other properties; the data is in its section.
+    const attrs = page.getByRole('table', { name: 'Attributes before and after' });
+    await mustSee(attrs.getByRole('rowheader', { name: 'props.type' }), 'the row props.type');
+    eq(await attrs.getByRole('rowheader', { name: /^props\.data/ }).count(), 0, 'props.data rows in the table');
+    await shot(page, 'event-regvalue', DESKTOP);
+  }, HAVE_WIN);
+  const HAVE_WIN_EVENTS = ['Windows: a changed registry value shows its type and old → new data, as text'];
+
+  await check('Windows: a value grown too long for text shows the old text in a bounded box and the new size and SHA-256', async () => {
+    const id = state.winEvents[WINDOWS.listValue];
+    await go(page, `/events/${id}`, `Event ${id}`);
+    PAGES[PAGE_INDEX['windows-event']][1] = `/events/${id}`;
+    PAGES[PAGE_INDEX['windows-event']][2] = `Event ${id}`;
+    const value = page.getByRole('region', { name: 'Value' });
+    await mustSee(value.getByText('REG_MULTI_SZ', { exact: true }), 'the type REG_MULTI_SZ');
+    const before = value.locator('pre[aria-label="Data before"]');
+    await mustSee(before, 'the old data in a block');
+    eq(await before.first().innerText(), LIST_OLD, 'the old data, whole and line by line');
+    const box = await before.first().boundingBox();
+    assert(box && box.height < 420, `the old data's box is ${box && box.height} px high`);
+    const after = value.locator('dt', { hasText: /^Data after$/ }).locator('xpath=following-sibling::dd[1]');
+    const text = (await after.innerText()).replace(/\s+/g, ' ');
+    assert(text.includes('Too long to keep as text (40.0 KiB)'), `the new data says: ${text}`);
+    await mustSee(after.locator('code').filter({ hasText: LIST_NEW_SHA }), 'the SHA-256 of the new data');
+    await shot(page, 'event-regvalue-long', DESKTOP);
+  }, HAVE_WIN_EVENTS);
+
+  await check('Windows: a changed file shows its path, attributes and properties', async () => {
+    const id = state.winEvents[WINDOWS.file];
+    await go(page, `/events/${id}`, `Event ${id}`);
+    await mustSee(page.getByRole('main').locator('code.event-path').filter({ hasText: WINDOWS.file }), 'the path');
+    eq(await page.getByRole('region', { name: 'Value' }).count(), 0, 'a "Value" section for a file');
+    const attrs = page.getByRole('table', { name: 'Attributes before and after' });
+    for (const a of ['size', 'mtime', 'hash', 'props.attributes', 'props.created'])
+      await mustSee(attrs.getByRole('rowheader', { name: new RegExp(`^${a.replace('.', '\\.')}\\b`) }), `the row ${a}`);
+    const size = attrs.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^size\b/ }) });
+    await mustSee(size.getByText('92', { exact: true }), 'the old size');
+    await mustSee(size.getByText('120', { exact: true }), 'the new size');
+  }, HAVE_WIN_EVENTS);
 
   // --- the narrow viewport: every page, no sideways scrolling ---
   await page.setViewportSize(NARROW);
