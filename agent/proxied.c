@@ -25,13 +25,21 @@
 #include "vg_log.h"
 #include "vg_util.h"
 
-/* The Linux collector is another module (agent/proxied_linux.c); an
- * agent built without it says so in each Linux device's result. */
+/* The Linux and Windows collectors are other modules
+ * (agent/proxied_linux.c, agent/proxied_windows.c); an agent built
+ * without one says so in each such device's result. */
 #if defined(__has_include)
 #if __has_include("proxied_linux.h")
 #include "proxied_linux.h"
 #define APX_HAVE_LINUX 1
 #endif
+#if __has_include("proxied_windows.h")
+#include "proxied_windows.h"
+#define APX_HAVE_WINDOWS 1
+#endif
+#endif
+#if defined(APX_HAVE_LINUX) || defined(APX_HAVE_WINDOWS)
+#include "proxied_store.h"
 #endif
 
 /*
@@ -55,8 +63,9 @@
 #define APX_SCHEDULE_MIN 10
 #define APX_SCHEDULE_MAX 604800
 #define APX_SCHEDULE_DEFAULT 3600
+#define APX_SMB_PORT 445        /* Windows hosts (proxy/windows.h) */
 
-enum apx_type { APX_NETWORK = 1, APX_LINUX = 2 };
+enum apx_type { APX_NETWORK = 1, APX_LINUX = 2, APX_WINDOWS = 3 };
 enum apx_kind { APX_JOB_COLLECT = 1, APX_JOB_DELIVER = 2 };
 
 /* One entry of the hub's list; strings point into the entry. */
@@ -271,6 +280,8 @@ apx_spec_parse(const json_t *e, struct apx_spec *s, char *err, size_t errlen)
 		s->type = APX_NETWORK;
 	else if (strcmp(type, "linux") == 0)
 		s->type = APX_LINUX;
+	else if (strcmp(type, "windows") == 0)
+		s->type = APX_WINDOWS;
 	else {
 		snprintf(err, errlen, "device %" PRId64 ": unknown type '%.40s'",
 		    s->id, type);
@@ -288,10 +299,18 @@ apx_spec_parse(const json_t *e, struct apx_spec *s, char *err, size_t errlen)
 		return VG_ERR_INVAL;
 	}
 	s->port = (unsigned int)n;
+	if (s->port == 0 && s->type == APX_WINDOWS)
+		s->port = APX_SMB_PORT;
 	proto = json_string_value(json_object_get(e, "protocol"));
-	if (proto == NULL || strcmp(proto, "ssh") == 0)
+	/* Windows hosts are reached over SMB only, and only they are */
+	if (s->type == APX_WINDOWS && (proto == NULL ||
+	    strcmp(proto, "smb") == 0))
+		s->protocol = PROXY_PROTO_SMB;
+	else if (s->type != APX_WINDOWS && (proto == NULL ||
+	    strcmp(proto, "ssh") == 0))
 		s->protocol = PROXY_PROTO_SSH;
-	else if (strcmp(proto, "telnet") == 0 && s->type == APX_NETWORK)
+	else if (proto != NULL && strcmp(proto, "telnet") == 0 &&
+	    s->type == APX_NETWORK)
 		s->protocol = PROXY_PROTO_TELNET;
 	else {
 		snprintf(err, errlen, "device %" PRId64 ": protocol '%.40s' is "
@@ -360,12 +379,13 @@ apx_find(struct apx_dev **devs, size_t n, int64_t id, size_t *at)
 	return NULL;
 }
 
-/* The device's baseline on disk goes with it (Linux hosts). */
+/* The device's baseline on disk goes with it (Linux and Windows hosts:
+ * the same file, proxied_store.h). */
 static void
 apx_forget(struct apx *p, int64_t id)
 {
-#ifdef APX_HAVE_LINUX
-	apl_forget(p->data_dir, id);
+#if defined(APX_HAVE_LINUX) || defined(APX_HAVE_WINDOWS)
+	aps_forget(p->data_dir, id);
 #else
 	(void)p;
 	(void)id;
@@ -670,6 +690,39 @@ apx_collect_linux(struct apx *p, struct apx_worker *w, struct apx_job *j,
 #endif
 }
 
+/* Collects a Windows host over SMB (agent/proxied_windows.c sends its
+ * item events itself); the result says ok or why not. SMB has no host
+ * key: the result carries none. */
+static json_t *
+apx_collect_windows(struct apx *p, struct apx_worker *w, struct apx_job *j,
+    const struct proxy_credentials *cred)
+{
+#ifdef APX_HAVE_WINDOWS
+	struct proxy_target t;
+	char err[APX_MSG_MAX];
+	const char *code = NULL;
+	int r;
+
+	err[0] = '\0';
+	apx_target(j, &t);
+	r = apw_collect(p->data_dir, w->hc, j->entry, &t, cred,
+	    p->timeout_s * 1000u, &code, err, sizeof(err));
+	if (r != 0) {
+		apx_job_fail(j, code != NULL ? code : apx_code(r, &j->s, ""),
+		    err[0] != '\0' ? err : vg_strerror(r));
+		return apx_result_error(j, NULL);
+	}
+	return apx_result_new("ok", NULL);
+#else
+	(void)p;
+	(void)w;
+	(void)cred;
+	apx_job_fail(j, "other", "this vigil-agent was built without the "
+	    "collector of Windows hosts");
+	return apx_result_error(j, NULL);
+#endif
+}
+
 /*
  * Sends a result. Its configuration is left out when its hash is the
  * one the hub holds; a hub that holds another (409 config_required) gets
@@ -802,8 +855,17 @@ apx_job_collect(struct apx *p, struct apx_worker *w, struct apx_job *j)
 	j->collected = 1;
 	vg_log(VG_LOG_DEBUG, "device %" PRId64 " (%s): collecting from %s "
 	    "port %u", j->s.id, j->s.name, j->s.host, j->s.port);
-	body = j->s.type == APX_NETWORK ? apx_collect_network(p, j, &cred) :
-	    apx_collect_linux(p, w, j, &cred);
+	switch (j->s.type) {
+	case APX_NETWORK:
+		body = apx_collect_network(p, j, &cred);
+		break;
+	case APX_LINUX:
+		body = apx_collect_linux(p, w, j, &cred);
+		break;
+	default:
+		body = apx_collect_windows(p, w, j, &cred);
+		break;
+	}
 	proxy_credentials_wipe(&cred);
 	if (body == NULL) {
 		apx_job_fail(j, "other", "out of memory");
@@ -1064,7 +1126,7 @@ apx_worker_main(void *arg)
 		json_decref(j.entry);
 		json_decref(j.pending);
 		if (gone) {
-			if (d->s.type == APX_LINUX)
+			if (d->s.type != APX_NETWORK)
 				apx_forget(p, d->s.id);
 			apx_dev_free(d);
 		}
@@ -1254,7 +1316,8 @@ apx_take(struct apx *p, const json_t *list, const char *version,
 			d->due = now + spread * apx_random_unit();
 			vg_log(VG_LOG_INFO, "proxied device %" PRId64 " (%s): %s "
 			    "%s port %u, every %u s", s->id, s->name,
-			    s->type == APX_NETWORK ? s->profile : "linux",
+			    s->type == APX_NETWORK ? s->profile :
+			    s->type == APX_LINUX ? "linux" : "windows",
 			    s->host, s->port, s->schedule);
 		}
 		apx_dev_from_list(d, entries[i], s);
@@ -1269,7 +1332,7 @@ apx_take(struct apx *p, const json_t *list, const char *version,
 			d->gone = 1;
 			continue;
 		}
-		if (d->s.type == APX_LINUX)
+		if (d->s.type != APX_NETWORK)
 			forget[nforget++] = d->s.id;
 		p->pending_bytes -= d->pending_bytes;
 		apx_dev_free(d);

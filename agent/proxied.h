@@ -13,11 +13,11 @@
 /*
  * The agent as a proxy: it collects the devices the hub assigns to it
  * (network devices over SSH or Telnet with a device profile, Linux hosts
- * over SSH) and sends each collection's result to the hub. The list of
- * devices comes with the poll answer ("proxied", docs/api/openapi.yaml);
- * the secrets to log in come from the hub just before each collection
- * and are wiped right after it: they are never written to disk nor
- * logged. Only outbound connections are opened (to the hub, to the
+ * over SSH, Windows hosts over SMB) and sends each collection's result to
+ * the hub. The list of devices comes with the poll answer ("proxied",
+ * docs/api/openapi.yaml); the secrets to log in come from the hub just
+ * before each collection and are wiped right after it: they are never
+ * written to disk nor logged. Only outbound connections are opened (to the hub, to the
  * devices); nothing listens.
  *
  * Threads: a scheduler thread and a pool of `parallel` workers, started
@@ -37,7 +37,8 @@ struct apx_opts {
 	const char *ca_file;         /* copied; NULL: system CAs */
 	const char *credential;      /* the agent's bearer credential, or
 	                                NULL until it registers; copied */
-	const char *data_dir;        /* DATA_DIR (Linux baselines) */
+	const char *data_dir;        /* DATA_DIR (Linux and Windows hosts'
+	                                baselines) */
 	const char *profiles_dir;    /* where NAME.profile files are */
 	unsigned int parallel;       /* workers, 1..256 */
 	unsigned int timeout_s;      /* whole collection of one device */

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "proxied_store.h"
 #include "remote.h"
 
 /*
@@ -18,13 +19,10 @@
  * files, silent policy widening and narrowing, a silent first
  * collection), and sent to the hub as the device's events.
  *
- * State: DATA_DIR/proxied/<device id>.db (SQLite, WAL, 0600): the
- * baseline (items packed with vg_pack), the last content of tracked
- * files, next_seq, and the pending batch: the events of a collection
- * with the baseline changes they stand for. The baseline changes only
- * after the hub acknowledged every event of the batch; until then the
- * batch is re-sent first, with the same ids, at the next collection, and
- * nothing new is collected (nothing lost, nothing doubled).
+ * State: DATA_DIR/proxied/<device id>.db (proxied_store.h): the
+ * baseline, the last content of tracked files and the pending batch,
+ * re-sent with the same ids until the hub acknowledged it (nothing lost,
+ * nothing doubled).
  *
  * sudo: with "sudo": true in the policy the script runs as root through
  * `sudo -n`, else `sudo -S -p MARKER` answered with the credential's
@@ -47,15 +45,8 @@ int apl_collect(const char *data_dir, struct hc *hc, const json_t *dev,
 /* Removes DATA_DIR/proxied/<id>.db of a device no longer assigned. */
 void apl_forget(const char *data_dir, int64_t device_id);
 
-/*
- * The delivery of one batch, for apl_collect_with(): events is the JSON
- * array of {"id","time","origin","change"|"agent"} for device_id; the
- * ids the hub acknowledged go to *acked (malloc'd, *nacked of them).
- * 0, or an error with err set.
- */
-typedef int (*apl_send_fn)(void *arg, int64_t device_id,
-    const json_t *events, int64_t **acked, size_t *nacked, char *err,
-    size_t errlen);
+/* The delivery of one batch (proxied_store.h). */
+typedef aps_send_fn apl_send_fn;
 
 /* apl_collect() with another delivery (tests, the probe tool). */
 int apl_collect_with(const char *data_dir, apl_send_fn send, void *arg,
