@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang
 	libclang-rt-14-dev libssl-dev libsqlite3-dev libjansson-dev
 	libexpat1-dev libacl1-dev libmicrohttpd-dev libsodium-dev zlib1g-dev
 	libcurl4-openssl-dev libpcre2-dev libssh-dev libtelnet-dev
-	libsmbclient-dev)
+	libsmbclient-dev libgnutls28-dev)
 run_pkgs=(curl jq openssl)
 # The `vigil ports` tests (tests/blackbox/ports_lib.sh) run real servers
 # in network namespaces behind nftables (and load the iptables rules with
@@ -23,8 +23,12 @@ test_pkgs=(libcmocka-dev libyaml-dev python3 passwd bc sqlite3 attr acl util-lin
 # nc loop (OpenBSD netcat), on the servers of the ports tests above.
 # bench/proxy-collect runs Netmiko (Debian's python3-netmiko, for
 # /usr/bin/python3) beside the proxy agent on the same fake devices.
+# bench/registry-read runs Samba's own clients beside `vigil collect
+# --type windows` on the smbd of the tests: `net rpc registry export`
+# (samba-common-bin) and bench/registry-read-samba (Samba's Python
+# bindings, python3-samba).
 bench_pkgs=(aide time bc inotify-tools python3 nmap netcat-openbsd
-	python3-netmiko)
+	python3-netmiko samba-common-bin python3-samba)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
