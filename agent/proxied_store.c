@@ -249,7 +249,7 @@ aps_send_pending(struct aps *a, aps_send_fn send, void *arg)
 	json_t *events = NULL, *ev;
 	json_error_t je;
 	int64_t *acked = NULL, last = 0;
-	size_t nacked, i, n;
+	size_t nacked, ndeleted, i, n;
 	int rc, r = 0;
 
 	if (sqlite3_prepare_v2(a->db, "SELECT seq, body FROM pending WHERE "
@@ -287,6 +287,12 @@ aps_send_pending(struct aps *a, aps_send_fn send, void *arg)
 			goto out;
 		if ((r = aps_exec(a, "BEGIN IMMEDIATE")) != 0)
 			goto out;
+		/* Counted as rows deleted, not ids answered: a hub that
+		 * answers an id twice, or one it was not sent, must not
+		 * pass for having taken the whole batch (the rest would
+		 * then stay pending while a new collection compares
+		 * against a baseline that has not moved: events twice). */
+		ndeleted = 0;
 		for (i = 0; i < nacked; i++) {
 			sqlite3_reset(del);
 			sqlite3_bind_int64(del, 1, acked[i]);
@@ -295,15 +301,16 @@ aps_send_pending(struct aps *a, aps_send_fn send, void *arg)
 				aps_exec(a, "ROLLBACK");
 				goto out;
 			}
+			ndeleted += (size_t)sqlite3_changes(a->db);
 		}
 		if ((r = aps_exec(a, "COMMIT")) != 0)
 			goto out;
 		free(acked);
 		acked = NULL;
-		if (nacked < n) {
+		if (ndeleted < n) {
 			r = aps_err(a, VG_ERR_IO, "the hub acknowledged %zu of "
 			    "%zu events; the rest are sent again next time",
-			    nacked, n);
+			    ndeleted, n);
 			goto out;
 		}
 		json_decref(events);

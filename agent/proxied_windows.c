@@ -323,8 +323,14 @@ below(const char *root, const char *path)
 {
 	size_t n = strlen(root);
 
-	if (strncasecmp(root, path, n) != 0 || (path[n] != '\0' &&
-	    path[n] != '\\'))
+	if (strncasecmp(root, path, n) != 0)
+		return NULL;
+	/* A drive's root "C:\\" ends with the backslash: what is below
+	 * it starts right after, and the rest starts at that backslash
+	 * (as it does below any other root) for the level count. */
+	if (n > 0 && root[n - 1] == '\\')
+		return path[n] == '\0' ? path + n : path + n - 1;
+	if (path[n] != '\0' && path[n] != '\\')
 		return NULL;
 	return path + n;
 }
@@ -355,9 +361,10 @@ scope_covers(const struct apw_scope *s, const struct vg_item *it)
 {
 	int files = it->kind == VG_KIND_FILE;
 	char **roots = s->roots[files], *buf = NULL;
-	size_t nroots = files ? s->nfiles : s->nkeys, i, levels, limit;
+	size_t nroots = files ? s->nfiles : s->nkeys, i, levels, limit, cut;
 	const char *rest, *p;
 	int covered = 0, excluded;
+	char c;
 
 	if (s->ninclude > 0 && !matches(s->include, s->ninclude, it->path))
 		return 0;
@@ -380,9 +387,13 @@ scope_covers(const struct apw_scope *s, const struct vg_item *it)
 		for (p = rest; *p != '\0' && !excluded; p++) {
 			if (*p != '\\')
 				continue;
-			buf[p - it->path] = '\0';
+			/* a drive's root keeps its backslash: "C:\\" */
+			cut = (size_t)(p - it->path) + (p == rest &&
+			    (size_t)(p - it->path) + 1 == strlen(roots[i]));
+			c = buf[cut];
+			buf[cut] = '\0';
 			excluded = matches(s->exclude, s->nexclude, buf);
-			buf[p - it->path] = '\\';
+			buf[cut] = c;
 		}
 		free(buf);
 		buf = NULL;
@@ -426,8 +437,12 @@ view_unread(void *arg, const struct vg_item *it)
 
 	if (v->nunread == 0)
 		return 0;
+	/* A prefix ending before a '\\', or with one: a drive's root
+	 * "C:\\" is the only path that ends with it, and what is below
+	 * an unread "C:\\" is "C:\\x", not "C:\\\\x". */
 	for (i = 1; i <= it->path_len; i++)
-		if ((i == it->path_len || it->path[i] == '\\') &&
+		if ((i == it->path_len || it->path[i] == '\\' ||
+		    it->path[i - 1] == '\\') &&
 		    sorted_has(v->unread, v->nunread, it->path, i))
 			return 1;
 	return 0;

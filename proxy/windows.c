@@ -399,6 +399,22 @@ deadline_passed(struct win *w)
 	return 1;
 }
 
+/*
+ * The library's timeout set to what is left of the collection's time.
+ * libsmbclient hands it to a connection when it makes one (a share's
+ * first use: IPC$, then each X$), so this goes before each call that
+ * may connect; without it a connection made late could block for the
+ * whole timeout again, well past the deadline.
+ */
+static void
+smb_timeout_left(struct win *w)
+{
+	double left = w->deadline - vg_now();
+
+	smbc_setTimeout(w->smb, left <= 0 ? 1 : left > 3600 ? 3600000 :
+	    (int)(left * 1000) + 1);
+}
+
 /* libsmbclient's errno as an error code for the whole collection. */
 static int
 errno_code(int e)
@@ -621,7 +637,11 @@ rpc_call(struct win *w, uint16_t opnum)
 		    &s, &slen, e, sizeof(e));
 		if (r == VG_ERR_AUTH && (f.flags & MSRRP_PFC_LAST))
 			return VG_ERR_AUTH;
+		/* Only a fault of this call leaves the pipe usable: one
+		 * with another call id means the answers are out of step
+		 * with the requests (msrrp_response_stub() refused it). */
 		if (r != 0 && f.ptype == MSRRP_PT_FAULT &&
+		    f.call_id == w->call_id &&
 		    (f.flags & MSRRP_PFC_LAST) && f.frag_len >= 28) {
 			/* The call failed, the pipe goes on: the caller
 			 * decides (its status is at byte 24). */
@@ -1273,6 +1293,7 @@ pipe_open(struct win *w, int retry, int *open_errno)
 
 	snprintf(url, sizeof(url), "smb://%s/IPC$/winreg", w->addr);
 	for (tries = 0; tries < 2; tries++) {
+		smb_timeout_left(w);
 		errno = 0;
 		if ((w->pipe = op(w->smb, url, O_RDWR, 0)) != NULL)
 			return 0;
@@ -1420,9 +1441,10 @@ ts_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-/* The digest of the regular file at url into it (state and hash). */
+/* The digest of the regular file at url into it (state and hash).
+ * *gone is set when the file was removed since it was listed. */
 static int
-file_hash(struct win *w, struct vg_item *it, const char *url)
+file_hash(struct win *w, struct vg_item *it, const char *url, int *gone)
 {
 	smbc_open_fn op = smbc_getFunctionOpen(w->smb);
 	smbc_read_fn rd = smbc_getFunctionRead(w->smb);
@@ -1433,17 +1455,26 @@ file_hash(struct win *w, struct vg_item *it, const char *url)
 	char why[300];
 	int r, e;
 
+	*gone = 0;
 	it->hash_alg = w->alg;
 	if (w->o->max_hash_size != 0 && it->size > w->o->max_hash_size) {
 		it->hash_state = VG_HS_SIZE_CAP;
 		return 0;
 	}
+	smb_timeout_left(w);
 	errno = 0;
 	if ((f = op(w->smb, url, O_RDONLY, 0)) == NULL) {
 		e = errno != 0 ? errno : EIO;
 		if (errno_is_connection(e))
 			return fail(w, errno_code(e), "%s:%u: %s: %s",
 			    w->host, w->port, it->path, strerror(e));
+		/* Removed since the listing: no item (as walk_dir() does
+		 * for a folder gone), rather than one whose digest looks
+		 * changed and a problem said for it. */
+		if (e == ENOENT || e == ENOTDIR) {
+			*gone = 1;
+			return 0;
+		}
 		it->hash_state = VG_HS_UNREADABLE;
 		snprintf(why, sizeof(why), "cannot read: %s", errno_text(e));
 		return problem(w, it->path, why);
@@ -1480,10 +1511,16 @@ file_hash(struct win *w, struct vg_item *it, const char *url)
 		    (size_t)n)) != 0)
 			goto out;
 		total += (uint64_t)n;
+		/* Grown since it was listed: the digest can be of no one
+		 * version, and a file that keeps growing (or a server that
+		 * never says end of file) must not be read on and on. */
+		if (total > it->size)
+			break;
 	}
 	if ((r = vg_hasher_finish(w->hasher, it->hash)) != 0)
 		goto out;
-	/* Written to while read: the digest is of no one version. */
+	/* Written to while read (shrunk, or grown): the digest is of no
+	 * one version. */
 	it->hash_state = total == it->size ? VG_HS_OK : VG_HS_UNSTABLE;
 out:
 	cl(w->smb, f);
@@ -1500,7 +1537,7 @@ file_item(struct win *w, const char *path, const char *url,
 	char attrs[sizeof(dos_attrs) / sizeof(dos_attrs[0]) + 1];
 	char when[VG_TIME_BUFLEN];
 	size_t i, n = 0;
-	int r = VG_ERR_NOMEM;
+	int r = VG_ERR_NOMEM, gone = 0;
 
 	if ((it = vg_item_new(VG_KIND_FILE, path, strlen(path))) == NULL)
 		return VG_ERR_NOMEM;
@@ -1527,7 +1564,7 @@ file_item(struct win *w, const char *path, const char *url,
 		goto out;
 	if (it->ftype == VG_FT_REG) {
 		it->have |= VG_A_HASH;
-		if ((r = file_hash(w, it, url)) != 0)
+		if ((r = file_hash(w, it, url, &gone)) != 0 || gone)
 			goto out;
 	}
 	r = items_add(w, &w->files, it);
@@ -1578,6 +1615,7 @@ list_dir(struct win *w, const char *path, const char *url,
 		return fail(w, VG_ERR_TIMEOUT, "%s:%u: the collection took "
 		    "longer than its timeout (listing %s)", w->host, w->port,
 		    path);
+	smb_timeout_left(w);
 	errno = 0;
 	if ((d = od(w->smb, url)) == NULL) {
 		e = errno != 0 ? errno : EIO;
@@ -1654,6 +1692,18 @@ walk_dir(struct win *w, char drive, const char *path, const char *rel,
 	for (i = 0; i < n && r == 0; i++) {
 		if (is_dot(v[i].name))
 			continue;
+		/* A name no Windows file system allows, from a server that
+		 * means harm or is broken: "a\\b" would pose as the entry b
+		 * of a folder a (a fake path), and '/' or "%2F" would take
+		 * the URL into another folder. Said, and skipped. */
+		if (v[i].name[0] == '\0' ||
+		    strpbrk(v[i].name, "\\/") != NULL) {
+			if ((r = problem(w, path, "a directory entry with an "
+			    "unusable name (empty, or holding '\\' or '/')"))
+			    != 0)
+				break;
+			continue;
+		}
 		free(cpath);
 		free(crel);
 		free(curl);

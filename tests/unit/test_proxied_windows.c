@@ -175,7 +175,7 @@ asked(char *const *roots, size_t n, const char *path)
 	for (i = 0; i < n; i++) {
 		len = strlen(roots[i]);
 		if (strncmp(path, roots[i], len) == 0 && (path[len] == '\0' ||
-		    path[len] == '\\'))
+		    path[len] == '\\' || roots[i][len - 1] == '\\'))
 			return 1;
 	}
 	return 0;
@@ -249,6 +249,7 @@ struct hub {
 	json_t *events;               /* every event received, in order */
 	int ack;                      /* acknowledge what it gets */
 	int down;                     /* refuse the request */
+	int bogus;                    /* acknowledge ids it was not sent */
 };
 
 static int
@@ -271,7 +272,9 @@ fake_send(void *arg, int64_t device_id, const json_t *events,
 	json_array_foreach(events, i, ev) {
 		assert_int_equal(json_array_append(hub->events, (json_t *)ev),
 		    0);
-		if (hub->ack)
+		if (hub->bogus)
+			(*acked)[(*nacked)++] = 999999;
+		else if (hub->ack)
 			(*acked)[(*nacked)++] = json_integer_value(
 			    json_object_get(ev, "id"));
 	}
@@ -641,6 +644,47 @@ test_unread_kept(void **state)
 	assert_int_equal(agent_events(f, "collect-error"), 1);
 }
 
+/* A whole drive named ("C:\\"): its share unusable for a time, what
+ * the baseline holds below it is kept, neither removed nor changed. */
+static void
+test_unread_drive_root(void **state)
+{
+	struct fx *f = *state;
+
+	json_object_set_new(f->policy, "windows_files", json_pack("[s]",
+	    "C:\\"));
+	file(&f->host, "C:\\", 0, 0);
+	file(&f->host, "C:\\boot.ini", 10, 1);
+	file(&f->host, "C:\\app", 0, 0);
+	file(&f->host, "C:\\app\\app.ini", 20, 2);
+	collect(f);
+	assert_int_equal(changes(f, "added", "C:\\boot.ini"), 0);
+
+	host_del(&f->host, VG_KIND_FILE, "C:\\");
+	host_del(&f->host, VG_KIND_FILE, "C:\\boot.ini");
+	host_del(&f->host, VG_KIND_FILE, "C:\\app");
+	host_del(&f->host, VG_KIND_FILE, "C:\\app\\app.ini");
+	f->host.unread[0] = strdup("C:\\");
+	f->host.problems[0] = strdup("C:\\: share C$: access denied");
+	collect(f);
+	assert_int_equal(fresh(f), 1);
+	assert_int_equal(agent_events(f, "collect-error"), 1);
+	assert_int_equal(changes(f, "removed", "C:\\boot.ini"), 0);
+	assert_int_equal(changes(f, "removed", "C:\\app\\app.ini"), 0);
+
+	/* readable again, one file changed meanwhile: that change only */
+	free(f->host.unread[0]);
+	free(f->host.problems[0]);
+	f->host.unread[0] = f->host.problems[0] = NULL;
+	file(&f->host, "C:\\", 0, 0);
+	file(&f->host, "C:\\boot.ini", 10, 1);
+	file(&f->host, "C:\\app", 0, 0);
+	file(&f->host, "C:\\app\\app.ini", 21, 3);
+	collect(f);
+	assert_int_equal(fresh(f), 1);
+	assert_int_equal(changes(f, "changed", "C:\\app\\app.ini"), 1);
+}
+
 static void
 test_problems_once(void **state)
 {
@@ -712,6 +756,39 @@ test_pending_resent(void **state)
 	json_decref(first);
 	collect(f);
 	assert_int_equal(fresh(f), 0);
+}
+
+/* A hub that answers as many ids as it was sent, but not theirs: the
+ * batch is not taken, and the change is neither lost nor made twice. */
+static void
+test_pending_bogus_ack(void **state)
+{
+	struct fx *f = *state;
+	const char *code;
+	char err[256];
+	json_t *first;
+
+	seed(f);
+	collect(f);
+	value(&f->host, K "\\Name", "REG_SZ", "two");
+	f->hub.bogus = 1;
+	assert_int_equal(collect_code(f, &code, err, sizeof(err)), VG_ERR_IO);
+	assert_int_equal(fresh(f), 1);
+	assert_non_null(first = json_deep_copy(fresh_event(f, 0)));
+	assert_int_equal(f->host.calls, 2);
+	/* still not taken: sent again, and no new collection */
+	assert_int_equal(collect_code(f, &code, err, sizeof(err)), VG_ERR_IO);
+	assert_int_equal(fresh(f), 1);
+	assert_true(json_equal(fresh_event(f, 0), first));
+	assert_int_equal(f->host.calls, 2);
+	/* taken: that one event once more, and nothing new */
+	f->hub.bogus = 0;
+	collect(f);
+	assert_int_equal(fresh(f), 1);
+	assert_true(json_equal(fresh_event(f, 0), first));
+	collect(f);
+	assert_int_equal(fresh(f), 0);
+	json_decref(first);
 }
 
 static void
@@ -914,9 +991,13 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unread_kept, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_unread_drive_root, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_problems_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pending_resent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bogus_ack, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_policy_widen_narrow,
 		    setup, teardown),
