@@ -320,3 +320,35 @@ probe_once() {
 realtime_ready() {
 	wait_until "${2:-60}" probe_once "$1"
 }
+
+# ---- a proxied device ($DID, named $DNAME) collected by the agent; the
+# test defines devev (its events to $T/all.json) ----
+has_agent_event() {
+	devev || return 1
+	[ "$(ev_count "$(agent_event_is "$1")")" -ge 1 ]
+}
+# last_collect: when the hub last heard a result for the device.
+last_collect() {
+	api GET "/devices/$DID"
+	jq -r '.proxied.last_collect // empty' "$T/body" 2>/dev/null
+}
+# collections: how many collections of the device the agent began.
+collections() {
+	grep -c "device $DID ($DNAME): collecting" "$AGENT_LOG"
+}
+# mark, then more_collections N: N more collections began and the last
+# one's result reached the hub since the mark.
+mark() {
+	MARK_N=$(collections)
+	MARK_T=$(last_collect)
+}
+more_collections() {
+	[ "$(collections)" -ge $((MARK_N + $1 + 1)) ] &&
+	    [ "$(last_collect)" != "$MARK_T" ]
+}
+# online_ok: the device is online with no collection error.
+online_ok() {
+	api GET "/devices/$DID"
+	[ "$CODE" = 200 ] && jqtrue "$T/body" \
+	    '.online == true and .proxied.last_error == null' >/dev/null
+}

@@ -99,6 +99,7 @@ api POST /devices "$(jq -nc --argjson port "$SSHD_PORT" --argjson c "$CID" \
 expect "proxied linux device created" 201 '.id > 0' '.kind == "proxied"' ||
     abort
 DID=$(jq -r .id "$T/body")
+DNAME=lx1
 
 # devev: every event of the Linux device to $T/all.json, less the users
 # and groups other tests on this machine add or remove meanwhile (the
@@ -108,34 +109,6 @@ devev() {
 	jq -c --arg u "$U2" 'select((.kind != "user" and .kind != "group") or
 	    .path == $u)' "$T/all.json" >"$T/mine.json" &&
 	    mv "$T/mine.json" "$T/all.json"
-}
-has_agent_event() {
-	devev || return 1
-	[ "$(ev_count "$(agent_event_is "$1")")" -ge 1 ]
-}
-# last_collect: when the hub last heard a result for the device.
-last_collect() {
-	api GET "/devices/$DID"
-	jq -r '.proxied.last_collect // empty' "$T/body" 2>/dev/null
-}
-# collections: how many collections of the device the agent began.
-collections() {
-	grep -c "device $DID (lx1): collecting" "$AGENT_LOG"
-}
-# more_collections N: N more collections began and the last one's
-# result reached the hub, since the mark.
-mark() {
-	MARK_N=$(collections)
-	MARK_T=$(last_collect)
-}
-more_collections() {
-	[ "$(collections)" -ge $((MARK_N + $1 + 1)) ] &&
-	    [ "$(last_collect)" != "$MARK_T" ]
-}
-online_ok() {
-	api GET "/devices/$DID"
-	[ "$CODE" = 200 ] && jqtrue "$T/body" \
-	    '.online == true and .proxied.last_error == null' >/dev/null
 }
 
 # ---- online, first collection a baseline ----

@@ -126,6 +126,7 @@ api POST /devices "$(jq -nc --argjson port "$SMB_PORT" --argjson c "$CID" \
 expect "proxied windows device created" 201 '.id > 0' \
     '.kind == "proxied"' || abort
 DID=$(jq -r .id "$T/body")
+DNAME=win1
 
 jqpath() {      # the JSON string of a Windows path
 	jq -Rn --arg p "$1" '$p'
@@ -133,33 +134,6 @@ jqpath() {      # the JSON string of a Windows path
 # devev: every event of the Windows device to $T/all.json.
 devev() {
 	all_events "device=$DID&limit=1000"
-}
-has_agent_event() {
-	devev || return 1
-	[ "$(ev_count "$(agent_event_is "$1")")" -ge 1 ]
-}
-last_collect() {
-	api GET "/devices/$DID"
-	jq -r '.proxied.last_collect // empty' "$T/body" 2>/dev/null
-}
-# collections: how many collections of the device the agent began.
-collections() {
-	grep -c "device $DID (win1): collecting" "$AGENT_LOG"
-}
-mark() {
-	MARK_N=$(collections)
-	MARK_T=$(last_collect)
-}
-# more_collections N: N more collections began and the last one's
-# result reached the hub, since the mark.
-more_collections() {
-	[ "$(collections)" -ge $((MARK_N + $1 + 1)) ] &&
-	    [ "$(last_collect)" != "$MARK_T" ]
-}
-online_ok() {
-	api GET "/devices/$DID"
-	[ "$CODE" = 200 ] && jqtrue "$T/body" \
-	    '.online == true and .proxied.last_error == null' >/dev/null
 }
 changes() {
 	ev_count '.type == "added" or .type == "removed" or .type == "changed"'
